@@ -1,0 +1,53 @@
+// Seals credential settings (CREDENTIAL_KEYS) before they reach the store and opens them on the way back.
+import { Integration, type IntegrationChanges } from '../../domain/integration.entity';
+import { CREDENTIAL_KEYS, type Settings } from '../../domain/integration-rules';
+import type { InsertMissingResult, IntegrationRepository, UpdateOptions } from '../../application/integration-repository.port';
+import { CredentialCipher } from './credential-cipher';
+
+export class EncryptingIntegrationRepository implements IntegrationRepository {
+  constructor(
+    private readonly inner: IntegrationRepository,
+    private readonly cipher: CredentialCipher,
+  ) {}
+
+  async list(): Promise<Integration[]> {
+    return (await this.inner.list()).map((integration) => this.opened(integration));
+  }
+
+  async findById(id: string): Promise<Integration | null> {
+    const found = await this.inner.findById(id);
+    return found && this.opened(found);
+  }
+
+  async update(id: string, changes: IntegrationChanges, options: UpdateOptions): Promise<Integration> {
+    const sealed = changes.settings ? { ...changes, settings: this.mapCredentials(changes.settings, (v) => this.cipher.seal(v)) } : changes;
+    return this.opened(await this.inner.update(id, sealed, options));
+  }
+
+  insertMissing(integrations: readonly Integration[]): Promise<InsertMissingResult> {
+    return this.inner.insertMissing(integrations.map((integration) => this.withSettings(integration, (v) => this.cipher.seal(v))));
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+
+  private opened(integration: Integration): Integration {
+    return this.withSettings(integration, (v) => this.cipher.open(v));
+  }
+
+  private withSettings(integration: Integration, transform: (value: string) => string): Integration {
+    const primitives = integration.toPrimitives();
+    return Integration.fromPrimitives({ ...primitives, settings: this.mapCredentials(primitives.settings, transform) });
+  }
+
+  /** Empty credentials stay empty: there is nothing to hide, and the defaults stay readable in the store. */
+  private mapCredentials(settings: Settings, transform: (value: string) => string): Settings {
+    const out: Settings = { ...settings };
+    for (const key of CREDENTIAL_KEYS) {
+      const value = out[key];
+      if (typeof value === 'string' && value !== '') out[key] = transform(value);
+    }
+    return out;
+  }
+}

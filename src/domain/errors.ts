@@ -1,0 +1,53 @@
+// Domain errors: each carries a stable `code`; the HTTP adapter maps codes to statuses in one place.
+
+export type DomainErrorCode = 'NOT_FOUND' | 'VALIDATION' | 'VERSION_CONFLICT' | 'STORE_UNAVAILABLE';
+
+export abstract class DomainError extends Error {
+  abstract readonly code: DomainErrorCode;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One broken rule: `field` is a JSON Pointer into the input (`/settings/secret`), `message` says what is wrong. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class IntegrationNotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND';
+
+  constructor(readonly id: string) {
+    super(`No integration with id "${id}"`);
+  }
+}
+
+export class ValidationError extends DomainError {
+  readonly code = 'VALIDATION';
+
+  constructor(readonly errors: FieldError[]) {
+    super(errors.map((e) => `${e.field || '/'}: ${e.message}`).join('; '));
+  }
+}
+
+export class VersionConflictError extends DomainError {
+  readonly code = 'VERSION_CONFLICT';
+
+  constructor(
+    readonly id: string,
+    readonly expectedVersion: number,
+  ) {
+    super(`Integration "${id}" is no longer at version ${expectedVersion}`);
+  }
+}
+
+export class StoreUnavailableError extends DomainError {
+  readonly code = 'STORE_UNAVAILABLE';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

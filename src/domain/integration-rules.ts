@@ -1,0 +1,87 @@
+// The rules every Integration obeys, as constants the HTTP schemas are built from and as checks the
+// entity runs itself, so no adapter can store what the domain forbids.
+import type { FieldError } from './errors';
+
+export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+export const ID_MAX_LENGTH = 64;
+export const NAME_MAX_LENGTH = 100;
+export const DESCRIPTION_MAX_LENGTH = 500;
+export const SETTINGS_MAX_DEPTH = 8;
+export const SETTINGS_MAX_BYTES = 16 * 1024;
+export const RESERVED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+/** Settings keys that hold credentials: never logged, encrypted at rest when a key is configured. */
+export const CREDENTIAL_KEYS: readonly string[] = ['secret', 'page_access_token'];
+
+/** Integrations whose settings have a fixed set of string fields, all required, no others. */
+export const FIXED_STRING_SETTINGS: Readonly<Record<string, readonly string[]>> = {
+  facebook: ['verify', 'secret', 'page_access_token'],
+};
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type Settings = { [key: string]: JsonValue };
+
+export function isValidId(id: string): boolean {
+  return id.length <= ID_MAX_LENGTH && ID_PATTERN.test(id);
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** JSON Pointer (RFC 6901) segment escaping, so a reported field names exactly one place. */
+export function pointer(base: string, key: string | number): string {
+  return `${base}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
+
+/** Why a settings key may not be stored, or null when it may. */
+export function keyProblem(key: string): string | null {
+  if (key.startsWith('$')) return "key must not start with '$'";
+  if (key.includes('.')) return "key must not contain '.'";
+  if (RESERVED_KEYS.includes(key)) return `key "${key}" is reserved`;
+  return null;
+}
+
+/**
+ * The checks no JSON Schema expresses: forbidden keys at any depth, nesting depth, serialized size.
+ * Depth counts containers, the settings object itself being 1.
+ */
+export function settingsSafetyViolations(settings: unknown, path = '/settings'): FieldError[] {
+  const errors: FieldError[] = [];
+  let tooDeepReported = false;
+  const walk = (value: unknown, at: string, depth: number): void => {
+    if (typeof value !== 'object' || value === null) return;
+    if (depth > SETTINGS_MAX_DEPTH) {
+      if (!tooDeepReported) errors.push({ field: at, message: `must not nest deeper than ${SETTINGS_MAX_DEPTH} levels` });
+      tooDeepReported = true;
+      return;
+    }
+    for (const [key, child] of Object.entries(value)) {
+      const childPath = pointer(at, key);
+      const problem = Array.isArray(value) ? null : keyProblem(key);
+      if (problem) errors.push({ field: childPath, message: problem });
+      walk(child, childPath, depth + 1);
+    }
+  };
+  walk(settings, path, 1);
+  const bytes = new TextEncoder().encode(JSON.stringify(settings) ?? '').length;
+  if (bytes > SETTINGS_MAX_BYTES) {
+    errors.push({ field: path, message: `must not exceed ${SETTINGS_MAX_BYTES} bytes serialized (got ${bytes})` });
+  }
+  return errors;
+}
+
+/** The per-integration shape: `facebook` takes exactly its three string fields; others any object. */
+export function settingsShapeViolations(id: string, settings: Record<string, unknown>, path = '/settings'): FieldError[] {
+  const fields = FIXED_STRING_SETTINGS[id];
+  if (!fields) return [];
+  const errors: FieldError[] = [];
+  for (const field of fields) {
+    if (!(field in settings)) errors.push({ field: path, message: `must have required property '${field}'` });
+    else if (typeof settings[field] !== 'string') errors.push({ field: pointer(path, field), message: 'must be string' });
+  }
+  for (const key of Object.keys(settings)) {
+    if (!fields.includes(key)) errors.push({ field: pointer(path, key), message: `is not a ${id} setting (allowed: ${fields.join(', ')})` });
+  }
+  return errors;
+}

@@ -1,0 +1,179 @@
+// Configuration: the environment, validated once at start with envalid. Every problem is reported
+// on a line of its own, and the process stops before anything listens.
+import { EnvMissingError, bool, cleanEnv, host, makeValidator, port, str } from 'envalid';
+import { MongoClient } from 'mongodb';
+import { redactString } from './redact';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  isProduction: boolean;
+  /** Undefined: the embedded in-memory store. */
+  mongodbUri?: string;
+  mongodbDb: string;
+  mongoMaxPoolSize: number;
+  logLevel: LogLevel;
+  metricsEnabled: boolean;
+  port: number;
+  host: string;
+  adminTokens: string[];
+  readTokens: string[];
+  authDisabled: boolean;
+  /** ['*'] for any origin, [] for none. */
+  corsOrigins: string[];
+  shutdownGraceMs: number;
+  storeTimeoutMs: number;
+  cacheTtlMs: number;
+  encryptionKey?: Buffer;
+  encryptionKeysPrevious: Buffer[];
+  migrateOnStart: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const intIn = (min: number, max: number) =>
+  makeValidator<number>((input) => {
+    if (!/^\d+$/.test(input.trim()) || Number(input) < min || Number(input) > max) {
+      throw new Error(`must be a whole number from ${min} to ${max} (got "${input}")`);
+    }
+    return Number(input);
+  });
+
+const list = (input: string): string[] =>
+  input
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+
+const tokenList = makeValidator<string[]>((input) => {
+  const tokens = list(input);
+  // The tokens themselves are never echoed: this line may reach a log collector.
+  if (tokens.some((t) => t.length < 16 || /\s/.test(t))) throw new Error('each token must be at least 16 characters without spaces');
+  return tokens;
+});
+
+const originList = makeValidator<string[]>((input) => {
+  const origins = list(input);
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s?#]+$/.test(origin)) {
+      throw new Error(`"${origin}" is not an origin like https://admin.example.com (scheme and host, no path), nor *`);
+    }
+  }
+  return origins;
+});
+
+const keyList = makeValidator<Buffer[]>((input) =>
+  list(input).map((encoded) => {
+    const key = Buffer.from(encoded, 'base64');
+    if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
+      throw new Error('must be 32 bytes, base64-encoded (make one with: openssl rand -base64 32)');
+    }
+    return key;
+  }),
+);
+
+const mongoUri = makeValidator<string>((input) => {
+  if (input === '') return input;
+  try {
+    // Parses only; no connection is made.
+    new MongoClient(input);
+  } catch (error) {
+    throw new Error(`is not a MongoDB connection string (${redactString((error as Error).message)})`);
+  }
+  return input;
+});
+
+/** Reads `env` into a Config, or throws ConfigError with one line per problem. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const problems: string[] = [];
+  const e = cleanEnv(
+    env,
+    {
+      NODE_ENV: str({ choices: ['development', 'production', 'test'], default: 'development' }),
+      MONGODB_URI: mongoUri({ default: '' }),
+      MONGODB_DB: str({ default: 'ai-chatbot-framework' }),
+      MONGO_MAX_POOL_SIZE: intIn(1, 1000)({ default: 10 }),
+      LOG_LEVEL: str({ choices: ['error', 'warn', 'info', 'debug'], default: 'info' }),
+      METRICS_ENABLED: bool({ default: true }),
+      PORT: port({ default: 8080 }),
+      HOST: host({ default: '0.0.0.0' }),
+      ADMIN_TOKENS: tokenList({ default: [] }),
+      READ_TOKENS: tokenList({ default: [] }),
+      AUTH_DISABLED: bool({ default: false }),
+      CORS_ORIGINS: originList({ default: undefined }),
+      SHUTDOWN_GRACE_MS: intIn(0, 600_000)({ default: 10_000 }),
+      STORE_TIMEOUT_MS: intIn(50, 120_000)({ default: 3_000 }),
+      CACHE_TTL_MS: intIn(0, 3_600_000)({ default: 1_000 }),
+      ENCRYPTION_KEY: keyList({ default: undefined }),
+      ENCRYPTION_KEY_PREVIOUS: keyList({ default: [] }),
+      MIGRATE_ON_START: bool({ default: undefined }),
+    },
+    {
+      reporter: ({ errors }) => {
+        for (const [name, error] of Object.entries(errors)) {
+          problems.push(`${name}: ${error instanceof EnvMissingError ? 'is required' : (error as Error).message}`);
+        }
+      },
+    },
+  );
+  if (problems.length > 0) throw new ConfigError(problems.sort());
+
+  const isProduction = e.NODE_ENV === 'production';
+  const open = e.ADMIN_TOKENS.length === 0 && e.READ_TOKENS.length === 0;
+  if (isProduction && !e.MONGODB_URI) problems.push('MONGODB_URI: is required when NODE_ENV=production (the in-memory store keeps nothing)');
+  if (isProduction && open && !e.AUTH_DISABLED) {
+    problems.push('ADMIN_TOKENS: is required when NODE_ENV=production; set AUTH_DISABLED=true to run open on purpose');
+  }
+  if (e.ENCRYPTION_KEY && e.ENCRYPTION_KEY.length !== 1) problems.push('ENCRYPTION_KEY: must be exactly one key; older keys go in ENCRYPTION_KEY_PREVIOUS');
+  if (!e.ENCRYPTION_KEY && e.ENCRYPTION_KEY_PREVIOUS.length > 0) problems.push('ENCRYPTION_KEY_PREVIOUS: is set without ENCRYPTION_KEY');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    nodeEnv: e.NODE_ENV as Config['nodeEnv'],
+    isProduction,
+    mongodbUri: e.MONGODB_URI || undefined,
+    mongodbDb: e.MONGODB_DB,
+    mongoMaxPoolSize: e.MONGO_MAX_POOL_SIZE,
+    logLevel: e.LOG_LEVEL as LogLevel,
+    metricsEnabled: e.METRICS_ENABLED,
+    port: e.PORT,
+    host: e.HOST,
+    adminTokens: e.ADMIN_TOKENS,
+    readTokens: e.READ_TOKENS,
+    authDisabled: e.AUTH_DISABLED,
+    corsOrigins: e.CORS_ORIGINS ?? (isProduction ? [] : ['*']),
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    storeTimeoutMs: e.STORE_TIMEOUT_MS,
+    cacheTtlMs: e.CACHE_TTL_MS,
+    encryptionKey: e.ENCRYPTION_KEY?.[0],
+    encryptionKeysPrevious: e.ENCRYPTION_KEY_PREVIOUS,
+    migrateOnStart: e.MIGRATE_ON_START ?? !isProduction,
+  };
+}
+
+/** What the service runs with, fit for a log line: no secret, no password. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    nodeEnv: config.nodeEnv,
+    store: config.mongodbUri ? 'mongodb' : 'memory',
+    mongodbUri: config.mongodbUri && redactString(config.mongodbUri),
+    mongodbDb: config.mongodbDb,
+    mongoMaxPoolSize: config.mongoMaxPoolSize,
+    logLevel: config.logLevel,
+    metricsEnabled: config.metricsEnabled,
+    listen: `${config.host}:${config.port}`,
+    auth: config.adminTokens.length + config.readTokens.length > 0 ? `${config.adminTokens.length} admin, ${config.readTokens.length} read tokens` : 'open',
+    corsOrigins: config.corsOrigins,
+    shutdownGraceMs: config.shutdownGraceMs,
+    storeTimeoutMs: config.storeTimeoutMs,
+    cacheTtlMs: config.cacheTtlMs,
+    encryption: config.encryptionKey ? `on (${config.encryptionKeysPrevious.length} previous keys)` : 'off',
+    migrateOnStart: config.migrateOnStart,
+  };
+}

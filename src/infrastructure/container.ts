@@ -1,0 +1,95 @@
+// The composition root: the one place that picks adapters from config and wires them to use cases.
+import type { Writable } from 'node:stream';
+import { Container } from 'inversify';
+import type { Express } from 'express';
+import { CLOCK, systemClock, type Clock } from '../application/clock.port';
+import { EnsureDefaultIntegrations } from '../application/ensure-default-integrations.use-case';
+import { GetIntegration } from '../application/get-integration.use-case';
+import { INTEGRATION_REPOSITORY, type IntegrationRepository } from '../application/integration-repository.port';
+import { ListIntegrations } from '../application/list-integrations.use-case';
+import { LOGGER, type Logger } from '../application/logger.port';
+import { PatchIntegration } from '../application/patch-integration.use-case';
+import { UpdateIntegration } from '../application/update-integration.use-case';
+import { createHttpApp } from '../adapters/http/app';
+import { CachedIntegrationRepository } from '../adapters/persistence/cached-integration.repository';
+import { CredentialCipher } from '../adapters/persistence/credential-cipher';
+import { EncryptingIntegrationRepository } from '../adapters/persistence/encrypting-integration.repository';
+import type { Config } from './config';
+import { InstrumentedIntegrationRepository } from './instrumented-integration.repository';
+import { WinstonLogger } from './logger';
+import { Metrics } from './metrics';
+import { Readiness } from './readiness';
+import { createStore, type Store } from './store';
+import { CONFIG, HTTP_APP, METRICS, READINESS, STORE } from './tokens';
+import { SERVICE_VERSION } from './version';
+
+/** The largest body accepted: a whole record with 16 KiB of settings fits with room to spare. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+export interface ContainerOverrides {
+  /** Where log lines go instead of stdout. */
+  logStream?: Writable;
+  clock?: Clock;
+}
+
+export function buildContainer(config: Config, overrides: ContainerOverrides = {}): Container {
+  const container = new Container({ defaultScope: 'Singleton' });
+  const logger = new WinstonLogger(config.logLevel, overrides.logStream);
+  const metrics = new Metrics();
+  const store = createStore(config, logger, metrics);
+
+  container.bind<Config>(CONFIG).toConstantValue(config);
+  container.bind<Logger>(LOGGER).toConstantValue(logger);
+  container.bind<Metrics>(METRICS).toConstantValue(metrics);
+  container.bind<Clock>(CLOCK).toConstantValue(overrides.clock ?? systemClock);
+  container.bind<Store>(STORE).toConstantValue(store);
+  container.bind<IntegrationRepository>(INTEGRATION_REPOSITORY).toConstantValue(repositoryStack(config, store, metrics));
+
+  container.bind(ListIntegrations).toSelf();
+  container.bind(GetIntegration).toSelf();
+  container.bind(PatchIntegration).toSelf();
+  container.bind(UpdateIntegration).toSelf();
+  container.bind(EnsureDefaultIntegrations).toSelf();
+
+  container.bind<Readiness>(READINESS).toDynamicValue((ctx) => new Readiness(ctx.get(INTEGRATION_REPOSITORY)));
+  container.bind<Express>(HTTP_APP).toDynamicValue((ctx) => {
+    const readiness = ctx.get<Readiness>(READINESS);
+    return createHttpApp({
+      useCases: {
+        list: ctx.get(ListIntegrations),
+        get: ctx.get(GetIntegration),
+        update: ctx.get(UpdateIntegration),
+        patch: ctx.get(PatchIntegration),
+        ensureDefaults: ctx.get(EnsureDefaultIntegrations),
+      },
+      logger,
+      readiness: () => readiness.report(),
+      draining: () => readiness.isDraining(),
+      metrics: config.metricsEnabled ? metrics : undefined,
+      observe: metrics.observeRequest,
+      corsOrigins: config.corsOrigins,
+      tokens: { admin: config.adminTokens, read: config.readTokens },
+      bodyLimitBytes: BODY_LIMIT_BYTES,
+      version: SERVICE_VERSION,
+    });
+  });
+
+  if (config.adminTokens.length + config.readTokens.length === 0) {
+    logger.warn('ADMIN_TOKENS and READ_TOKENS are not set: the API is open to anyone who can reach it');
+  }
+  return container;
+}
+
+/**
+ * From the store outwards: credentials sealed at rest (when a key is set), every store call counted
+ * and bounded in time, and for a shared store a short read cache for the bot runtime's hot path.
+ */
+function repositoryStack(config: Config, store: Store, metrics: Metrics): IntegrationRepository {
+  let repository = store.repository;
+  if (config.encryptionKey) {
+    repository = new EncryptingIntegrationRepository(repository, new CredentialCipher(config.encryptionKey, config.encryptionKeysPrevious));
+  }
+  repository = new InstrumentedIntegrationRepository(repository, metrics, config.storeTimeoutMs);
+  if (store.kind === 'mongodb' && config.cacheTtlMs > 0) repository = new CachedIntegrationRepository(repository, config.cacheTtlMs);
+  return repository;
+}

@@ -1,0 +1,49 @@
+// The process: read config (exit 1 with one line per problem), assemble, start, and stop on SIGTERM/SIGINT.
+import { buildContainer } from './container';
+import { ConfigError, loadConfig, type Config } from './config';
+import { Service } from './service';
+import { LOGGER, type Logger } from '../application/logger.port';
+
+export async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) process.stderr.write(`config error: ${problem}\n`);
+    process.exit(1);
+  }
+
+  const container = buildContainer(config);
+  const logger = container.get<Logger>(LOGGER);
+  const service = new Service(container);
+
+  process.on('unhandledRejection', (reason) => {
+    logger.error('unhandled promise rejection', { err: reason instanceof Error ? { name: reason.name, message: reason.message, stack: reason.stack } : String(reason) });
+  });
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn('second signal: exiting without waiting', { signal });
+      process.exit(1);
+    }
+    service.stop(signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { err: (error as Error).message });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    await service.start();
+  } catch (error) {
+    logger.error('could not start', { err: (error as Error).message });
+    process.exit(1);
+  }
+}

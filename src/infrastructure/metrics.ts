@@ -1,0 +1,65 @@
+// Prometheus metrics with prom-client, in a registry of this service's own (so tests may build many).
+import type { MongoClient } from 'mongodb';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MetricsEndpoint } from '../adapters/http/app';
+import type { RequestObservation } from '../adapters/http/request-context';
+
+export class Metrics implements MetricsEndpoint {
+  readonly registry = new Registry();
+
+  private readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration in seconds, by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly storeOperations = new Counter({
+    name: 'store_operations_total',
+    help: 'Operations sent to the integrations store, by operation',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+
+  readonly storeErrors = new Counter({
+    name: 'store_operation_errors_total',
+    help: 'Store operations that failed (unreachable, timed out, or unexpected), by operation and kind',
+    labelNames: ['operation', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly poolInUse = new Gauge({
+    name: 'mongodb_pool_connections_in_use',
+    help: 'MongoDB driver pool connections checked out right now',
+    registers: [this.registry],
+  });
+
+  private readonly poolOpen = new Gauge({
+    name: 'mongodb_pool_connections_open',
+    help: 'MongoDB driver pool connections open right now',
+    registers: [this.registry],
+  });
+
+  readonly contentType = this.registry.contentType;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  observeRequest = ({ method, route, status, durationSeconds }: RequestObservation): void => {
+    this.httpDuration.observe({ method, route, status: String(status) }, durationSeconds);
+  };
+
+  /** Follows the driver's connection-pool (CMAP) events. */
+  watchMongoPool(client: MongoClient): void {
+    client.on('connectionCheckedOut', () => this.poolInUse.inc());
+    client.on('connectionCheckedIn', () => this.poolInUse.dec());
+    client.on('connectionCreated', () => this.poolOpen.inc());
+    client.on('connectionClosed', () => this.poolOpen.dec());
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,31 @@
+// Keeps credentials out of logs: by key anywhere in a structure, and by pattern inside any string.
+
+export const REDACTED = '[REDACTED]';
+
+// Keys whose values are never written, at any depth: the facebook credentials, HTTP auth, tokens, keys.
+const SECRET_KEY = /^(secret|page_access_token|authorization|password|passwd|pwd|token|tokens|access_token|admin_tokens|read_tokens|encryption_key|encryption_key_previous|cookie|set-cookie)$/i;
+
+const STRING_PATTERNS: [RegExp, string][] = [
+  // user:password@ in a connection string
+  [/(mongodb(?:\+srv)?:\/\/[^:/@\s]*:)[^@\s]*@/gi, `$1${REDACTED}@`],
+  // a credential quoted in JSON text, e.g. an error message that echoes a body
+  [/("(?:secret|page_access_token|authorization|password|token)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi, `$1"${REDACTED}"`],
+  [/\b(Bearer\s+)[^\s",]+/gi, `$1${REDACTED}`],
+];
+
+export function redactString(value: string): string {
+  return STRING_PATTERNS.reduce((text, [pattern, replacement]) => text.replace(pattern, replacement), value);
+}
+
+export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactString(value);
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth > 10) return '[…]';
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  if (value instanceof Date) return value.toISOString();
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    out[key] = SECRET_KEY.test(key) ? REDACTED : redact(child, depth + 1);
+  }
+  return out;
+}

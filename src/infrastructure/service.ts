@@ -1,0 +1,119 @@
+// The service's life: listen at once (so /healthz and /readyz answer), bring the store up with backoff,
+// ensure the defaults, then report ready; on stop, drain in-flight requests and close the store.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Container } from 'inversify';
+import type { Express } from 'express';
+import { EnsureDefaultIntegrations } from '../application/ensure-default-integrations.use-case';
+import { LOGGER, type Logger } from '../application/logger.port';
+import { describeConfig, type Config } from './config';
+import type { Readiness } from './readiness';
+import type { Store } from './store';
+import { CONFIG, HTTP_APP, READINESS, STORE } from './tokens';
+
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 10_000;
+
+export class Service {
+  private readonly config: Config;
+  private readonly logger: Logger;
+  private readonly readiness: Readiness;
+  private readonly store: Store;
+  private readonly server: Server;
+  private readonly stopping = new AbortController();
+  private initialization: Promise<void> = Promise.resolve();
+  private stopped?: Promise<void>;
+
+  constructor(private readonly container: Container) {
+    this.config = container.get<Config>(CONFIG);
+    this.logger = container.get<Logger>(LOGGER);
+    this.readiness = container.get<Readiness>(READINESS);
+    this.store = container.get<Store>(STORE);
+    this.server = createServer(container.get<Express>(HTTP_APP));
+    // Longer than a load balancer's idle timeout, so it, not we, closes idle keep-alive connections.
+    this.server.keepAliveTimeout = 65_000;
+    this.server.headersTimeout = 66_000;
+  }
+
+  /** Listens, and starts bringing the store up in the background; resolves with the bound address. */
+  async start(): Promise<AddressInfo> {
+    this.logger.info('starting', describeConfig(this.config));
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.port, this.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.server.address() as AddressInfo;
+    this.logger.info('listening', { host: address.address, port: address.port, store: this.store.kind });
+    this.initialization = this.initialize();
+    return address;
+  }
+
+  /** Resolves once the store is up and the defaults ensured (or stop() was called first). */
+  whenInitialized(): Promise<void> {
+    return this.initialization;
+  }
+
+  private async initialize(): Promise<void> {
+    const ensureDefaults = this.container.get(EnsureDefaultIntegrations);
+    let delay = FIRST_RETRY_MS;
+    for (let attempt = 1; !this.stopping.signal.aborted; attempt += 1) {
+      try {
+        await this.store.prepare();
+        const result = await ensureDefaults.execute();
+        this.readiness.markInitialized();
+        this.logger.info('ready', { defaults: result });
+        return;
+      } catch (error) {
+        this.logger.warn('store not ready; retrying', { attempt, retryInMs: delay, err: { name: (error as Error).name, message: (error as Error).message } });
+        try {
+          await sleep(delay, undefined, { signal: this.stopping.signal });
+        } catch {
+          return; // stop() was called while waiting
+        }
+        delay = Math.min(delay * 2, MAX_RETRY_MS);
+      }
+    }
+  }
+
+  /**
+   * Not ready at once; stop accepting; let requests in flight finish within SHUTDOWN_GRACE_MS, then cut
+   * what is left; close the store. Safe to call more than once.
+   */
+  stop(reason: string): Promise<void> {
+    this.stopped ??= this.shutdown(reason);
+    return this.stopped;
+  }
+
+  private async shutdown(reason: string): Promise<void> {
+    const grace = this.config.shutdownGraceMs;
+    this.logger.info('stopping', { reason, graceMs: grace });
+    this.readiness.markDraining();
+    this.stopping.abort();
+
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Idle keep-alive connections hold no request: close them now and as others become idle.
+    this.server.closeIdleConnections();
+    const reaper = setInterval(() => this.server.closeIdleConnections(), 100);
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      this.server.closeAllConnections();
+    }, grace);
+    await closed;
+    clearInterval(reaper);
+    clearTimeout(deadline);
+    if (timedOut) this.logger.warn('grace period over: cut the requests still in flight', { graceMs: grace });
+
+    await this.initialization;
+    try {
+      await this.store.close();
+    } catch (error) {
+      this.logger.warn('store did not close cleanly', { err: (error as Error).message });
+    }
+    this.logger.info('stopped', { reason });
+  }
+}

@@ -1,0 +1,55 @@
+// The store the container plugs behind the repository port: MongoDB when MONGODB_URI is set, else in-memory.
+import { MongoClient } from 'mongodb';
+import type { IntegrationRepository } from '../application/integration-repository.port';
+import type { Logger } from '../application/logger.port';
+import { InMemoryIntegrationRepository } from '../adapters/persistence/in-memory-integration.repository';
+import { MongoIntegrationRepository } from '../adapters/persistence/mongo-integration.repository';
+import { applyPendingMigrations, pendingMigrations } from '../adapters/persistence/mongo-migrations';
+import { translateDriverErrors } from '../adapters/persistence/mongo-errors';
+import type { Config } from './config';
+import type { Metrics } from './metrics';
+
+export interface Store {
+  kind: 'memory' | 'mongodb';
+  repository: IntegrationRepository;
+  /** Connects, ensures indexes and applies pending migrations; throws while the store is unreachable. */
+  prepare(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createStore(config: Config, logger: Logger, metrics: Metrics): Store {
+  if (!config.mongodbUri) {
+    logger.warn('MONGODB_URI is not set: using the embedded in-memory store; nothing is kept when the process stops');
+    return { kind: 'memory', repository: new InMemoryIntegrationRepository(), prepare: async () => {}, close: async () => {} };
+  }
+
+  // Constructing the client connects nothing: the container stays synchronous and /readyz can answer
+  // 503 while prepare() retries against a store that is not up yet.
+  const client = new MongoClient(config.mongodbUri, {
+    appName: 'integrations-service',
+    maxPoolSize: config.mongoMaxPoolSize,
+    serverSelectionTimeoutMS: config.storeTimeoutMs,
+    connectTimeoutMS: config.storeTimeoutMs,
+    timeoutMS: config.storeTimeoutMs,
+  });
+  metrics.watchMongoPool(client);
+  const db = client.db(config.mongodbDb);
+  const repository = new MongoIntegrationRepository(db);
+
+  return {
+    kind: 'mongodb',
+    repository,
+    async prepare() {
+      await translateDriverErrors('connect', () => client.connect());
+      await repository.ensureIndexes();
+      if (config.migrateOnStart) {
+        const applied = await applyPendingMigrations(db);
+        if (applied.length > 0) logger.info('migrations applied', { applied });
+      } else {
+        const pending = await pendingMigrations(db);
+        if (pending.length > 0) logger.warn('migrations pending; run `npm run migrate` (MIGRATE_ON_START is off)', { pending });
+      }
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,5 @@
+// Entry point: `node dist/main.js`.
+import 'reflect-metadata';
+import { main } from './infrastructure/main';
+
+void main();
