@@ -1,6 +1,6 @@
 // Configuration: the environment, validated once at start with envalid. Every problem is reported
 // on a line of its own, and the process stops before anything listens.
-import { EnvMissingError, bool, cleanEnv, host, makeValidator, port, str } from 'envalid';
+import { EnvMissingError, bool, cleanEnv, host, makeValidator, str } from 'envalid';
 import { MongoClient } from 'mongodb';
 import { redactString } from './redact';
 
@@ -101,7 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       MONGO_MAX_POOL_SIZE: intIn(1, 1000)({ default: 10 }),
       LOG_LEVEL: str({ choices: ['error', 'warn', 'info', 'debug'], default: 'info' }),
       METRICS_ENABLED: bool({ default: true }),
-      PORT: port({ default: 8080 }),
+      PORT: intIn(0, 65535)({ default: 8080 }), // 0: any free port (tests)
       HOST: host({ default: '0.0.0.0' }),
       ADMIN_TOKENS: tokenList({ default: [] }),
       READ_TOKENS: tokenList({ default: [] }),

@@ -28,13 +28,16 @@ export function createStore(config: Config, logger: Logger, metrics: Metrics): S
   const client = new MongoClient(config.mongodbUri, {
     appName: 'integrations-service',
     maxPoolSize: config.mongoMaxPoolSize,
+    // This driver no longer honours timeoutMS: each phase of an operation is bounded on its own, the
+    // server aborts an operation past maxTimeMS, and InstrumentedIntegrationRepository bounds the whole.
     serverSelectionTimeoutMS: config.storeTimeoutMs,
     connectTimeoutMS: config.storeTimeoutMs,
-    timeoutMS: config.storeTimeoutMs,
+    waitQueueTimeoutMS: config.storeTimeoutMs,
+    socketTimeoutMS: config.storeTimeoutMs + 1_000,
   });
   metrics.watchMongoPool(client);
   const db = client.db(config.mongodbDb);
-  const repository = new MongoIntegrationRepository(db);
+  const repository = new MongoIntegrationRepository(db, { maxTimeMS: config.storeTimeoutMs });
 
   return {
     kind: 'mongodb',

@@ -2,10 +2,11 @@
 // Another replica's write may look stale here for at most `ttlMs`; this replica's own acknowledged
 // writes never do: every write empties the cache before it is answered, and a read that was under
 // way across a write never fills it.
-import type { Integration, IntegrationChanges } from '../../domain/integration.entity';
+import { Integration, type IntegrationChanges, type IntegrationPrimitives } from '../../domain/integration.entity';
 import type { InsertMissingResult, IntegrationRepository, UpdateOptions } from '../../application/integration-repository.port';
 
-type Cached = Integration | null | Integration[];
+// Kept as primitives and rebuilt on every hit, so no caller can change what another one is served.
+type Cached = IntegrationPrimitives | null | IntegrationPrimitives[];
 
 export class CachedIntegrationRepository implements IntegrationRepository {
   private readonly entries = new Map<string, { value: Cached; expiresAt: number }>();
@@ -19,11 +20,13 @@ export class CachedIntegrationRepository implements IntegrationRepository {
   ) {}
 
   async list(): Promise<Integration[]> {
-    return [...((await this.read('list', () => this.inner.list())) as Integration[])];
+    const all = (await this.read('list', async () => (await this.inner.list()).map((i) => i.toPrimitives()))) as IntegrationPrimitives[];
+    return all.map((p) => Integration.fromPrimitives(p));
   }
 
-  findById(id: string): Promise<Integration | null> {
-    return this.read(`id:${id}`, () => this.inner.findById(id)) as Promise<Integration | null>;
+  async findById(id: string): Promise<Integration | null> {
+    const found = (await this.read(`id:${id}`, async () => (await this.inner.findById(id))?.toPrimitives() ?? null)) as IntegrationPrimitives | null;
+    return found && Integration.fromPrimitives(found);
   }
 
   async update(id: string, changes: IntegrationChanges, options: UpdateOptions): Promise<Integration> {

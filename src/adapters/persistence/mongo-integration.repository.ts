@@ -27,7 +27,11 @@ const CHANGEABLE_FIELDS = ['name', 'description', 'status', 'settings'] as const
 export class MongoIntegrationRepository implements IntegrationRepository {
   private readonly collection: Collection<IntegrationDocument>;
 
-  constructor(private readonly db: Db) {
+  /** `maxTimeMS`: the server gives up on an operation after this long. */
+  constructor(
+    private readonly db: Db,
+    private readonly options: { maxTimeMS?: number } = {},
+  ) {
     this.collection = db.collection<IntegrationDocument>(INTEGRATIONS_COLLECTION);
   }
 
@@ -37,12 +41,12 @@ export class MongoIntegrationRepository implements IntegrationRepository {
   }
 
   async list(): Promise<Integration[]> {
-    const docs = await translateDriverErrors('find', () => this.collection.find({}).sort({ id: 1 }).toArray());
+    const docs = await translateDriverErrors('find', () => this.collection.find({}, { maxTimeMS: this.options.maxTimeMS }).sort({ id: 1 }).toArray());
     return docs.map(toEntity);
   }
 
   async findById(id: string): Promise<Integration | null> {
-    const doc = await translateDriverErrors('findOne', () => this.collection.findOne(byId(id)));
+    const doc = await translateDriverErrors('findOne', () => this.collection.findOne(byId(id), { maxTimeMS: this.options.maxTimeMS }));
     return doc ? toEntity(doc) : null;
   }
 
@@ -59,7 +63,7 @@ export class MongoIntegrationRepository implements IntegrationRepository {
     }
     const filter: Filter<IntegrationDocument> = expectedVersion === undefined ? byId(id) : { ...byId(id), ...atVersion(expectedVersion) };
     const updated = await translateDriverErrors('findOneAndUpdate', () =>
-      this.collection.findOneAndUpdate(filter, [{ $set: set }], { returnDocument: 'after' }),
+      this.collection.findOneAndUpdate(filter, [{ $set: set }], { returnDocument: 'after', maxTimeMS: this.options.maxTimeMS }),
     );
     if (updated) return toEntity(updated);
     // Nothing matched: either no such record, or the If-Match version is stale. Nothing was written either way.
@@ -83,7 +87,8 @@ export class MongoIntegrationRepository implements IntegrationRepository {
   private async insertIfAbsent(integration: Integration): Promise<boolean> {
     try {
       const outcome = await translateDriverErrors('updateOne', () =>
-        this.collection.updateOne(byId(integration.id), { $setOnInsert: toDocument(integration) }, { upsert: true }),
+        // The upsert takes `id` from the filter's equality; $setOnInsert carries the rest.
+        this.collection.updateOne(byId(integration.id), { $setOnInsert: fieldsBesidesId(integration) }, { upsert: true, maxTimeMS: this.options.maxTimeMS }),
       );
       return outcome.upsertedCount === 1;
     } catch (error) {
@@ -104,9 +109,9 @@ function atVersion(version: number): Filter<IntegrationDocument> {
   return version === 1 ? { $or: [{ version: { $eq: 1 } }, { version: { $exists: false } }] } : { version: { $eq: version } };
 }
 
-function toDocument(integration: Integration): IntegrationDocument {
-  const p = integration.toPrimitives();
-  return { ...p, createdAt: integration.createdAt, updatedAt: integration.updatedAt };
+function fieldsBesidesId(integration: Integration): Omit<IntegrationDocument, 'id'> {
+  const { id: _id, ...fields } = integration.toPrimitives();
+  return { ...fields, createdAt: integration.createdAt, updatedAt: integration.updatedAt };
 }
 
 export function toEntity(doc: IntegrationDocument): Integration {

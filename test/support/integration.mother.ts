@@ -1,0 +1,24 @@
+// Test data builders ("object mothers") for integrations.
+import { DEFAULT_INTEGRATIONS } from '../../src/domain/default-integrations';
+import { Integration, type NewIntegration } from '../../src/domain/integration.entity';
+
+export const T0 = new Date('2026-01-01T00:00:00.000Z');
+export const T1 = new Date('2026-01-02T00:00:00.000Z');
+
+export function anIntegration(overrides: Partial<NewIntegration> = {}, at: Date = T0): Integration {
+  return Integration.create(
+    { id: 'custom', name: 'Custom channel', description: 'A channel of our own', status: false, settings: { url: 'https://example.com' }, ...overrides },
+    at,
+  );
+}
+
+export function theDefaults(at: Date = T0): Integration[] {
+  return DEFAULT_INTEGRATIONS.map((props) => Integration.create(props, at));
+}
+
+export const facebookSettings = (overrides: Record<string, string> = {}) => ({
+  verify: 'verify-token-123',
+  secret: 'app-secret-abc',
+  page_access_token: 'EAAB-page-token-xyz',
+  ...overrides,
+});

@@ -1,0 +1,47 @@
+// Starts the real service (container, HTTP server, store start-up) on a free loopback port for a test.
+import { PassThrough } from 'node:stream';
+import type { Container } from 'inversify';
+import { loadConfig, type Config } from '../../src/infrastructure/config';
+import { buildContainer } from '../../src/infrastructure/container';
+import { Service } from '../../src/infrastructure/service';
+
+export interface RunningService {
+  url: string;
+  config: Config;
+  container: Container;
+  service: Service;
+  /** Every log line written so far, parsed. */
+  logs(): Record<string, unknown>[];
+  /** Every log line written so far, as written. */
+  rawLogs(): string;
+  stop(): Promise<void>;
+}
+
+/** The environment a test service runs with, on top of which each test sets what it is about. */
+export const TEST_ENV: NodeJS.ProcessEnv = { NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'debug', SHUTDOWN_GRACE_MS: '2000' };
+
+export async function startService(env: NodeJS.ProcessEnv = {}, options: { waitUntilReady?: boolean } = {}): Promise<RunningService> {
+  const config = loadConfig({ ...TEST_ENV, ...env });
+  const stream = new PassThrough();
+  let written = '';
+  stream.on('data', (chunk: Buffer) => {
+    written += chunk.toString('utf8');
+  });
+  const container = buildContainer(config, { logStream: stream });
+  const service = new Service(container);
+  const address = await service.start();
+  if (options.waitUntilReady !== false) await service.whenInitialized();
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    config,
+    container,
+    service,
+    rawLogs: () => written,
+    logs: () =>
+      written
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    stop: () => service.stop('test over'),
+  };
+}
