@@ -11,7 +11,7 @@ import { PatchIntegration, type PatchIntegrationInput } from './patch-integratio
 export class UpdateIntegration {
   constructor(@inject(PatchIntegration) private readonly patch: PatchIntegration) {}
 
-  execute(input: PatchIntegrationInput): Promise<Integration> {
+  async execute(input: PatchIntegrationInput): Promise<Integration> {
     const missing: FieldError[] = (['name', 'description'] as const)
       .filter((field) => input.changes[field] === undefined)
       .map((field) => ({ field: '', message: `must have required property '${field}'` }));

@@ -1,0 +1,127 @@
+import { expect } from 'chai';
+import { ValidationError } from '../../src/domain/errors';
+import { Integration } from '../../src/domain/integration.entity';
+import { settingsSafetyViolations } from '../../src/domain/integration-rules';
+import { T0, T1, anIntegration, facebookSettings } from '../support/integration.mother';
+
+function violations(id: string, changes: Record<string, unknown>): { field: string; message: string }[] {
+  try {
+    Integration.assertValidChanges(id, changes);
+    return [];
+  } catch (error) {
+    expect(error).to.be.instanceOf(ValidationError);
+    return (error as ValidationError).errors;
+  }
+}
+
+function nested(depth: number): Record<string, unknown> {
+  let value: Record<string, unknown> = {};
+  for (let level = 1; level < depth; level += 1) value = { child: value };
+  return value;
+}
+
+describe('Integration', () => {
+  describe('create', () => {
+    it('starts at version 1 with both timestamps at creation time', () => {
+      expect(anIntegration({}, T0).toPrimitives()).to.deep.include({ version: 1, createdAt: T0.toISOString(), updatedAt: T0.toISOString() });
+    });
+
+    for (const id of ['', 'Facebook', '-lead', 'with space', 'dot.ted', 'a'.repeat(65)]) {
+      it(`refuses the id ${JSON.stringify(id.length > 20 ? `${id.slice(0, 5)}…(${id.length})` : id)}`, () => {
+        expect(() => anIntegration({ id })).to.throw(ValidationError).with.property('errors').that.deep.includes({
+          field: '/id',
+          message: 'must be a lowercase slug of 1-64 characters ([a-z0-9][a-z0-9_-]*)',
+        });
+      });
+    }
+
+    it('accepts ids of 1 and 64 characters with digits, _ and -', () => {
+      expect(anIntegration({ id: '7' }).id).to.equal('7');
+      expect(anIntegration({ id: `a_${'-'.repeat(62)}` }).id).to.have.length(64);
+    });
+
+    it('keeps its own copy of the settings it was given', () => {
+      const settings = { color: 'red' };
+      const integration = anIntegration({ settings });
+      settings.color = 'blue';
+      expect(integration.settings.color).to.equal('red');
+    });
+  });
+
+  describe('the rules for changes', () => {
+    it('accepts names of 1 to 100 characters and descriptions of 0 to 500', () => {
+      expect(violations('custom', { name: 'x', description: '' })).to.deep.equal([]);
+      expect(violations('custom', { name: 'x'.repeat(100), description: 'y'.repeat(500) })).to.deep.equal([]);
+    });
+
+    it('refuses an empty or overlong name, an overlong description and a non-boolean status, naming each field', () => {
+      expect(violations('custom', { name: '', description: 'y'.repeat(501), status: 'yes' }).map((e) => e.field)).to.deep.equal([
+        '/name',
+        '/description',
+        '/status',
+      ]);
+      expect(violations('custom', { name: 'x'.repeat(101) }).map((e) => e.field)).to.deep.equal(['/name']);
+    });
+
+    it('gives facebook exactly its three string settings', () => {
+      expect(violations('facebook', { settings: facebookSettings() })).to.deep.equal([]);
+      expect(violations('facebook', { settings: { verify: 'v', secret: 's' } })).to.deep.equal([
+        { field: '/settings', message: "must have required property 'page_access_token'" },
+      ]);
+      expect(violations('facebook', { settings: { ...facebookSettings(), secret: 42 } })).to.deep.equal([{ field: '/settings/secret', message: 'must be string' }]);
+      expect(violations('facebook', { settings: { ...facebookSettings(), extra: 'x' } }).map((e) => e.field)).to.deep.equal(['/settings/extra']);
+    });
+
+    it('lets chat_widget and unknown integrations take any plain object, but not an array', () => {
+      expect(violations('chat_widget', { settings: {} })).to.deep.equal([]);
+      expect(violations('telegram', { settings: { token_hint: 'x', nested: { list: [1, 2] } } })).to.deep.equal([]);
+      expect(violations('chat_widget', { settings: ['a'] })).to.deep.equal([{ field: '/settings', message: 'must be object' }]);
+    });
+
+    it("refuses keys starting with '$', containing '.', or naming the prototype chain, at any depth", () => {
+      const settings = JSON.parse('{"$where": 1, "a.b": 2, "deep": {"__proto__": {"polluted": true}, "list": [{"constructor": 1, "prototype": 2}]}}');
+      expect(violations('chat_widget', { settings }).map((e) => e.field)).to.deep.equal([
+        '/settings/$where',
+        '/settings/a.b',
+        '/settings/deep/__proto__',
+        '/settings/deep/list/0/constructor',
+        '/settings/deep/list/0/prototype',
+      ]);
+      expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+    });
+
+    it('allows nesting 8 deep and refuses 9', () => {
+      expect(settingsSafetyViolations(nested(8))).to.deep.equal([]);
+      expect(settingsSafetyViolations(nested(9))).to.deep.equal([
+        { field: '/settings/child/child/child/child/child/child/child/child', message: 'must not nest deeper than 8 levels' },
+      ]);
+    });
+
+    it('allows 16 KiB of serialized settings and refuses a byte more', () => {
+      const exactly = { blob: 'x'.repeat(16 * 1024 - '{"blob":""}'.length) };
+      expect(settingsSafetyViolations(exactly)).to.deep.equal([]);
+      expect(settingsSafetyViolations({ blob: `${exactly.blob}x` })).to.deep.equal([
+        { field: '/settings', message: 'must not exceed 16384 bytes serialized (got 16385)' },
+      ]);
+    });
+
+    it('counts bytes, not characters, toward the size limit', () => {
+      const multiByte = { blob: 'é'.repeat(9000) }; // 9000 characters, 18000 bytes
+      expect(settingsSafetyViolations(multiByte)).to.have.length(1);
+    });
+  });
+
+  describe('withChanges', () => {
+    it('changes only what is given, replaces settings whole, bumps the version and keeps createdAt', () => {
+      const before = anIntegration({ settings: { a: 1, b: 2 } }, T0);
+      const after = before.withChanges({ status: true, settings: { c: 3 } }, T1);
+      expect(after.toPrimitives()).to.deep.equal({
+        ...before.toPrimitives(),
+        status: true,
+        settings: { c: 3 },
+        version: 2,
+        updatedAt: T1.toISOString(),
+      });
+    });
+  });
+});
