@@ -1,0 +1,87 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import { startService, type RunningService } from '../support/service';
+
+const ADMIN_UI = 'http://admin.chatbot.local:3000';
+const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
+const READ_TOKEN = 'read-token-0123456789abcdefgh';
+
+describe('CORS', () => {
+  let running: RunningService;
+  afterEach(async () => {
+    await running.stop();
+  });
+
+  it('lets the admin UI on another origin preflight and send its PUT (any origin by default outside production)', async () => {
+    running = await startService();
+    const preflight = await request(running.url)
+      .options('/admin/integrations/facebook')
+      .set('Origin', ADMIN_UI)
+      .set('Access-Control-Request-Method', 'PUT')
+      .set('Access-Control-Request-Headers', 'content-type,if-match,authorization')
+      .expect(204);
+    expect(preflight.headers['access-control-allow-origin']).to.equal('*');
+    expect(preflight.headers['access-control-allow-methods']).to.include('PUT').and.include('PATCH');
+    expect(preflight.headers['access-control-allow-headers'].toLowerCase()).to.include('content-type').and.include('if-match').and.include('authorization');
+
+    const put = await request(running.url).put('/admin/integrations/facebook').set('Origin', ADMIN_UI).send({ name: 'n', description: 'd' }).expect(200);
+    expect(put.headers['access-control-allow-origin']).to.equal('*');
+    expect(put.headers['access-control-expose-headers']).to.include('ETag');
+  });
+
+  it('allows only the configured origins when CORS_ORIGINS is set', async () => {
+    running = await startService({ CORS_ORIGINS: `${ADMIN_UI},https://ops.example.com` });
+    const allowed = await request(running.url).get('/admin/integrations/').set('Origin', ADMIN_UI).expect(200);
+    expect(allowed.headers['access-control-allow-origin']).to.equal(ADMIN_UI);
+    expect(allowed.headers.vary).to.include('Origin');
+    const other = await request(running.url).get('/admin/integrations/').set('Origin', 'https://evil.example').expect(200);
+    expect(other.headers).to.not.have.property('access-control-allow-origin');
+  });
+
+  it('puts CORS headers on error answers too, so the browser can read them', async () => {
+    running = await startService();
+    const res = await request(running.url).get('/admin/integrations/nope').set('Origin', ADMIN_UI).expect(404);
+    expect(res.headers['access-control-allow-origin']).to.equal('*');
+  });
+});
+
+describe('bearer tokens (ADMIN_TOKENS, READ_TOKENS)', () => {
+  let running: RunningService;
+  const api = () => request(running.url);
+
+  before(async () => {
+    running = await startService({ ADMIN_TOKENS: ADMIN_TOKEN, READ_TOKENS: READ_TOKEN });
+  });
+
+  after(async () => {
+    await running.stop();
+  });
+
+  it('answers 401 with a Bearer challenge when no token or a wrong one is sent', async () => {
+    const res = await api().get('/integrations').expect(401).expect('WWW-Authenticate', /^Bearer realm="integrations-service"/);
+    expect(res.body).to.include({ status: 401 });
+    await api().get('/integrations/facebook').set('Authorization', 'Bearer not-a-valid-token-at-all').expect(401);
+    await api().get('/integrations/facebook').set('Authorization', `Basic ${ADMIN_TOKEN}`).expect(401);
+  });
+
+  it('lets a read token read, and refuses it a write with 403 that changes nothing', async () => {
+    await api().get('/integrations/facebook').set('Authorization', `Bearer ${READ_TOKEN}`).expect(200);
+    await api().patch('/integrations/facebook').set('Authorization', `Bearer ${READ_TOKEN}`).send({ status: true }).expect(403);
+    await api().post('/integrations/ensure-defaults').set('Authorization', `Bearer ${READ_TOKEN}`).expect(403);
+    const res = await api().get('/integrations/facebook').set('Authorization', `Bearer ${READ_TOKEN}`).expect(200);
+    expect(res.body.status).to.equal(false);
+  });
+
+  it('lets an admin token read and write', async () => {
+    await api().patch('/integrations/facebook').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ status: true }).expect(200);
+    await api().get('/admin/integrations/facebook').set('Authorization', `bearer ${ADMIN_TOKEN}`).expect(200);
+  });
+
+  it('keeps probes, metrics, the docs and CORS preflights open', async () => {
+    await api().get('/healthz').expect(200);
+    await api().get('/readyz').expect(200);
+    await api().get('/metrics').expect(200);
+    await api().get('/openapi.json').expect(200);
+    await api().options('/integrations/facebook').set('Origin', ADMIN_UI).set('Access-Control-Request-Method', 'PUT').expect(204);
+  });
+});
