@@ -1,0 +1,105 @@
+// Logs: one JSON object per line, request fields, and never a credential.
+import { PassThrough } from 'node:stream';
+import { expect } from 'chai';
+import request from 'supertest';
+import { describeConfig, loadConfig } from '../../src/infrastructure/config';
+import { WinstonLogger } from '../../src/infrastructure/logger';
+import { REDACTED, redact } from '../../src/infrastructure/redact';
+import { startService, type RunningService } from '../support/service';
+
+const CREDENTIALS = { verify: 'verify-visible-ok', secret: 'APP-SECRET-do-not-log', page_access_token: 'PAGE-TOKEN-do-not-log' };
+const ADMIN_TOKEN = 'ADMIN-TOKEN-do-not-log-123';
+
+function capture(level: 'error' | 'warn' | 'info' | 'debug'): { logger: WinstonLogger; lines: () => Record<string, unknown>[] } {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return {
+    logger: new WinstonLogger(level, stream),
+    lines: () => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+describe('logs', () => {
+  describe('of a running service', () => {
+    let running: RunningService;
+
+    beforeEach(async () => {
+      running = await startService({ ADMIN_TOKENS: ADMIN_TOKEN, MONGODB_URI: '' });
+    });
+
+    afterEach(async () => {
+      await running.stop();
+    });
+
+    it('are one JSON object per line with time, level and msg first', () => {
+      const raw = running.rawLogs().trim().split('\n');
+      expect(raw.length).to.be.at.least(3);
+      for (const line of raw) {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        expect(Object.keys(parsed).slice(0, 3)).to.deep.equal(['time', 'level', 'msg']);
+        expect(new Date(parsed.time as string).toISOString()).to.equal(parsed.time);
+      }
+    });
+
+    it('log each request with its request id, method, route template, status and duration', async () => {
+      await request(running.url).get('/admin/integrations/facebook').set('Authorization', `Bearer ${ADMIN_TOKEN}`).set('X-Request-Id', 'trace-me-1').expect(200);
+      const line = running.logs().find((l) => l.requestId === 'trace-me-1');
+      expect(line).to.deep.include({ level: 'info', msg: 'request', method: 'GET', route: '/admin/integrations/:id', path: '/admin/integrations/facebook', status: 200 });
+      expect(line!.durationMs).to.be.a('number').and.at.least(0);
+    });
+
+    it('never contain the credentials of a PUT, the Authorization header, or a failing body', async () => {
+      const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+      const saved = await request(running.url)
+        .put('/admin/integrations/facebook')
+        .set(auth)
+        .send({ name: 'Facebook Messenger', description: 'x', settings: CREDENTIALS })
+        .expect(200);
+      expect(saved.body.settings).to.deep.equal(CREDENTIALS);
+      await request(running.url).put('/admin/integrations/facebook').set(auth).set('Content-Type', 'application/json').send(`{"settings": {"secret": "${CREDENTIALS.secret}"`).expect(400);
+      await request(running.url).patch('/admin/integrations/facebook').set(auth).send({ settings: { ...CREDENTIALS, extra: 1 } }).expect(422);
+      await request(running.url).get('/integrations').set('Authorization', `Bearer ${CREDENTIALS.secret}`).expect(401);
+      const text = running.rawLogs();
+      expect(text).to.include('"requestId"');
+      for (const credential of [CREDENTIALS.secret, CREDENTIALS.page_access_token, ADMIN_TOKEN]) expect(text).to.not.include(credential);
+    });
+  });
+
+  it('honour LOG_LEVEL: warn drops info and debug lines', () => {
+    const { logger, lines } = capture('warn');
+    logger.debug('d');
+    logger.info('i');
+    logger.warn('w');
+    logger.error('e');
+    expect(lines().map((l) => l.level)).to.deep.equal(['warn', 'error']);
+  });
+
+  it('redact credentials wherever they sit in the fields, and inside strings', () => {
+    const { logger, lines } = capture('debug');
+    logger.error('failed for mongodb://app:hunter2@db.internal:27017/x with "secret":"s3cr3t" and Bearer abc.def', {
+      body: { settings: { secret: 's3cr3t', page_access_token: 'tok', verify: 'fine' } },
+      headers: { Authorization: 'Bearer abc.def', 'content-type': 'application/json' },
+      err: { message: 'E11000 while writing {"page_access_token":"tok"}' },
+    });
+    const text = JSON.stringify(lines());
+    for (const secret of ['hunter2', 's3cr3t', '"tok"', 'abc.def']) expect(text).to.not.include(secret);
+    const [line] = lines();
+    expect(line).to.nested.include({ 'body.settings.verify': 'fine', 'body.settings.secret': REDACTED, 'headers.Authorization': REDACTED });
+    expect(line.msg).to.include(`mongodb://app:${REDACTED}@db.internal:27017/x`);
+  });
+
+  it('show the configuration at start without the MongoDB password, tokens or keys', () => {
+    const config = loadConfig({
+      MONGODB_URI: 'mongodb+srv://svc:p%40ss-word@cluster0.example.net/?retryWrites=true',
+      ADMIN_TOKENS: 'admin-token-aaaaaaaaaaaa',
+      READ_TOKENS: 'read-token-bbbbbbbbbbbbbb',
+      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
+    const described = JSON.stringify(redact(describeConfig(config)));
+    for (const secret of ['p%40ss-word', 'admin-token-aaaaaaaaaaaa', 'read-token-bbbbbbbbbbbbbb', Buffer.alloc(32, 7).toString('base64')]) {
+      expect(described).to.not.include(secret);
+    }
+    expect(described).to.include('cluster0.example.net').and.include('1 admin, 1 read tokens');
+  });
+});

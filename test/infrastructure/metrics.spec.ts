@@ -1,0 +1,105 @@
+// /metrics: the series an operator's dashboards and alerts rely on exist, and move.
+import { EventEmitter } from 'node:events';
+import { expect } from 'chai';
+import type { MongoClient } from 'mongodb';
+import request from 'supertest';
+import { Metrics } from '../../src/infrastructure/metrics';
+import { startService, type RunningService } from '../support/service';
+
+/** The value of one series in Prometheus text, or undefined when absent. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !line.startsWith(name)) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const present = (match[2] ?? '').split(',');
+    if (wanted.every((w) => present.includes(w))) return Number(match[3]);
+  }
+  return undefined;
+}
+
+describe('metrics', () => {
+  let running: RunningService;
+  const scrape = async () => (await request(running.url).get('/metrics').expect(200)).text;
+
+  beforeEach(async () => {
+    running = await startService();
+  });
+
+  afterEach(async () => {
+    await running.stop();
+  });
+
+  it('include the Node.js process defaults', async () => {
+    const text = await scrape();
+    expect(sample(text, 'process_cpu_user_seconds_total')).to.be.a('number');
+    expect(sample(text, 'nodejs_heap_size_used_bytes')).to.be.above(0);
+    expect(sample(text, 'nodejs_eventloop_lag_seconds')).to.be.a('number');
+  });
+
+  it('count requests by method, route template (never the raw id) and status', async () => {
+    const before = await scrape();
+    const labels = { method: 'GET', route: '/integrations/:id', status: '200' };
+    const countBefore = sample(before, 'http_request_duration_seconds_count', labels) ?? 0;
+    await request(running.url).get('/integrations/facebook').expect(200);
+    await request(running.url).get('/integrations/chat_widget').expect(200);
+    await request(running.url).get('/integrations/no-such-id').expect(404);
+    await request(running.url).get('/random/path/123').expect(404);
+    const after = await scrape();
+    expect(sample(after, 'http_request_duration_seconds_count', labels)).to.equal(countBefore + 2);
+    expect(sample(after, 'http_request_duration_seconds_count', { ...labels, status: '404' })).to.equal(1);
+    expect(sample(after, 'http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status: '404' })).to.equal(1);
+    expect(after).to.not.match(/route="[^"]*(facebook|chat_widget|no-such-id|random)/);
+    expect(sample(after, 'http_request_duration_seconds_bucket', { ...labels, le: '+Inf' })).to.equal(countBefore + 2);
+  });
+
+  it('count store operations by operation', async () => {
+    const before = sample(await scrape(), 'store_operations_total', { operation: 'findById' }) ?? 0;
+    await request(running.url).get('/integrations/facebook').expect(200);
+    await request(running.url).patch('/integrations/facebook').send({ status: true }).expect(200);
+    const after = await scrape();
+    expect(sample(after, 'store_operations_total', { operation: 'findById' })).to.equal(before + 1);
+    expect(sample(after, 'store_operations_total', { operation: 'update' })).to.equal(1);
+    expect(sample(after, 'store_operations_total', { operation: 'insertMissing' })).to.equal(1);
+  });
+
+  it('expose the MongoDB pool gauges', async () => {
+    const text = await scrape();
+    expect(text).to.include('# TYPE mongodb_pool_connections_in_use gauge');
+    expect(sample(text, 'mongodb_pool_connections_in_use')).to.equal(0);
+  });
+});
+
+describe('metrics of a store that fails', () => {
+  let running: RunningService;
+
+  afterEach(async () => {
+    await running.stop();
+  });
+
+  it('count store errors by operation and kind', async () => {
+    running = await startService({ MONGODB_URI: 'mongodb://127.0.0.1:1/?directConnection=true', STORE_TIMEOUT_MS: '300' }, { waitUntilReady: false });
+    await request(running.url).get('/integrations').expect(503);
+    const text = (await request(running.url).get('/metrics').expect(200)).text;
+    expect(sample(text, 'store_operation_errors_total', { operation: 'list', kind: 'unavailable' })).to.equal(1);
+  });
+});
+
+describe('MongoDB pool gauges', () => {
+  it('follow the driver connection-pool (CMAP) events', async () => {
+    const metrics = new Metrics();
+    const client = new EventEmitter();
+    metrics.watchMongoPool(client as unknown as MongoClient);
+    client.emit('connectionCreated');
+    client.emit('connectionCreated');
+    client.emit('connectionCheckedOut');
+    client.emit('connectionCheckedOut');
+    client.emit('connectionCheckedIn');
+    const text = await metrics.render();
+    expect(sample(text, 'mongodb_pool_connections_in_use')).to.equal(1);
+    expect(sample(text, 'mongodb_pool_connections_open')).to.equal(2);
+    client.emit('connectionClosed');
+    expect(sample(await metrics.render(), 'mongodb_pool_connections_open')).to.equal(1);
+  });
+});
