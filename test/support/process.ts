@@ -1,0 +1,45 @@
+// Spawns the service as operators run it: its own process, configured by environment only.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '../..');
+
+export interface SpawnedService {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the port once the service logs that it listens. */
+  listening: Promise<number>;
+  /** Resolves with the exit code (or the signal that ended it). */
+  exited: Promise<number | NodeJS.Signals>;
+}
+
+export function spawnService(env: NodeJS.ProcessEnv): SpawnedService {
+  // Only what the test gives, plus PATH: no MONGODB_URI or other setting leaks in from the developer's shell.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const listening = new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
+      if (line) resolve((JSON.parse(line) as { port: number }).port);
+    });
+    child.once('exit', () => reject(new Error(`exited before listening; stderr: ${err}`)));
+  });
+  listening.catch(() => undefined);
+  const exited = new Promise<number | NodeJS.Signals>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal!)));
+  return { child, stdout: () => out, stderr: () => err, listening, exited };
+}
+
+export function logLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
