@@ -6,7 +6,8 @@ import { ConfigError, loadConfig } from './infrastructure/config';
 import { redactString } from './infrastructure/redact';
 
 async function migrate(): Promise<void> {
-  const config = loadConfig(process.env);
+  // The migration serves no API, so the API's token requirement does not apply to it.
+  const config = loadConfig({ ...process.env, AUTH_DISABLED: 'true' });
   if (!config.mongodbUri) throw new ConfigError(['MONGODB_URI: is required to migrate']);
   const client = new MongoClient(config.mongodbUri, { serverSelectionTimeoutMS: Math.max(config.storeTimeoutMs, 10_000) });
   try {

@@ -89,31 +89,36 @@ const mongoUri = makeValidator<string>((input) => {
   return input;
 });
 
+// Every variable the service reads; the ops manifests and the README are checked against this list.
+const SPEC = {
+  NODE_ENV: str({ choices: ['development', 'production', 'test'], default: 'development' }),
+  MONGODB_URI: mongoUri({ default: '' }),
+  MONGODB_DB: str({ default: 'ai-chatbot-framework' }),
+  MONGO_MAX_POOL_SIZE: intIn(1, 1000)({ default: 10 }),
+  LOG_LEVEL: str({ choices: ['error', 'warn', 'info', 'debug'], default: 'info' }),
+  METRICS_ENABLED: bool({ default: true }),
+  PORT: intIn(0, 65535)({ default: 8080 }), // 0: any free port (tests)
+  HOST: host({ default: '0.0.0.0' }),
+  ADMIN_TOKENS: tokenList({ default: [] }),
+  READ_TOKENS: tokenList({ default: [] }),
+  AUTH_DISABLED: bool({ default: false }),
+  CORS_ORIGINS: originList({ default: undefined }),
+  SHUTDOWN_GRACE_MS: intIn(0, 600_000)({ default: 10_000 }),
+  STORE_TIMEOUT_MS: intIn(50, 120_000)({ default: 3_000 }),
+  CACHE_TTL_MS: intIn(0, 3_600_000)({ default: 1_000 }),
+  ENCRYPTION_KEY: keyList({ default: undefined }),
+  ENCRYPTION_KEY_PREVIOUS: keyList({ default: [] }),
+  MIGRATE_ON_START: bool({ default: undefined }),
+};
+
+export const ENV_VARIABLES = Object.keys(SPEC) as (keyof typeof SPEC)[];
+
 /** Reads `env` into a Config, or throws ConfigError with one line per problem. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const problems: string[] = [];
   const e = cleanEnv(
     env,
-    {
-      NODE_ENV: str({ choices: ['development', 'production', 'test'], default: 'development' }),
-      MONGODB_URI: mongoUri({ default: '' }),
-      MONGODB_DB: str({ default: 'ai-chatbot-framework' }),
-      MONGO_MAX_POOL_SIZE: intIn(1, 1000)({ default: 10 }),
-      LOG_LEVEL: str({ choices: ['error', 'warn', 'info', 'debug'], default: 'info' }),
-      METRICS_ENABLED: bool({ default: true }),
-      PORT: intIn(0, 65535)({ default: 8080 }), // 0: any free port (tests)
-      HOST: host({ default: '0.0.0.0' }),
-      ADMIN_TOKENS: tokenList({ default: [] }),
-      READ_TOKENS: tokenList({ default: [] }),
-      AUTH_DISABLED: bool({ default: false }),
-      CORS_ORIGINS: originList({ default: undefined }),
-      SHUTDOWN_GRACE_MS: intIn(0, 600_000)({ default: 10_000 }),
-      STORE_TIMEOUT_MS: intIn(50, 120_000)({ default: 3_000 }),
-      CACHE_TTL_MS: intIn(0, 3_600_000)({ default: 1_000 }),
-      ENCRYPTION_KEY: keyList({ default: undefined }),
-      ENCRYPTION_KEY_PREVIOUS: keyList({ default: [] }),
-      MIGRATE_ON_START: bool({ default: undefined }),
-    },
+    SPEC,
     {
       reporter: ({ errors }) => {
         for (const [name, error] of Object.entries(errors)) {
@@ -130,8 +135,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (isProduction && open && !e.AUTH_DISABLED) {
     problems.push('ADMIN_TOKENS: is required when NODE_ENV=production; set AUTH_DISABLED=true to run open on purpose');
   }
-  if (e.ENCRYPTION_KEY && e.ENCRYPTION_KEY.length !== 1) problems.push('ENCRYPTION_KEY: must be exactly one key; older keys go in ENCRYPTION_KEY_PREVIOUS');
-  if (!e.ENCRYPTION_KEY && e.ENCRYPTION_KEY_PREVIOUS.length > 0) problems.push('ENCRYPTION_KEY_PREVIOUS: is set without ENCRYPTION_KEY');
+  // An empty value (a manifest passing through an unset secret) is the same as unset.
+  const encryptionKeys = e.ENCRYPTION_KEY ?? [];
+  if (encryptionKeys.length > 1) problems.push('ENCRYPTION_KEY: must be exactly one key; older keys go in ENCRYPTION_KEY_PREVIOUS');
+  if (encryptionKeys.length === 0 && e.ENCRYPTION_KEY_PREVIOUS.length > 0) problems.push('ENCRYPTION_KEY_PREVIOUS: is set without ENCRYPTION_KEY');
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -151,7 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     storeTimeoutMs: e.STORE_TIMEOUT_MS,
     cacheTtlMs: e.CACHE_TTL_MS,
-    encryptionKey: e.ENCRYPTION_KEY?.[0],
+    encryptionKey: encryptionKeys[0],
     encryptionKeysPrevious: e.ENCRYPTION_KEY_PREVIOUS,
     migrateOnStart: e.MIGRATE_ON_START ?? !isProduction,
   };

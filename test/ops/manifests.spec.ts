@@ -1,0 +1,237 @@
+// No Docker engine or cluster runs here, so this is the check we can make: every manifest in ops/
+// parses, and agrees with the code on port, probe paths, configuration variables and image name.
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseHcl } from '@cdktf/hcl2json';
+import { expect } from 'chai';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { ENV_VARIABLES, loadConfig } from '../../src/infrastructure/config';
+import { ROOT } from '../support/process';
+
+const read = (relative: string) => readFileSync(path.join(ROOT, relative), 'utf8');
+const yamlFile = (relative: string) => parseYaml(read(relative)) as Record<string, any>;
+
+const DEFAULTS = loadConfig({});
+const PORT = DEFAULTS.port;
+const IMAGE = 'integrations-service';
+const SECRET_VARIABLES = ['MONGODB_URI', 'ADMIN_TOKENS', 'READ_TOKENS', 'ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS'];
+
+describe('ops manifests agree with the code', () => {
+  it('the configuration list the manifests are checked against is the one the service reads', () => {
+    expect(ENV_VARIABLES).to.include.members(['MONGODB_URI', 'MONGODB_DB', 'MONGO_MAX_POOL_SIZE', 'LOG_LEVEL', 'METRICS_ENABLED', 'PORT', 'HOST']);
+    expect(ENV_VARIABLES).to.have.length(18);
+  });
+
+  describe('Dockerfile', () => {
+    const dockerfile = read('Dockerfile');
+    const instructions = dockerfile
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n')
+      .filter((l) => l.trim() && !l.trim().startsWith('#'));
+    const runtime = instructions.slice(instructions.findIndex((l) => /^FROM .* AS runtime/.test(l)));
+
+    it('builds in one stage and runs with production dependencies only in another', () => {
+      expect(instructions.filter((l) => l.startsWith('FROM'))).to.have.length(2);
+      expect(dockerfile).to.include('RUN npm ci').and.include('npm run build').and.include('npm prune --omit=dev');
+    });
+
+    it('runs as a non-root user, exposes the service port, checks /healthz, starts the built entry point', () => {
+      expect(runtime.find((l) => l.startsWith('USER'))).to.equal('USER node');
+      expect(runtime.find((l) => l.startsWith('EXPOSE'))).to.equal(`EXPOSE ${PORT}`);
+      expect(runtime.find((l) => l.startsWith('ENV'))).to.include(`PORT=${PORT}`).and.include('NODE_ENV=production');
+      expect(runtime.find((l) => l.startsWith('HEALTHCHECK'))).to.include('/healthz');
+      const pkg = JSON.parse(read('package.json')) as { main: string; scripts: Record<string, string> };
+      expect(runtime.find((l) => l.startsWith('CMD'))).to.equal(`CMD ["node", "${pkg.main}"]`);
+      expect(pkg.scripts.start).to.equal(`node ${pkg.main}`);
+    });
+
+    it('leaves the working tree out of the build context', () => {
+      const ignored = read('.dockerignore').split('\n');
+      expect(ignored).to.include.members(['node_modules', 'dist', '.git', 'test']);
+    });
+  });
+
+  describe('Docker Compose (ops/compose/compose.yaml)', () => {
+    const compose = yamlFile('ops/compose/compose.yaml');
+    const service = compose.services['integrations-service'];
+
+    it('runs MongoDB 7 with a volume and a healthcheck, and the service once it is healthy', () => {
+      expect(compose.services.mongo.image).to.match(/^mongo:7/);
+      expect(compose.services.mongo.volumes[0]).to.match(/^mongo-data:\/data\/db$/);
+      expect(compose.volumes).to.have.property('mongo-data');
+      expect(compose.services.mongo.healthcheck.test.join(' ')).to.include('ping');
+      expect(service.depends_on.mongo.condition).to.equal('service_healthy');
+    });
+
+    it('builds the Dockerfile, publishes the service port, and waits longer than the shutdown grace', () => {
+      expect(service.build).to.deep.equal({ context: '../..', dockerfile: 'Dockerfile' });
+      expect(service.image).to.match(new RegExp(`^${IMAGE}:`));
+      expect(service.ports).to.include(`${PORT}:${PORT}`);
+      expect(parseInt(service.stop_grace_period, 10) * 1000).to.be.above(Number(service.environment.SHUTDOWN_GRACE_MS));
+    });
+
+    it('sets every configuration variable, and nothing the service does not read', () => {
+      expect(Object.keys(service.environment)).to.have.members(ENV_VARIABLES);
+      expect(service.environment.MONGODB_URI).to.equal('mongodb://mongo:27017');
+      expect(service.environment.PORT).to.equal(String(PORT));
+    });
+
+    it('is a configuration the service accepts (unset secrets as empty values)', () => {
+      const env = Object.fromEntries(
+        Object.entries(service.environment as Record<string, string>).map(([k, v]) => [k, v.replace(/^\$\{[A-Z_]+:-(.*)\}$/, '$1')]),
+      );
+      expect(loadConfig(env)).to.include({ isProduction: true, port: PORT, migrateOnStart: true });
+    });
+
+    it('lets Prometheus scrape the service /metrics', () => {
+      const prometheus = yamlFile('ops/compose/prometheus.yml');
+      const job = prometheus.scrape_configs.find((j: { job_name: string }) => j.job_name === IMAGE);
+      expect(job.metrics_path).to.equal('/metrics');
+      expect(job.static_configs[0].targets).to.deep.equal([`integrations-service:${PORT}`]);
+    });
+  });
+
+  describe('Kubernetes (ops/k8s)', () => {
+    const dir = 'ops/k8s';
+    const docs = readdirSync(path.join(ROOT, dir))
+      .filter((f) => f.endsWith('.yaml'))
+      .flatMap((file) => parseAllDocuments(read(`${dir}/${file}`)).map((d) => ({ file, doc: d.toJS() as Record<string, any> })));
+    const kind = (k: string) => docs.find((d) => d.doc.kind === k)!.doc;
+    const deployment = kind('Deployment');
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    const configMap = kind('ConfigMap');
+
+    it('parses every file, and the kustomization lists only files that exist', () => {
+      for (const { file, doc } of docs) expect(doc, file).to.be.an('object');
+      const kustomization = kind('Kustomization');
+      for (const resource of kustomization.resources) expect(docs.some((d) => d.file === resource), resource).to.equal(true);
+      expect(kustomization.images[0].name).to.equal(container.image);
+      expect(container.image).to.equal(IMAGE);
+    });
+
+    it('is namespace-agnostic', () => {
+      for (const { file, doc } of docs) expect(doc.metadata?.namespace, file).to.equal(undefined);
+    });
+
+    it('runs 2 replicas with liveness on /healthz and readiness on /readyz at the service port', () => {
+      expect(deployment.spec.replicas).to.equal(2);
+      expect(container.ports[0]).to.include({ name: 'http', containerPort: PORT });
+      expect(container.livenessProbe.httpGet).to.deep.equal({ path: '/healthz', port: 'http' });
+      expect(container.readinessProbe.httpGet).to.deep.equal({ path: '/readyz', port: 'http' });
+      expect(container.readinessProbe.timeoutSeconds * 1000).to.be.above(Number(configMap.data.STORE_TIMEOUT_MS));
+    });
+
+    it('gives in-flight requests their grace: terminationGracePeriod above preStop + SHUTDOWN_GRACE_MS', () => {
+      const preStopSeconds = Number(container.lifecycle.preStop.exec.command[1]);
+      expect(pod.terminationGracePeriodSeconds * 1000).to.be.above(preStopSeconds * 1000 + Number(configMap.data.SHUTDOWN_GRACE_MS));
+    });
+
+    it('runs non-root on a read-only root filesystem with resources set', () => {
+      expect(pod.securityContext).to.include({ runAsNonRoot: true });
+      expect(container.securityContext).to.include({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+      expect(container.resources.requests).to.have.keys('cpu', 'memory');
+      expect(container.resources.limits).to.have.property('memory');
+    });
+
+    it('takes every configuration variable from the ConfigMap, and credentials (MONGODB_URI first) from the Secret', () => {
+      expect(container.envFrom[0].configMapRef.name).to.equal(configMap.metadata.name);
+      const fromSecret = container.env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name);
+      expect(fromSecret).to.deep.equal(SECRET_VARIABLES);
+      expect(container.env.find((e: any) => e.name === 'MONGODB_URI').valueFrom.secretKeyRef.optional).to.equal(undefined);
+      expect([...Object.keys(configMap.data), ...fromSecret]).to.have.members(ENV_VARIABLES);
+      expect(Object.keys(kind('Secret').stringData)).to.have.members(SECRET_VARIABLES);
+      expect(configMap.data.PORT).to.equal(String(PORT));
+    });
+
+    it('is a configuration the service accepts', () => {
+      const secret = kind('Secret').stringData;
+      expect(loadConfig({ ...configMap.data, MONGODB_URI: secret.MONGODB_URI, ADMIN_TOKENS: secret.ADMIN_TOKENS })).to.include({ isProduction: true, port: PORT });
+    });
+
+    it('routes the Service, HPA, PDB and scrape annotations to the Deployment', () => {
+      const labels = deployment.spec.template.metadata.labels;
+      const service = kind('Service');
+      expect(service.spec.selector).to.deep.equal(labels);
+      expect(service.spec.ports[0].targetPort).to.equal('http');
+      expect(kind('PodDisruptionBudget').spec.selector.matchLabels).to.deep.equal(labels);
+      const hpa = kind('HorizontalPodAutoscaler');
+      expect(hpa.spec.scaleTargetRef).to.include({ kind: 'Deployment', name: deployment.metadata.name });
+      expect(hpa.spec.minReplicas).to.be.at.least(2);
+      expect(hpa.spec.metrics[0].resource.name).to.equal('cpu');
+      expect(deployment.spec.template.metadata.annotations).to.include({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(PORT), 'prometheus.io/path': '/metrics' });
+      expect(kind('ServiceMonitor').spec.endpoints[0]).to.include({ port: 'http', path: '/metrics' });
+      expect(kind('Ingress').spec.rules[0].http.paths[0].backend.service.name).to.equal(service.metadata.name);
+    });
+
+    it('runs the migration Job with the built migrate entry point', () => {
+      const job = kind('Job');
+      expect(job.spec.template.spec.containers[0].command).to.deep.equal(['node', 'dist/migrate.js']);
+      expect(JSON.parse(read('package.json')).scripts.migrate).to.equal('node dist/migrate.js');
+    });
+  });
+
+  describe('ECS / Fargate Terraform (ops/ecs)', () => {
+    let tf: Record<string, any>;
+
+    before(async () => {
+      tf = {};
+      for (const file of readdirSync(path.join(ROOT, 'ops/ecs')).filter((f) => f.endsWith('.tf'))) {
+        const parsed = (await parseHcl(file, read(`ops/ecs/${file}`))) as Record<string, any>;
+        // `locals` blocks parse to a list; the other blocks to maps keyed by name.
+        for (const [block, value] of Object.entries(parsed)) tf[block] = Array.isArray(value) ? [...(tf[block] ?? []), ...value] : { ...(tf[block] ?? {}), ...value };
+      }
+    });
+
+    const locals = () => Object.assign({}, ...(tf.locals as object[]));
+    const resource = (type: string) => (Object.values(tf.resource[type])[0] as object[])[0] as Record<string, any>;
+
+    it('parses every file: a task definition, a service, autoscaling, logs, variables and outputs', () => {
+      expect(tf.resource).to.include.keys('aws_ecs_task_definition', 'aws_ecs_service', 'aws_appautoscaling_target', 'aws_appautoscaling_policy', 'aws_cloudwatch_log_group');
+      expect(tf.variable).to.include.keys('image', 'desired_count', 'mongodb_uri_secret_arn');
+      expect(tf.output).to.include.keys('service_name', 'task_definition_arn', 'log_group_name');
+      expect(resource('aws_ecs_task_definition').container_definitions).to.include('local.container_definitions');
+    });
+
+    it('defines the container on the service port, with a /healthz health check and logs to CloudWatch', () => {
+      const [container] = locals().container_definitions;
+      expect(locals().port).to.equal(PORT);
+      expect(container.portMappings[0].containerPort).to.equal('${local.port}');
+      expect(container.healthCheck.command.join(' ')).to.include(`127.0.0.1:${PORT}/healthz`);
+      expect(container.logConfiguration.logDriver).to.equal('awslogs');
+      expect(container.stopTimeout * 1000).to.be.above(Number(locals().settings.match(/SHUTDOWN_GRACE_MS\s*=\s*"(\d+)"/)[1]));
+    });
+
+    it('passes every configuration variable: settings as environment, credentials from Secrets Manager', () => {
+      const settingsNames = [...String(locals().settings).matchAll(/^\s*([A-Z_]+)\s*=/gm)].map((m) => m[1]);
+      const secretNames = Object.keys(locals().secret_arns);
+      expect(secretNames).to.have.members(SECRET_VARIABLES);
+      expect([...settingsNames, ...secretNames]).to.have.members(ENV_VARIABLES);
+      const [container] = locals().container_definitions;
+      expect(container.secrets).to.include('valueFrom = arn');
+      expect(tf.variable.mongodb_uri_secret_arn[0].default).to.equal(undefined);
+    });
+
+    it('runs 2 tasks with the deployment circuit breaker and scales on CPU', () => {
+      expect(tf.variable.desired_count[0].default).to.equal(2);
+      expect(tf.variable.min_capacity[0].default).to.be.at.least(2);
+      const service = resource('aws_ecs_service');
+      expect(service.deployment_circuit_breaker[0]).to.deep.equal({ enable: true, rollback: true });
+      expect(service.launch_type).to.equal('FARGATE');
+      const policy = resource('aws_appautoscaling_policy');
+      expect(policy.target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].predefined_metric_type).to.equal('ECSServiceAverageCPUUtilization');
+    });
+
+    it('names the image after this service', () => {
+      expect(tf.variable.image[0].description).to.include(`/${IMAGE}:`);
+      expect(tf.variable.name[0].default).to.equal(IMAGE);
+    });
+  });
+
+  it('the README configuration table lists exactly the variables the service reads', () => {
+    const readme = read('README.md');
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));
+    const listed = [...table.matchAll(/^\| `([A-Z_]+)`(?:, `([A-Z_]+)`)? \|/gm)].flatMap((m) => [m[1], m[2]].filter(Boolean));
+    expect(listed).to.have.members(ENV_VARIABLES);
+  });
+});
