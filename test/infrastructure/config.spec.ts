@@ -1,0 +1,80 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../src/infrastructure/config';
+
+const KEY = Buffer.alloc(32, 1).toString('base64');
+const OLD_KEY = Buffer.alloc(32, 2).toString('base64');
+
+function problems(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('with no environment: development, in-memory store, :8080, any CORS origin, migrations on start', () => {
+    expect(loadConfig({})).to.deep.include({
+      nodeEnv: 'development',
+      isProduction: false,
+      mongodbUri: undefined,
+      mongodbDb: 'ai-chatbot-framework',
+      mongoMaxPoolSize: 10,
+      logLevel: 'info',
+      metricsEnabled: true,
+      port: 8080,
+      host: '0.0.0.0',
+      corsOrigins: ['*'],
+      shutdownGraceMs: 10_000,
+      storeTimeoutMs: 3_000,
+      cacheTtlMs: 1_000,
+      migrateOnStart: true,
+      adminTokens: [],
+    });
+  });
+
+  it('in production: no CORS origin and no migrations on start unless set', () => {
+    const config = loadConfig({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db:27017', ADMIN_TOKENS: 'a-long-admin-token-123' });
+    expect(config).to.deep.include({ isProduction: true, corsOrigins: [], migrateOnStart: false, adminTokens: ['a-long-admin-token-123'] });
+  });
+
+  it('lets production run without tokens only with AUTH_DISABLED=true', () => {
+    expect(problems({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db:27017' })).to.have.length(1);
+    expect(problems({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db:27017', AUTH_DISABLED: 'true' })).to.deep.equal([]);
+  });
+
+  it('reads comma-separated tokens and origins, trimming spaces', () => {
+    const config = loadConfig({ ADMIN_TOKENS: ' token-one-0123456789 , token-two-0123456789 ', CORS_ORIGINS: 'https://a.example.com, http://localhost:3000' });
+    expect(config.adminTokens).to.deep.equal(['token-one-0123456789', 'token-two-0123456789']);
+    expect(config.corsOrigins).to.deep.equal(['https://a.example.com', 'http://localhost:3000']);
+  });
+
+  it('refuses short tokens without echoing them, origins with a path, and a malformed connection string', () => {
+    const found = problems({ READ_TOKENS: 'short', CORS_ORIGINS: 'https://a.example.com/admin', MONGODB_URI: 'postgres://db' });
+    expect(found).to.have.length(3);
+    expect(found.join('\n')).to.not.include('short,').and.not.match(/"short"/);
+    expect(found[0]).to.match(/^CORS_ORIGINS: /);
+    expect(found[1]).to.match(/^MONGODB_URI: is not a MongoDB connection string/);
+    expect(found[2]).to.equal('READ_TOKENS: each token must be at least 16 characters without spaces');
+  });
+
+  it('takes one encryption key and any number of previous ones; empty means off', () => {
+    const config = loadConfig({ ENCRYPTION_KEY: KEY, ENCRYPTION_KEY_PREVIOUS: `${OLD_KEY},${KEY}` });
+    expect(config.encryptionKey!.equals(Buffer.from(KEY, 'base64'))).to.equal(true);
+    expect(config.encryptionKeysPrevious).to.have.length(2);
+    expect(loadConfig({ ENCRYPTION_KEY: '', ENCRYPTION_KEY_PREVIOUS: '' }).encryptionKey).to.equal(undefined);
+    expect(problems({ ENCRYPTION_KEY: `${KEY},${OLD_KEY}` })).to.deep.equal(['ENCRYPTION_KEY: must be exactly one key; older keys go in ENCRYPTION_KEY_PREVIOUS']);
+    expect(problems({ ENCRYPTION_KEY_PREVIOUS: OLD_KEY })).to.deep.equal(['ENCRYPTION_KEY_PREVIOUS: is set without ENCRYPTION_KEY']);
+  });
+
+  it('bounds the numbers: pool size, timeouts, port', () => {
+    expect(problems({ MONGO_MAX_POOL_SIZE: '0', STORE_TIMEOUT_MS: '10', PORT: '-1', CACHE_TTL_MS: '1.5' })).to.deep.equal([
+      'CACHE_TTL_MS: must be a whole number from 0 to 3600000 (got "1.5")',
+      'MONGO_MAX_POOL_SIZE: must be a whole number from 1 to 1000 (got "0")',
+      'PORT: must be a whole number from 0 to 65535 (got "-1")',
+      'STORE_TIMEOUT_MS: must be a whole number from 50 to 120000 (got "10")',
+    ]);
+  });
+});
