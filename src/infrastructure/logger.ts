@@ -43,12 +43,4 @@ export class WinstonLogger implements Logger {
   debug(msg: string, fields?: LogFields): void {
     this.winston.log('debug', msg, fields);
   }
-
-  /** Resolves once every line logged so far has been handed to the stream. */
-  flush(): Promise<void> {
-    return new Promise((resolve) => {
-      this.winston.once('finish', resolve);
-      this.winston.end();
-    });
-  }
 }
