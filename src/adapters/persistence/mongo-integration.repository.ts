@@ -87,8 +87,9 @@ export class MongoIntegrationRepository implements IntegrationRepository {
   private async insertIfAbsent(integration: Integration): Promise<boolean> {
     try {
       const outcome = await translateDriverErrors('updateOne', () =>
-        // The upsert takes `id` from the filter's equality; $setOnInsert carries the rest.
-        this.collection.updateOne(byId(integration.id), { $setOnInsert: fieldsBesidesId(integration) }, { upsert: true, maxTimeMS: this.options.maxTimeMS }),
+        // $setOnInsert carries `id` too, so the inserted record is whole however the server seeds an
+        // upsert from the filter (setting a path to the value the filter already fixed is no conflict).
+        this.collection.updateOne(byId(integration.id), { $setOnInsert: toDocument(integration) }, { upsert: true, maxTimeMS: this.options.maxTimeMS }),
       );
       return outcome.upsertedCount === 1;
     } catch (error) {
@@ -109,9 +110,8 @@ function atVersion(version: number): Filter<IntegrationDocument> {
   return version === 1 ? { $or: [{ version: { $eq: 1 } }, { version: { $exists: false } }] } : { version: { $eq: version } };
 }
 
-function fieldsBesidesId(integration: Integration): Omit<IntegrationDocument, 'id'> {
-  const { id: _id, ...fields } = integration.toPrimitives();
-  return { ...fields, createdAt: integration.createdAt, updatedAt: integration.updatedAt };
+function toDocument(integration: Integration): IntegrationDocument {
+  return { ...integration.toPrimitives(), createdAt: integration.createdAt, updatedAt: integration.updatedAt };
 }
 
 export function toEntity(doc: IntegrationDocument): Integration {
