@@ -1,4 +1,5 @@
 // The routes operators and tools use: probes, metrics, the OpenAPI document and its page.
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import request from 'supertest';
@@ -73,6 +74,12 @@ describe('operations routes', () => {
       for (const [name, schema] of Object.entries(doc.components.schemas as Record<string, object>)) {
         if (!JSON.stringify(schema).includes('$ref')) expect(() => ajv.compile(schema), name).to.not.throw();
       }
+    });
+
+    it('GET /openapi.json passes the official OpenAPI 3.1 schema', async () => {
+      const doc = (await api().get('/openapi.json').expect(200)).body;
+      const result = await new Validator().validate(doc);
+      expect(result.valid, JSON.stringify(result.errors)).to.equal(true);
     });
 
     it('GET /docs serves a page whose scripts and styles all come from this service', async () => {
