@@ -50,7 +50,7 @@ function writeOperation(kind: 'put' | 'patch'): JsonSchema {
       413: problemResponse('Body too large'),
       415: problemResponse('Body is not application/json'),
       422: problemResponse('The body breaks the schema; `errors` names each field'),
-      503: problemResponse('The store did not answer; nothing was changed'),
+      503: problemResponse('The store did not answer in time; a write that timed out may still have been applied'),
     },
   };
 }

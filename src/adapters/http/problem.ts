@@ -46,7 +46,7 @@ export const problems = {
     type: typeUri('store-unavailable'),
     title: 'Store unavailable',
     status: 503,
-    detail: 'The integrations store did not answer in time; nothing was changed. Retry shortly.',
+    detail: 'The integrations store did not answer in time. Retry shortly; a write that timed out may still have been applied, so read the record (its version says) before writing again.',
   }),
   internal: (): Problem => ({ type: typeUri('internal'), title: 'Internal server error', status: 500, detail: 'An unexpected error occurred.' }),
 };
