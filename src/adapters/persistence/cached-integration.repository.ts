@@ -29,25 +29,25 @@ export class CachedIntegrationRepository implements IntegrationRepository {
     return found && Integration.fromPrimitives(found);
   }
 
-  async update(id: string, changes: IntegrationChanges, options: UpdateOptions): Promise<Integration> {
-    // Whatever the outcome (a conflict means our copy may be old), the cache is emptied before answering.
-    try {
-      return await this.inner.update(id, changes, options);
-    } finally {
-      this.invalidate();
-    }
+  update(id: string, changes: IntegrationChanges, options: UpdateOptions): Promise<Integration> {
+    return this.write(() => this.inner.update(id, changes, options));
   }
 
-  async insertMissing(integrations: readonly Integration[]): Promise<InsertMissingResult> {
-    try {
-      return await this.inner.insertMissing(integrations);
-    } finally {
-      this.invalidate();
-    }
+  insertMissing(integrations: readonly Integration[]): Promise<InsertMissingResult> {
+    return this.write(() => this.inner.insertMissing(integrations));
   }
 
   ping(): Promise<void> {
     return this.inner.ping();
+  }
+
+  /** Whatever the outcome (a conflict means our copy may be old), the cache is emptied before answering. */
+  private async write<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } finally {
+      this.invalidate();
+    }
   }
 
   private invalidate(): void {

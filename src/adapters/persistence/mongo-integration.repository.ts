@@ -55,7 +55,7 @@ export class MongoIntegrationRepository implements IntegrationRepository {
     // every client value is wrapped in $literal so a string such as "$secret" stays a string.
     const set: Document = {
       version: { $add: [{ $ifNull: ['$version', 1] }, 1] },
-      createdAt: { $ifNull: ['$createdAt', { $convert: { input: '$_id', to: 'date', onError: { $literal: now }, onNull: { $literal: now } } }] },
+      createdAt: createdAtOrObjectIdTime(now),
       updatedAt: { $literal: now },
     };
     for (const field of CHANGEABLE_FIELDS) {
@@ -103,6 +103,11 @@ export class MongoIntegrationRepository implements IntegrationRepository {
 /** Query values are always plain strings under $eq, never objects a client could have shaped. */
 function byId(id: string): Filter<IntegrationDocument> {
   return { id: { $eq: String(id) } };
+}
+
+/** Pipeline expression: the record's createdAt, else (a legacy record) the time in its ObjectId, else `now`. */
+export function createdAtOrObjectIdTime(now: Date): Document {
+  return { $ifNull: ['$createdAt', { $convert: { input: '$_id', to: 'date', onError: { $literal: now }, onNull: { $literal: now } } }] };
 }
 
 function atVersion(version: number): Filter<IntegrationDocument> {

@@ -1,7 +1,7 @@
 // Schema migrations of the integrations collection, recorded in `schema_migrations` so each runs once.
 // Each one is idempotent, so replicas starting together may both run it without harm.
 import type { Db } from 'mongodb';
-import { INTEGRATIONS_COLLECTION } from './mongo-integration.repository';
+import { INTEGRATIONS_COLLECTION, createdAtOrObjectIdTime } from './mongo-integration.repository';
 import { DUPLICATE_KEY, translateDriverErrors } from './mongo-errors';
 
 export const MIGRATIONS_COLLECTION = 'schema_migrations';
@@ -26,7 +26,7 @@ export const MIGRATIONS: readonly Migration[] = [
         {
           $set: {
             version: 1,
-            createdAt: { $ifNull: ['$createdAt', { $convert: { input: '$_id', to: 'date', onError: { $literal: now }, onNull: { $literal: now } } }] },
+            createdAt: createdAtOrObjectIdTime(now),
           },
         },
         { $set: { updatedAt: { $ifNull: ['$updatedAt', '$createdAt'] } } },
