@@ -3,24 +3,31 @@
 import { MongoClient } from 'mongodb';
 import { applyPendingMigrations } from './adapters/persistence/mongo-migrations';
 import { ConfigError, loadConfig } from './infrastructure/config';
-import { redactString } from './infrastructure/redact';
+import { WinstonLogger } from './infrastructure/logger';
 
 async function migrate(): Promise<void> {
-  // The migration serves no API, so the API's token requirement does not apply to it.
-  const config = loadConfig({ ...process.env, AUTH_DISABLED: 'true' });
-  if (!config.mongodbUri) throw new ConfigError(['MONGODB_URI: is required to migrate']);
+  let config;
+  try {
+    // The migration serves no API, so the API's token requirement does not apply to it.
+    config = loadConfig({ ...process.env, AUTH_DISABLED: 'true' });
+    if (!config.mongodbUri) throw new ConfigError(['MONGODB_URI: is required to migrate']);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) process.stderr.write(`config error: ${problem}\n`);
+    process.exit(1);
+  }
+  // The service's own logger: same JSON lines, same redaction of the connection string.
+  const logger = new WinstonLogger(config.logLevel);
   const client = new MongoClient(config.mongodbUri, { serverSelectionTimeoutMS: Math.max(config.storeTimeoutMs, 10_000) });
   try {
     await client.connect();
-    const applied = await applyPendingMigrations(client.db(config.mongodbDb));
-    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'migrations applied', applied })}\n`);
+    logger.info('migrations applied', { applied: await applyPendingMigrations(client.db(config.mongodbDb)) });
+  } catch (error) {
+    logger.error('migration failed', { err: { name: (error as Error).name, message: (error as Error).message } });
+    process.exitCode = 1;
   } finally {
     await client.close();
   }
 }
 
-migrate().catch((error: unknown) => {
-  const lines = error instanceof ConfigError ? error.problems.map((p) => `config error: ${p}`) : [`migration failed: ${redactString((error as Error).message)}`];
-  process.stderr.write(`${lines.join('\n')}\n`);
-  process.exit(1);
-});
+void migrate();
