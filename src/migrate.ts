@@ -4,6 +4,7 @@ import { MongoClient } from 'mongodb';
 import { applyPendingMigrations } from './adapters/persistence/mongo-migrations';
 import { ConfigError, loadConfig } from './infrastructure/config';
 import { WinstonLogger } from './infrastructure/logger';
+import { errorFields } from './application/logger.port';
 
 async function migrate(): Promise<void> {
   let config;
@@ -23,7 +24,7 @@ async function migrate(): Promise<void> {
     await client.connect();
     logger.info('migrations applied', { applied: await applyPendingMigrations(client.db(config.mongodbDb)) });
   } catch (error) {
-    logger.error('migration failed', { err: { name: (error as Error).name, message: (error as Error).message } });
+    logger.error('migration failed', errorFields(error, { stack: false }));
     process.exitCode = 1;
   } finally {
     await client.close();

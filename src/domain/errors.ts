@@ -36,11 +36,16 @@ export class ValidationError extends DomainError {
 export class VersionConflictError extends DomainError {
   readonly code = 'VERSION_CONFLICT';
 
+  /** `currentVersion`: the version the record is at, when known. */
   constructor(
     readonly id: string,
-    readonly expectedVersion: number,
+    readonly currentVersion?: number,
   ) {
-    super(`Integration "${id}" is no longer at version ${expectedVersion}`);
+    super(
+      currentVersion === undefined
+        ? `Integration "${id}" changed while this write was being applied`
+        : `Integration "${id}" is at version ${currentVersion}, which is not the version this write was conditional on`,
+    );
   }
 }
 

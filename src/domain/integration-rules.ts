@@ -1,6 +1,7 @@
 // The rules every Integration obeys, as constants the HTTP schemas are built from and as checks the
 // entity runs itself, so no adapter can store what the domain forbids.
 import type { FieldError } from './errors';
+import { messages } from './validation-messages';
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 export const ID_MAX_LENGTH = 64;
@@ -21,8 +22,13 @@ export const FIXED_STRING_SETTINGS: Readonly<Record<string, readonly string[]>> 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type Settings = { [key: string]: JsonValue };
 
-export function isValidId(id: string): boolean {
-  return id.length <= ID_MAX_LENGTH && ID_PATTERN.test(id);
+export function isValidId(id: unknown): id is string {
+  return typeof id === 'string' && id.length <= ID_MAX_LENGTH && ID_PATTERN.test(id);
+}
+
+/** Whether `id` names an integration whose settings have a fixed set of fields. */
+export function fixedSettingsOf(id: string): readonly string[] | undefined {
+  return Object.hasOwn(FIXED_STRING_SETTINGS, id) ? FIXED_STRING_SETTINGS[id] : undefined;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -36,9 +42,11 @@ export function pointer(base: string, key: string | number): string {
 
 /** Why a settings key may not be stored, or null when it may. */
 export function keyProblem(key: string): string | null {
-  if (key.startsWith('$')) return "key must not start with '$'";
-  if (key.includes('.')) return "key must not contain '.'";
-  if (RESERVED_KEYS.includes(key)) return `key "${key}" is reserved`;
+  if (key.startsWith('$')) return messages.keyStartsWithDollar;
+  if (key.includes('.')) return messages.keyContainsDot;
+  // BSON keys are NUL-terminated: MongoDB could not store it, so no store may.
+  if (key.includes('\0')) return messages.keyContainsNul;
+  if (RESERVED_KEYS.includes(key)) return messages.keyReserved(key);
   return null;
 }
 
@@ -52,7 +60,7 @@ export function settingsSafetyViolations(settings: unknown, path = '/settings'):
   const walk = (value: unknown, at: string, depth: number): void => {
     if (typeof value !== 'object' || value === null) return;
     if (depth > SETTINGS_MAX_DEPTH) {
-      if (!tooDeepReported) errors.push({ field: at, message: `must not nest deeper than ${SETTINGS_MAX_DEPTH} levels` });
+      if (!tooDeepReported) errors.push({ field: at, message: messages.tooDeep(SETTINGS_MAX_DEPTH) });
       tooDeepReported = true;
       return;
     }
@@ -64,24 +72,30 @@ export function settingsSafetyViolations(settings: unknown, path = '/settings'):
     }
   };
   walk(settings, path, 1);
-  const bytes = new TextEncoder().encode(JSON.stringify(settings) ?? '').length;
-  if (bytes > SETTINGS_MAX_BYTES) {
-    errors.push({ field: path, message: `must not exceed ${SETTINGS_MAX_BYTES} bytes serialized (got ${bytes})` });
-  }
+  // Too deep is already refused; serializing a value nested thousands deep would overflow the stack.
+  if (tooDeepReported) return errors;
+  const bytes = Buffer.byteLength(JSON.stringify(settings) ?? '');
+  if (bytes > SETTINGS_MAX_BYTES) errors.push({ field: path, message: messages.tooLarge(SETTINGS_MAX_BYTES, bytes) });
   return errors;
+}
+
+/** Every rule a settings value of integration `id` breaks: an object, safe keys, depth and size, its shape. */
+export function settingsViolations(id: string, settings: unknown, path = '/settings'): FieldError[] {
+  if (!isPlainObject(settings)) return [{ field: path, message: messages.type('object') }];
+  return [...settingsSafetyViolations(settings, path), ...settingsShapeViolations(id, settings, path)];
 }
 
 /** The per-integration shape: `facebook` takes exactly its three string fields; others any object. */
 export function settingsShapeViolations(id: string, settings: Record<string, unknown>, path = '/settings'): FieldError[] {
-  const fields = FIXED_STRING_SETTINGS[id];
+  const fields = fixedSettingsOf(id);
   if (!fields) return [];
   const errors: FieldError[] = [];
   for (const field of fields) {
-    if (!(field in settings)) errors.push({ field: path, message: `must have required property '${field}'` });
-    else if (typeof settings[field] !== 'string') errors.push({ field: pointer(path, field), message: 'must be string' });
+    if (!Object.hasOwn(settings, field)) errors.push({ field: pointer(path, field), message: messages.required });
+    else if (typeof settings[field] !== 'string') errors.push({ field: pointer(path, field), message: messages.type('string') });
   }
   for (const key of Object.keys(settings)) {
-    if (!fields.includes(key)) errors.push({ field: pointer(path, key), message: `is not a ${id} setting (allowed: ${fields.join(', ')})` });
+    if (!fields.includes(key)) errors.push({ field: pointer(path, key), message: messages.notASetting(id, fields) });
   }
   return errors;
 }

@@ -1,4 +1,5 @@
-// The composition root: the one place that picks adapters from config and wires them to use cases.
+// The composition root: wires use cases, the HTTP adapter and the repository's decorators together.
+// The store adapter itself (MongoDB or in-memory) is picked from config and built in store.ts.
 import type { Writable } from 'node:stream';
 import { Container } from 'inversify';
 import type { Express } from 'express';
@@ -8,14 +9,14 @@ import { GetIntegration } from '../application/get-integration.use-case';
 import { INTEGRATION_REPOSITORY, type IntegrationRepository } from '../application/integration-repository.port';
 import { ListIntegrations } from '../application/list-integrations.use-case';
 import { LOGGER, type Logger } from '../application/logger.port';
-import { PatchIntegration } from '../application/patch-integration.use-case';
-import { UpdateIntegration } from '../application/update-integration.use-case';
+import { EditIntegration } from '../application/edit-integration.use-case';
 import { createHttpApp } from '../adapters/http/app';
 import { CachedIntegrationRepository } from '../adapters/persistence/cached-integration.repository';
 import { CredentialCipher } from '../adapters/persistence/credential-cipher';
 import { EncryptingIntegrationRepository } from '../adapters/persistence/encrypting-integration.repository';
+import { MeasuredIntegrationRepository } from '../adapters/persistence/measured-integration.repository';
+import { TimeBoundIntegrationRepository } from '../adapters/persistence/time-bound-integration.repository';
 import type { Config } from './config';
-import { InstrumentedIntegrationRepository } from './instrumented-integration.repository';
 import { WinstonLogger } from './logger';
 import { Metrics } from './metrics';
 import { Readiness } from './readiness';
@@ -47,8 +48,7 @@ export function buildContainer(config: Config, overrides: ContainerOverrides = {
 
   container.bind(ListIntegrations).toSelf();
   container.bind(GetIntegration).toSelf();
-  container.bind(PatchIntegration).toSelf();
-  container.bind(UpdateIntegration).toSelf();
+  container.bind(EditIntegration).toSelf();
   container.bind(EnsureDefaultIntegrations).toSelf();
 
   container.bind<Readiness>(READINESS).toDynamicValue((ctx) => new Readiness(ctx.get(INTEGRATION_REPOSITORY)));
@@ -58,8 +58,7 @@ export function buildContainer(config: Config, overrides: ContainerOverrides = {
       useCases: {
         list: ctx.get(ListIntegrations),
         get: ctx.get(GetIntegration),
-        update: ctx.get(UpdateIntegration),
-        patch: ctx.get(PatchIntegration),
+        edit: ctx.get(EditIntegration),
         ensureDefaults: ctx.get(EnsureDefaultIntegrations),
       },
       logger,
@@ -89,7 +88,8 @@ function repositoryStack(config: Config, store: Store, metrics: Metrics): Integr
   if (config.encryptionKey) {
     repository = new EncryptingIntegrationRepository(repository, new CredentialCipher(config.encryptionKey, config.encryptionKeysPrevious));
   }
-  repository = new InstrumentedIntegrationRepository(repository, metrics, config.storeTimeoutMs);
-  if (store.kind === 'mongodb' && config.cacheTtlMs > 0) repository = new CachedIntegrationRepository(repository, config.cacheTtlMs);
+  repository = new TimeBoundIntegrationRepository(repository, config.storeTimeoutMs);
+  repository = new MeasuredIntegrationRepository(repository, metrics);
+  if (store.kind === 'mongodb' && config.cacheTtlMs > 0) repository = new CachedIntegrationRepository(repository, { ttlMs: config.cacheTtlMs });
   return repository;
 }

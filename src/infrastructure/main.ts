@@ -2,7 +2,7 @@
 import { buildContainer } from './container';
 import { ConfigError, loadConfig, type Config } from './config';
 import { Service } from './service';
-import { LOGGER, type Logger } from '../application/logger.port';
+import { LOGGER, errorFields, type Logger } from '../application/logger.port';
 
 export async function main(): Promise<void> {
   let config: Config;
@@ -18,9 +18,15 @@ export async function main(): Promise<void> {
   const logger = container.get<Logger>(LOGGER);
   const service = new Service(container);
 
-  process.on('unhandledRejection', (reason) => {
-    logger.error('unhandled promise rejection', { err: reason instanceof Error ? { name: reason.name, message: reason.message, stack: reason.stack } : String(reason) });
-  });
+  // A bug nobody caught leaves the process in an unknown state: log it, stop gracefully (requests in
+  // flight finish, the store closes), and exit 1 so the orchestrator starts a clean one.
+  const crash = (kind: string) => (error: unknown): void => {
+    logger.error(kind, errorFields(error));
+    process.exitCode = 1;
+    service.stop(kind).finally(() => process.exit(1));
+  };
+  process.on('unhandledRejection', crash('unhandled promise rejection'));
+  process.on('uncaughtException', crash('uncaught exception'));
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -32,7 +38,7 @@ export async function main(): Promise<void> {
     service.stop(signal).then(
       () => process.exit(0),
       (error: unknown) => {
-        logger.error('shutdown failed', { err: (error as Error).message });
+        logger.error('shutdown failed', errorFields(error));
         process.exit(1);
       },
     );
@@ -43,7 +49,7 @@ export async function main(): Promise<void> {
   try {
     await service.start();
   } catch (error) {
-    logger.error('could not start', { err: (error as Error).message });
+    logger.error('could not start', errorFields(error));
     process.exit(1);
   }
 }

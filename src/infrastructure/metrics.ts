@@ -3,8 +3,9 @@ import type { MongoClient } from 'mongodb';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MetricsEndpoint } from '../adapters/http/app';
 import type { RequestObservation } from '../adapters/http/request-context';
+import type { StoreObserver, StoreOperation } from '../adapters/persistence/measured-integration.repository';
 
-export class Metrics implements MetricsEndpoint {
+export class Metrics implements MetricsEndpoint, StoreObserver {
   readonly registry = new Registry();
 
   private readonly httpDuration = new Histogram({
@@ -50,6 +51,14 @@ export class Metrics implements MetricsEndpoint {
   observeRequest = ({ method, route, status, durationSeconds }: RequestObservation): void => {
     this.httpDuration.observe({ method, route, status: String(status) }, durationSeconds);
   };
+
+  operation(operation: StoreOperation): void {
+    this.storeOperations.inc({ operation });
+  }
+
+  failure(operation: StoreOperation, kind: 'unavailable' | 'unexpected'): void {
+    this.storeErrors.inc({ operation, kind });
+  }
 
   /** Follows the driver's connection-pool (CMAP) events. */
   watchMongoPool(client: MongoClient): void {

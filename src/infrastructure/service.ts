@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Container } from 'inversify';
 import type { Express } from 'express';
 import { EnsureDefaultIntegrations } from '../application/ensure-default-integrations.use-case';
-import { LOGGER, type Logger } from '../application/logger.port';
+import { LOGGER, errorFields, type Logger } from '../application/logger.port';
 import { describeConfig, type Config } from './config';
 import type { Readiness } from './readiness';
 import type { Store } from './store';
@@ -68,7 +68,7 @@ export class Service {
         this.logger.info('ready', { defaults: result });
         return;
       } catch (error) {
-        this.logger.warn('store not ready; retrying', { attempt, retryInMs: delay, err: { name: (error as Error).name, message: (error as Error).message } });
+        this.logger.warn('store not ready; retrying', { attempt, retryInMs: delay, ...errorFields(error, { stack: false }) });
         try {
           await sleep(delay, undefined, { signal: this.stopping.signal });
         } catch {
@@ -112,7 +112,7 @@ export class Service {
     try {
       await this.store.close();
     } catch (error) {
-      this.logger.warn('store did not close cleanly', { err: (error as Error).message });
+      this.logger.warn('store did not close cleanly', errorFields(error, { stack: false }));
     }
     this.logger.info('stopped', { reason });
   }

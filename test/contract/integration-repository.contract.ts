@@ -2,37 +2,39 @@
 // the use cases rely on.
 import { expect } from 'chai';
 import { IntegrationNotFoundError, VersionConflictError } from '../../src/domain/errors';
+import type { StoredIntegration } from '../../src/domain/integration.entity';
 import type { IntegrationRepository } from '../../src/application/integration-repository.port';
-import { T0, T1, anIntegration, theDefaults } from '../support/integration.mother';
+import { T0, T1, anIntegration, edit, theDefaults } from '../support/integration.mother';
 
-/** A record as the old Python store wrote it: no version, no timestamps. */
-export interface LegacyRecord {
-  id: string;
-  name: string;
-  description: string;
-  status: boolean;
-  settings: Record<string, unknown>;
-}
+/** A record as the old Python store wrote it: no version, no timestamps, and any field may be missing or null. */
+export type LegacyRecord = StoredIntegration;
 
 export interface RepositoryHarness {
   repository: IntegrationRepository;
-  /** Writes a record behind the repository's back, as the old store did; absent where there is no such thing. */
-  insertLegacy?: (record: LegacyRecord) => Promise<void>;
   cleanup?: () => Promise<void>;
 }
 
-export function integrationRepositoryContract(name: string, makeHarness: () => Promise<RepositoryHarness>): void {
+/** Makes a fresh store holding `legacy` records, written behind the repository's back as the old store did. */
+export type MakeHarness = (legacy: readonly LegacyRecord[]) => Promise<RepositoryHarness>;
+
+export function integrationRepositoryContract(name: string, makeHarness: MakeHarness): void {
   describe(`IntegrationRepository contract: ${name}`, () => {
-    let harness: RepositoryHarness;
+    let harness: RepositoryHarness | undefined;
     let repository: IntegrationRepository;
 
-    beforeEach(async () => {
-      harness = await makeHarness();
+    const start = async (legacy: readonly LegacyRecord[] = []): Promise<void> => {
+      await harness?.cleanup?.();
+      harness = await makeHarness(legacy);
       repository = harness.repository;
+    };
+
+    beforeEach(async () => {
+      await start();
     });
 
     afterEach(async () => {
-      await harness.cleanup?.();
+      await harness?.cleanup?.();
+      harness = undefined;
     });
 
     describe('reading', () => {
@@ -56,10 +58,15 @@ export function integrationRepositoryContract(name: string, makeHarness: () => P
         expect(await repository.findById('telegram')).to.equal(null);
       });
 
-      it('hands out copies: changing a returned record does not change the store', async () => {
+      it('hands out records no caller can change: the store keeps what was written', async () => {
         await repository.insertMissing(theDefaults());
-        const read = await repository.findById('facebook');
-        read!.settings.secret = 'mutated';
+        const read = (await repository.findById('facebook'))!;
+        expect(() => {
+          (read.settings as Record<string, unknown>).secret = 'mutated';
+        }).to.throw(TypeError);
+        expect(() => {
+          (read as { name: string }).name = 'mutated';
+        }).to.throw(TypeError);
         expect((await repository.findById('facebook'))!.settings.secret).to.equal('');
       });
 
@@ -68,65 +75,57 @@ export function integrationRepositoryContract(name: string, makeHarness: () => P
       });
     });
 
-    describe('updating', () => {
+    describe('replacing a record with its next version', () => {
       beforeEach(async () => {
         await repository.insertMissing(theDefaults());
       });
 
-      it('changes only the fields given, bumps the version by one and stamps updatedAt', async () => {
-        const updated = await repository.update('facebook', { status: true }, { now: T1 });
+      it('stores the next version whole: what is read back is what the entity made', async () => {
+        const updated = await edit(repository, 'facebook', { status: true });
         expect(updated.toPrimitives()).to.deep.include({ status: true, name: 'Facebook Messenger', version: 2, updatedAt: T1.toISOString(), createdAt: T0.toISOString() });
         expect((await repository.findById('facebook'))!.toPrimitives()).to.deep.equal(updated.toPrimitives());
+        expect((await repository.list()).find((i) => i.id === 'facebook')!.toPrimitives()).to.deep.equal(updated.toPrimitives());
       });
 
-      it('replaces the whole settings object when settings are given', async () => {
-        await repository.update('chat_widget', { settings: { color: 'red', position: 'left' } }, { now: T1 });
-        const updated = await repository.update('chat_widget', { settings: { color: 'blue' } }, { now: T1 });
-        expect(updated.settings).to.deep.equal({ color: 'blue' });
+      it('replaces the whole settings object when settings change', async () => {
+        await edit(repository, 'chat_widget', { settings: { color: 'red', position: 'left' } });
+        const updated = await edit(repository, 'chat_widget', { settings: { color: 'blue' } });
+        expect((await repository.findById('chat_widget'))!.settings).to.deep.equal({ color: 'blue' });
+        expect(updated.version).to.equal(3);
       });
 
-      it('writes when the expected version is current', async () => {
-        const updated = await repository.update('facebook', { name: 'Messenger' }, { expectedVersion: 1, now: T1 });
-        expect(updated.version).to.equal(2);
-      });
-
-      it('refuses a stale expected version and changes nothing', async () => {
-        await repository.update('facebook', { name: 'First writer' }, { now: T1 });
-        const error = await repository.update('facebook', { name: 'Second writer' }, { expectedVersion: 1, now: T1 }).catch((e: unknown) => e);
+      it('refuses a version made from a record another write already replaced, and changes nothing', async () => {
+        const base = (await repository.findById('facebook'))!;
+        await repository.replace(base.change({ name: 'First writer' }, T1));
+        const error = await repository.replace(base.change({ name: 'Second writer' }, T1)).catch((e: unknown) => e);
         expect(error).to.be.instanceOf(VersionConflictError);
         expect((await repository.findById('facebook'))!.toPrimitives()).to.deep.include({ name: 'First writer', version: 2 });
       });
 
-      it('never creates: an unknown id is not found and nothing is added', async () => {
-        const error = await repository.update('telegram', { name: 'Telegram' }, { now: T1 }).catch((e: unknown) => e);
+      it('never creates: a record the store does not hold is not found and nothing is added', async () => {
+        const error = await repository.replace(anIntegration({ id: 'telegram' }).change({ name: 'Telegram' }, T1)).catch((e: unknown) => e);
         expect(error).to.be.instanceOf(IntegrationNotFoundError);
         expect((await repository.list()).map((i) => i.id)).to.deep.equal(['chat_widget', 'facebook']);
       });
 
       it('stores values that look like query operators as plain data', async () => {
         const settings = { verify: '$where', secret: '{"$gt": ""}', page_access_token: '$$ROOT' };
-        await repository.update('facebook', { name: '$set', settings }, { now: T1 });
+        await edit(repository, 'facebook', { name: '$set', settings });
         expect((await repository.findById('facebook'))!.toPrimitives()).to.deep.include({ name: '$set', settings });
       });
 
-      it('applies 10 concurrent unconditional updates one after another: versions 2 to 11, one record', async () => {
-        const results = await Promise.all(
-          Array.from({ length: 10 }, (_, n) => repository.update('facebook', { description: `burst ${n}` }, { now: T1 })),
-        );
-        expect(results.map((r) => r.version).sort((a, b) => a - b)).to.deep.equal([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-        expect((await repository.findById('facebook'))!.version).to.equal(11);
-        expect((await repository.list()).filter((i) => i.id === 'facebook')).to.have.length(1);
-      });
-
-      it('lets exactly one of 10 concurrent writes at the same expected version through', async () => {
+      it('lets exactly one of 10 concurrent replacements of the same version through', async () => {
+        const base = (await repository.findById('facebook'))!;
         const outcomes = await Promise.allSettled(
-          Array.from({ length: 10 }, (_, n) => repository.update('facebook', { description: `writer ${n}` }, { expectedVersion: 1, now: T1 })),
+          Array.from({ length: 10 }, (_, n) => repository.replace(base.change({ description: `writer ${n}` }, T1))),
         );
-        const won = outcomes.filter((o) => o.status === 'fulfilled');
         const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
-        expect(won).to.have.length(1);
+        expect(outcomes.length - lost.length).to.equal(1);
         expect(lost.every((o) => o.reason instanceof VersionConflictError)).to.equal(true);
-        expect((await repository.findById('facebook'))!.version).to.equal(2);
+        const stored = (await repository.findById('facebook'))!;
+        expect(stored.version).to.equal(2);
+        expect(stored.description).to.match(/^writer \d$/);
+        expect((await repository.list()).filter((i) => i.id === 'facebook')).to.have.length(1);
       });
     });
 
@@ -138,7 +137,7 @@ export function integrationRepositoryContract(name: string, makeHarness: () => P
 
       it('never overwrites a record a user changed', async () => {
         await repository.insertMissing(theDefaults());
-        await repository.update('facebook', { status: true, settings: { verify: 'mine', secret: 's', page_access_token: 't' } }, { now: T1 });
+        await edit(repository, 'facebook', { status: true, settings: { verify: 'mine', secret: 's', page_access_token: 't' } });
         await repository.insertMissing(theDefaults(T1));
         expect((await repository.findById('facebook'))!.toPrimitives()).to.deep.include({
           status: true,
@@ -156,7 +155,7 @@ export function integrationRepositoryContract(name: string, makeHarness: () => P
       });
     });
 
-    describe('records the old Python store wrote (no version, no timestamps)', function () {
+    describe('records the old Python store wrote (no version, no timestamps)', () => {
       const legacy: LegacyRecord = {
         id: 'facebook',
         name: 'Facebook Messenger',
@@ -165,27 +164,42 @@ export function integrationRepositoryContract(name: string, makeHarness: () => P
         settings: { verify: 'old-verify', secret: 'old-secret', page_access_token: 'old-token' },
       };
 
-      beforeEach(function () {
-        // The in-memory store never held such records: only adapters over a real database run these.
-        if (!harness.insertLegacy) this.skip();
-      });
-
       it('load at version 1 with their data as they are', async () => {
-        await harness.insertLegacy!(legacy);
+        await start([legacy]);
         const found = await repository.findById('facebook');
         expect(found!.toPrimitives()).to.deep.include({ ...legacy, version: 1 });
         expect(Number.isNaN(found!.createdAt.getTime())).to.equal(false);
         expect((await repository.list()).map((i) => i.id)).to.deep.equal(['facebook']);
       });
 
-      it('take an update conditional on version 1, then are at version 2', async () => {
-        await harness.insertLegacy!(legacy);
-        const updated = await repository.update('facebook', { status: false }, { expectedVersion: 1, now: T1 });
+      it('load with the fallback of every field they lack or hold as null', async () => {
+        await start([{ id: 'chat_widget', settings: null }]);
+        expect((await repository.findById('chat_widget'))!.toPrimitives()).to.deep.include({
+          id: 'chat_widget',
+          name: 'chat_widget',
+          description: '',
+          status: false,
+          settings: {},
+          version: 1,
+        });
+      });
+
+      it('take their next version like any other record, then are at version 2', async () => {
+        await start([legacy]);
+        const updated = await edit(repository, 'facebook', { status: false });
+        expect((await repository.findById('facebook'))!.toPrimitives()).to.deep.equal(updated.toPrimitives());
         expect(updated.toPrimitives()).to.deep.include({ status: false, version: 2, settings: legacy.settings });
       });
 
+      it('refuse a second version 2 made from the same legacy record', async () => {
+        await start([legacy]);
+        const base = (await repository.findById('facebook'))!;
+        await repository.replace(base.change({ status: false }, T1));
+        expect(await repository.replace(base.change({ name: 'late' }, T1)).catch((e: unknown) => e)).to.be.instanceOf(VersionConflictError);
+      });
+
       it('are never overwritten by the seed', async () => {
-        await harness.insertLegacy!(legacy);
+        await start([legacy]);
         expect(await repository.insertMissing(theDefaults())).to.deep.equal({ created: ['chat_widget'], existing: ['facebook'] });
         expect((await repository.findById('facebook'))!.settings).to.deep.equal(legacy.settings);
       });

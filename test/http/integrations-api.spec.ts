@@ -88,10 +88,10 @@ describe('integrations API', () => {
       expect(after.body).to.include({ description: 'first writer', name: 'Facebook Messenger', version: 2 });
     });
 
-    it('treats a weak or unknown If-Match tag as not matching (412), and * as matching any version', async () => {
+    it('treats a weak or unknown If-Match tag as not matching (412), a malformed one as a bad request (400), and * as matching any version', async () => {
       await api().patch('/integrations/facebook').set('If-Match', 'W/"1"').send({ status: true }).expect(412);
       await api().patch('/integrations/facebook').set('If-Match', '"abc"').send({ status: true }).expect(412);
-      await api().patch('/integrations/facebook').set('If-Match', 'garbage').send({ status: true }).expect(412);
+      await api().patch('/integrations/facebook').set('If-Match', 'garbage').send({ status: true }).expect(400);
       await api().patch('/integrations/facebook').set('If-Match', '*').send({ status: true }).expect(200).expect('ETag', '"2"');
     });
 

@@ -59,8 +59,9 @@ describe('metrics', () => {
     await request(running.url).get('/integrations/facebook').expect(200);
     await request(running.url).patch('/integrations/facebook').send({ status: true }).expect(200);
     const after = await scrape();
-    expect(sample(after, 'store_operations_total', { operation: 'findById' })).to.equal(before + 1);
-    expect(sample(after, 'store_operations_total', { operation: 'update' })).to.equal(1);
+    // The GET reads once; the PATCH reads the record it changes, then replaces it.
+    expect(sample(after, 'store_operations_total', { operation: 'findById' })).to.equal(before + 2);
+    expect(sample(after, 'store_operations_total', { operation: 'replace' })).to.equal(1);
     expect(sample(after, 'store_operations_total', { operation: 'insertMissing' })).to.equal(1);
   });
 

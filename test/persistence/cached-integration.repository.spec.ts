@@ -4,10 +4,10 @@ import { CachedIntegrationRepository } from '../../src/adapters/persistence/cach
 import { InMemoryIntegrationRepository } from '../../src/adapters/persistence/in-memory-integration.repository';
 import type { Integration } from '../../src/domain/integration.entity';
 import { integrationRepositoryContract } from '../contract/integration-repository.contract';
-import { T1, theDefaults } from '../support/integration.mother';
+import { T1, edit, theDefaults } from '../support/integration.mother';
 
-integrationRepositoryContract('CachedIntegrationRepository over in-memory', async () => ({
-  repository: new CachedIntegrationRepository(new InMemoryIntegrationRepository(), 60_000),
+integrationRepositoryContract('CachedIntegrationRepository over in-memory', async (legacy) => ({
+  repository: new CachedIntegrationRepository(new InMemoryIntegrationRepository(legacy), { ttlMs: 60_000 }),
 }));
 
 describe('CachedIntegrationRepository', () => {
@@ -18,7 +18,7 @@ describe('CachedIntegrationRepository', () => {
   beforeEach(() => {
     store = new InMemoryIntegrationRepository(theDefaults());
     clock = 0;
-    cache = new CachedIntegrationRepository(store, 1000, () => clock);
+    cache = new CachedIntegrationRepository(store, { ttlMs: 1000, now: () => clock });
   });
 
   it('serves repeated reads of a record from memory within the TTL', async () => {
@@ -38,7 +38,7 @@ describe('CachedIntegrationRepository', () => {
 
   it("shows another replica's write once the TTL has passed", async () => {
     await cache.findById('facebook');
-    await store.update('facebook', { status: true }, { now: T1 }); // behind the cache's back, as another replica would
+    await edit(store, 'facebook', { status: true }); // behind the cache's back, as another replica would
     expect((await cache.findById('facebook'))!.status).to.equal(false);
     clock = 1001;
     expect((await cache.findById('facebook'))!.status).to.equal(true);
@@ -47,7 +47,7 @@ describe('CachedIntegrationRepository', () => {
   it('never serves a record older than a write it acknowledged', async () => {
     await cache.findById('facebook');
     await cache.list();
-    await cache.update('facebook', { status: true }, { now: T1 });
+    await edit(cache, 'facebook', { status: true });
     expect((await cache.findById('facebook'))!.version).to.equal(2);
     expect((await cache.list()).find((i) => i.id === 'facebook')!.version).to.equal(2);
   });
@@ -57,7 +57,7 @@ describe('CachedIntegrationRepository', () => {
     const before = await store.findById('facebook');
     sinon.stub(store, 'findById').onFirstCall().returns(new Promise((resolve) => (release = resolve))).callThrough();
     const slowRead = cache.findById('facebook'); // began before the write, answers the old record
-    await cache.update('facebook', { status: true }, { now: T1 });
+    await cache.replace(before!.change({ status: true }, T1));
     release(before);
     expect((await slowRead)!.version).to.equal(1);
     expect((await cache.findById('facebook'))!.version).to.equal(2);
@@ -65,8 +65,8 @@ describe('CachedIntegrationRepository', () => {
 
   it('empties itself when a write fails, since its copy may be the stale one', async () => {
     await cache.findById('facebook');
-    await store.update('facebook', { status: true }, { now: T1 }); // another replica moved it to version 2
-    await cache.update('facebook', { status: false }, { expectedVersion: 1, now: T1 }).catch(() => undefined);
+    await edit(store, 'facebook', { status: true }); // another replica moved it to version 2
+    await cache.replace(theDefaults()[0].change({ status: false }, T1)).catch(() => undefined); // made from version 1: a conflict
     expect((await cache.findById('facebook'))!.version).to.equal(2);
   });
 });

@@ -4,10 +4,10 @@ import { CredentialCipher } from '../../src/adapters/persistence/credential-ciph
 import { EncryptingIntegrationRepository } from '../../src/adapters/persistence/encrypting-integration.repository';
 import { InMemoryIntegrationRepository } from '../../src/adapters/persistence/in-memory-integration.repository';
 import { integrationRepositoryContract } from '../contract/integration-repository.contract';
-import { T1, facebookSettings, theDefaults } from '../support/integration.mother';
+import { edit, facebookSettings, theDefaults } from '../support/integration.mother';
 
-integrationRepositoryContract('EncryptingIntegrationRepository over in-memory', async () => ({
-  repository: new EncryptingIntegrationRepository(new InMemoryIntegrationRepository(), new CredentialCipher(randomBytes(32))),
+integrationRepositoryContract('EncryptingIntegrationRepository over in-memory', async (legacy) => ({
+  repository: new EncryptingIntegrationRepository(new InMemoryIntegrationRepository(legacy), new CredentialCipher(randomBytes(32))),
 }));
 
 describe('EncryptingIntegrationRepository', () => {
@@ -18,7 +18,7 @@ describe('EncryptingIntegrationRepository', () => {
     const store = new InMemoryIntegrationRepository(theDefaults());
     const repository = new EncryptingIntegrationRepository(store, new CredentialCipher(newKey));
     const settings = facebookSettings();
-    const updated = await repository.update('facebook', { settings }, { now: T1 });
+    const updated = await edit(repository, 'facebook', { settings });
     expect(updated.settings).to.deep.equal(settings);
     const raw = (await store.findById('facebook'))!.settings;
     expect(raw.verify).to.equal(settings.verify);
@@ -29,25 +29,25 @@ describe('EncryptingIntegrationRepository', () => {
 
   it('reads credentials stored before encryption was turned on as they are', async () => {
     const store = new InMemoryIntegrationRepository(theDefaults());
-    await store.update('facebook', { settings: facebookSettings() }, { now: T1 });
+    await edit(store, 'facebook', { settings: facebookSettings() });
     const repository = new EncryptingIntegrationRepository(store, new CredentialCipher(newKey));
     expect((await repository.findById('facebook'))!.settings).to.deep.equal(facebookSettings());
   });
 
   it('opens what the previous key sealed after a rotation, and seals new writes with the new key', async () => {
     const store = new InMemoryIntegrationRepository(theDefaults());
-    await new EncryptingIntegrationRepository(store, new CredentialCipher(oldKey)).update('facebook', { settings: facebookSettings() }, { now: T1 });
+    await edit(new EncryptingIntegrationRepository(store, new CredentialCipher(oldKey)), 'facebook', { settings: facebookSettings() });
     const rotated = new EncryptingIntegrationRepository(store, new CredentialCipher(newKey, [oldKey]));
     expect((await rotated.findById('facebook'))!.settings).to.deep.equal(facebookSettings());
 
-    await rotated.update('facebook', { settings: facebookSettings({ secret: 'rotated-secret' }) }, { now: T1 });
+    await edit(rotated, 'facebook', { settings: facebookSettings({ secret: 'rotated-secret' }) });
     const withoutOldKey = new EncryptingIntegrationRepository(store, new CredentialCipher(newKey));
     expect((await withoutOldKey.findById('facebook'))!.settings.secret).to.equal('rotated-secret');
   });
 
   it('refuses to hand out a credential it cannot open, rather than a sealed blob', async () => {
     const store = new InMemoryIntegrationRepository(theDefaults());
-    await new EncryptingIntegrationRepository(store, new CredentialCipher(oldKey)).update('facebook', { settings: facebookSettings() }, { now: T1 });
+    await edit(new EncryptingIntegrationRepository(store, new CredentialCipher(oldKey)), 'facebook', { settings: facebookSettings() });
     const error = await new EncryptingIntegrationRepository(store, new CredentialCipher(newKey)).findById('facebook').catch((e: unknown) => e);
     expect(error).to.be.instanceOf(Error).with.property('message').that.includes('ENCRYPTION_KEY_PREVIOUS');
   });

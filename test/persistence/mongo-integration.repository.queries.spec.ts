@@ -1,11 +1,11 @@
 // What the MongoDB adapter sends the driver, checked without a server (the MongoDB leg of the
-// contract suite checks what the server then does): filters are plain strings under $eq, client
-// values are $literal in the update pipeline, If-Match is in the filter, and legacy records map.
+// contract suite checks what the server then does): filters are plain strings under $eq, values are
+// stored with a plain $set, the version a write was made from is in the filter, and legacy records map.
 import { expect } from 'chai';
 import { ObjectId, type Db } from 'mongodb';
 import sinon from 'sinon';
 import { MongoIntegrationRepository, toEntity } from '../../src/adapters/persistence/mongo-integration.repository';
-import { VersionConflictError } from '../../src/domain/errors';
+import { IntegrationNotFoundError, VersionConflictError } from '../../src/domain/errors';
 import { T1, theDefaults } from '../support/integration.mother';
 
 function fakeDb() {
@@ -19,40 +19,38 @@ function fakeDb() {
 }
 
 describe('MongoIntegrationRepository queries (no server)', () => {
-  it('updates through a pipeline whose client values are all $literal, filtered by id under $eq', async () => {
+  it('replaces with $set of the whole next version as plain values, filtered by id under $eq and the version it was made from', async () => {
     const { db, collection } = fakeDb();
-    collection.findOneAndUpdate.resolves({ id: 'facebook', name: '$where', version: 2, createdAt: T1, updatedAt: T1 });
+    collection.updateOne.resolves({ matchedCount: 1 });
     const settings = { verify: '$secret', secret: '$$ROOT', page_access_token: 't' };
-    await new MongoIntegrationRepository(db, { maxTimeMS: 500 }).update('facebook', { name: '$where', settings }, { now: T1 });
+    const next = theDefaults()[0].change({ name: '$where', settings }, T1);
+    await new MongoIntegrationRepository(db, { maxTimeMS: 500 }).replace(next);
 
-    const [filter, pipeline, options] = collection.findOneAndUpdate.firstCall.args;
-    expect(filter).to.deep.equal({ id: { $eq: 'facebook' } });
-    expect(pipeline).to.have.length(1);
-    expect(pipeline[0].$set).to.deep.include({ name: { $literal: '$where' }, settings: { $literal: settings }, updatedAt: { $literal: T1 } });
-    expect(pipeline[0].$set.version).to.deep.equal({ $add: [{ $ifNull: ['$version', 1] }, 1] });
-    expect(pipeline[0].$set).to.not.have.property('status');
-    expect(options).to.deep.equal({ returnDocument: 'after', maxTimeMS: 500 });
+    const [filter, update, options] = collection.updateOne.firstCall.args;
+    expect(filter).to.deep.equal({ id: { $eq: 'facebook' }, $or: [{ version: { $eq: 1 } }, { version: { $exists: false } }] });
+    // A plain update document (not a pipeline): the server stores values and never evaluates them.
+    expect(update).to.deep.equal({ $set: next.toStored() });
+    expect(update.$set).to.deep.include({ name: '$where', settings, version: 2, updatedAt: T1 });
+    expect(options).to.deep.equal({ maxTimeMS: 500 });
   });
 
-  it('puts the If-Match version in the filter, treating a record without version as version 1', async () => {
+  it('conditions a later version on exactly the version before it', async () => {
     const { db, collection } = fakeDb();
-    collection.findOneAndUpdate.resolves({ id: 'facebook', version: 3 });
+    collection.updateOne.resolves({ matchedCount: 1 });
+    const v2 = theDefaults()[0].change({ status: true }, T1);
+    await new MongoIntegrationRepository(db).replace(v2.change({ status: false }, T1));
+    expect(collection.updateOne.firstCall.args[0]).to.deep.equal({ id: { $eq: 'facebook' }, version: { $eq: 2 } });
+  });
+
+  it('tells another write first (the record exists) from an unknown id when nothing matched', async () => {
+    const { db, collection } = fakeDb();
+    collection.updateOne.resolves({ matchedCount: 0 });
+    collection.findOne.onFirstCall().resolves({ id: 'facebook', version: 5 });
+    collection.findOne.onSecondCall().resolves(null);
     const repository = new MongoIntegrationRepository(db);
-    await repository.update('facebook', { status: true }, { expectedVersion: 1, now: T1 });
-    await repository.update('facebook', { status: true }, { expectedVersion: 2, now: T1 });
-    expect(collection.findOneAndUpdate.firstCall.args[0]).to.deep.equal({
-      id: { $eq: 'facebook' },
-      $or: [{ version: { $eq: 1 } }, { version: { $exists: false } }],
-    });
-    expect(collection.findOneAndUpdate.secondCall.args[0]).to.deep.equal({ id: { $eq: 'facebook' }, version: { $eq: 2 } });
-  });
-
-  it('tells a stale version (the record exists) from an unknown id when nothing matched', async () => {
-    const { db, collection } = fakeDb();
-    collection.findOneAndUpdate.resolves(null);
-    collection.findOne.resolves({ id: 'facebook', version: 5 });
-    const error = await new MongoIntegrationRepository(db).update('facebook', { status: true }, { expectedVersion: 4, now: T1 }).catch((e: unknown) => e);
-    expect(error).to.be.instanceOf(VersionConflictError);
+    const next = theDefaults()[0].change({ status: true }, T1);
+    expect(await repository.replace(next).catch((e: unknown) => e)).to.be.instanceOf(VersionConflictError);
+    expect(await repository.replace(next).catch((e: unknown) => e)).to.be.instanceOf(IntegrationNotFoundError);
   });
 
   it('seeds with an upsert that only sets on insert, and counts a lost duplicate-key race as existing', async () => {

@@ -7,16 +7,13 @@ import { describeWithMongo } from '../support/mongo';
 import { T1 } from '../support/integration.mother';
 
 describeWithMongo('MongoIntegrationRepository', (getDb) => {
-  integrationRepositoryContract('MongoIntegrationRepository', async () => {
+  integrationRepositoryContract('MongoIntegrationRepository', async (legacy) => {
     const db = getDb();
+    await db.collection(INTEGRATIONS_COLLECTION).deleteMany({});
     const repository = new MongoIntegrationRepository(db);
     await repository.ensureIndexes();
-    return {
-      repository,
-      insertLegacy: async (record) => {
-        await db.collection(INTEGRATIONS_COLLECTION).insertOne({ _id: new ObjectId(), ...record });
-      },
-    };
+    for (const record of legacy) await db.collection(INTEGRATIONS_COLLECTION).insertOne({ _id: new ObjectId(), ...record });
+    return { repository };
   });
 
   it('keeps a unique index on id, so no race can leave two records for one id', async () => {

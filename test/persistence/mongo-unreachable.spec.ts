@@ -1,6 +1,7 @@
 // The MongoDB adapter's failure paths, runnable without a server: a closed port on loopback.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
+import { theDefaults } from '../support/integration.mother';
 import { MongoClient } from 'mongodb';
 import request from 'supertest';
 import { MongoIntegrationRepository } from '../../src/adapters/persistence/mongo-integration.repository';
@@ -24,7 +25,7 @@ describe('MongoDB unreachable (closed port on 127.0.0.1)', () => {
     for (const [operation, call] of [
       ['list', (r: MongoIntegrationRepository) => r.list()],
       ['findById', (r: MongoIntegrationRepository) => r.findById('facebook')],
-      ['update', (r: MongoIntegrationRepository) => r.update('facebook', { status: true }, { now: new Date() })],
+      ['replace', (r: MongoIntegrationRepository) => r.replace(theDefaults()[0].change({ status: true }, new Date()))],
       ['ping', (r: MongoIntegrationRepository) => r.ping()],
     ] as const) {
       it(`fails ${operation} with StoreUnavailableError within the timeout`, async () => {

@@ -1,6 +1,6 @@
 // Test data builders ("object mothers") for integrations.
 import { DEFAULT_INTEGRATIONS } from '../../src/domain/default-integrations';
-import { Integration, type NewIntegration } from '../../src/domain/integration.entity';
+import { Integration, type IntegrationChanges, type NewIntegration } from '../../src/domain/integration.entity';
 
 export const T0 = new Date('2026-01-01T00:00:00.000Z');
 export const T1 = new Date('2026-01-02T00:00:00.000Z');
@@ -22,3 +22,17 @@ export const facebookSettings = (overrides: Record<string, string> = {}) => ({
   page_access_token: 'EAAB-page-token-xyz',
   ...overrides,
 });
+
+/** An edit as the use case makes it: read the record, let the entity apply the changes, store it in place. */
+export async function edit(
+  repository: { findById(id: string): Promise<Integration | null>; replace(next: Integration): Promise<void> },
+  id: string,
+  changes: IntegrationChanges,
+  now: Date = T1,
+): Promise<Integration> {
+  const current = await repository.findById(id);
+  if (!current) throw new Error(`no ${id} to edit`);
+  const next = current.change(changes, now);
+  await repository.replace(next);
+  return next;
+}

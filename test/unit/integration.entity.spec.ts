@@ -4,9 +4,11 @@ import { Integration } from '../../src/domain/integration.entity';
 import { settingsSafetyViolations } from '../../src/domain/integration-rules';
 import { T0, T1, anIntegration, facebookSettings } from '../support/integration.mother';
 
+/** What the entity says of `changes` applied to a valid record `id`. */
 function violations(id: string, changes: Record<string, unknown>): { field: string; message: string }[] {
+  const base = id === 'facebook' ? anIntegration({ id, settings: facebookSettings() }) : anIntegration({ id });
   try {
-    Integration.assertValidChanges(id, changes);
+    base.change(changes, T1);
     return [];
   } catch (error) {
     expect(error).to.be.instanceOf(ValidationError);
@@ -46,6 +48,27 @@ describe('Integration', () => {
       settings.color = 'blue';
       expect(integration.settings.color).to.equal('red');
     });
+
+    it('checks every field: a record that breaks a rule is never made', () => {
+      const error = (() => {
+        try {
+          return Integration.create({ id: 'facebook', name: '', settings: { verify: 'v' } }, T0);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).to.be.instanceOf(ValidationError).with.property('errors').that.deep.equals([
+        { field: '/name', message: 'must be 1-100 characters long' },
+        { field: '/settings/secret', message: 'is required' },
+        { field: '/settings/page_access_token', message: 'is required' },
+      ]);
+    });
+
+    it('is frozen all the way down', () => {
+      const integration = anIntegration({ settings: { nested: { list: [1] } } });
+      expect(Object.isFrozen(integration)).to.equal(true);
+      expect(() => ((integration.settings.nested as { list: number[] }).list as number[]).push(2)).to.throw(TypeError);
+    });
   });
 
   describe('the rules for changes', () => {
@@ -66,7 +89,7 @@ describe('Integration', () => {
     it('gives facebook exactly its three string settings', () => {
       expect(violations('facebook', { settings: facebookSettings() })).to.deep.equal([]);
       expect(violations('facebook', { settings: { verify: 'v', secret: 's' } })).to.deep.equal([
-        { field: '/settings', message: "must have required property 'page_access_token'" },
+        { field: '/settings/page_access_token', message: 'is required' },
       ]);
       expect(violations('facebook', { settings: { ...facebookSettings(), secret: 42 } })).to.deep.equal([{ field: '/settings/secret', message: 'must be string' }]);
       expect(violations('facebook', { settings: { ...facebookSettings(), extra: 'x' } }).map((e) => e.field)).to.deep.equal(['/settings/extra']);
@@ -111,10 +134,10 @@ describe('Integration', () => {
     });
   });
 
-  describe('withChanges', () => {
+  describe('change', () => {
     it('changes only what is given, replaces settings whole, bumps the version and keeps createdAt', () => {
       const before = anIntegration({ settings: { a: 1, b: 2 } }, T0);
-      const after = before.withChanges({ status: true, settings: { c: 3 } }, T1);
+      const after = before.change({ status: true, settings: { c: 3 } }, T1);
       expect(after.toPrimitives()).to.deep.equal({
         ...before.toPrimitives(),
         status: true,
@@ -122,6 +145,48 @@ describe('Integration', () => {
         version: 2,
         updatedAt: T1.toISOString(),
       });
+      expect(before.version).to.equal(1);
+    });
+
+    it('answers the very same record when nothing is given', () => {
+      const before = anIntegration();
+      expect(before.change({}, T1)).to.equal(before);
+      expect(before.change({ name: undefined }, T1)).to.equal(before);
+    });
+
+    it('refuses the change the old withChanges stored: every rule it breaks, named', () => {
+      const facebook = anIntegration({ id: 'facebook', settings: facebookSettings() });
+      const settings = JSON.parse('{"verify": "v", "a.b": {"$where": 1}}');
+      expect(() => facebook.change({ name: '', settings }, T1))
+        .to.throw(ValidationError)
+        .with.property('errors')
+        .that.deep.equals([
+          { field: '/name', message: 'must be 1-100 characters long' },
+          { field: '/settings/a.b', message: "key must not contain '.'" },
+          { field: '/settings/a.b/$where', message: "key must not start with '$'" },
+          { field: '/settings/secret', message: 'is required' },
+          { field: '/settings/page_access_token', message: 'is required' },
+          { field: '/settings/a.b', message: 'is not a facebook setting (allowed: verify, secret, page_access_token)' },
+        ]);
+    });
+
+    it('checks the whole record it makes: a legacy record that breaks a rule must be fixed by the change', () => {
+      const legacy = Integration.restore({ id: 'facebook', settings: { verify: 'v', secret: 's', page_access_token: 't', extra: 'x' } });
+      expect(legacy.toPrimitives()).to.deep.include({ name: 'facebook', version: 1 });
+      expect(() => legacy.change({ status: true }, T1)).to.throw(ValidationError);
+      expect(legacy.change({ status: true, settings: facebookSettings() }, T1).version).to.equal(2);
+    });
+
+    it('refuses a settings key holding NUL, which no store could keep', () => {
+      expect(violations('chat_widget', { settings: { 'a\u0000b': 1 } })).to.deep.equal([
+        { field: '/settings/a\u0000b', message: 'key must not contain the NUL character' },
+      ]);
+    });
+
+    it('refuses settings nested thousands deep with one error, without overflowing the stack', () => {
+      expect(violations('chat_widget', { settings: nested(20_000) })).to.deep.equal([
+        { field: '/settings/child/child/child/child/child/child/child/child', message: 'must not nest deeper than 8 levels' },
+      ]);
     });
   });
 });

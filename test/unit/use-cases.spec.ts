@@ -5,15 +5,14 @@ import { EnsureDefaultIntegrations } from '../../src/application/ensure-default-
 import { GetIntegration } from '../../src/application/get-integration.use-case';
 import type { IntegrationRepository } from '../../src/application/integration-repository.port';
 import { ListIntegrations } from '../../src/application/list-integrations.use-case';
-import { PatchIntegration } from '../../src/application/patch-integration.use-case';
-import { UpdateIntegration } from '../../src/application/update-integration.use-case';
-import { IntegrationNotFoundError, ValidationError, VersionConflictError } from '../../src/domain/errors';
-import { T0, T1, anIntegration, facebookSettings, theDefaults } from '../support/integration.mother';
+import { EditIntegration } from '../../src/application/edit-integration.use-case';
+import { IntegrationNotFoundError, StoreUnavailableError, ValidationError, VersionConflictError } from '../../src/domain/errors';
+import { T0, T1, theDefaults } from '../support/integration.mother';
 
 type StubbedRepository = { [K in keyof IntegrationRepository]: sinon.SinonStub };
 
 function stubRepository(): StubbedRepository {
-  return { list: sinon.stub(), findById: sinon.stub(), update: sinon.stub(), insertMissing: sinon.stub(), ping: sinon.stub() };
+  return { list: sinon.stub(), findById: sinon.stub(), replace: sinon.stub(), insertMissing: sinon.stub(), ping: sinon.stub() };
 }
 
 const clock = { now: () => T1 };
@@ -53,80 +52,76 @@ describe('use cases', () => {
     });
   });
 
-  describe('PatchIntegration', () => {
-    const patch = () => new PatchIntegration(repository, clock);
+  describe('EditIntegration', () => {
+    const editing = () => new EditIntegration(repository, clock);
+    const facebook = () => theDefaults()[0];
 
-    it('sends only the fields present, with the If-Match version and the time', async () => {
-      const updated = anIntegration({ id: 'facebook', name: 'n', settings: facebookSettings() });
-      repository.update.resolves(updated);
-      const result = await patch().execute({ id: 'facebook', changes: { status: true, name: undefined }, expectedVersion: 3 });
-      expect(result).to.equal(updated);
-      expect(repository.update.firstCall.args).to.deep.equal(['facebook', { status: true }, { expectedVersion: 3, now: T1 }]);
-    });
-
-    it('refuses an id in the body that differs from the path, and writes nothing', async () => {
-      const error = await patch().execute({ id: 'facebook', bodyId: 'chat_widget', changes: { status: true } }).catch((e: unknown) => e);
-      expect(error).to.be.instanceOf(ValidationError).with.property('errors').that.deep.equals([
-        { field: '/id', message: 'must equal the id in the path ("facebook"); an id never changes' },
-      ]);
-      expect(repository.update.called).to.equal(false);
-    });
-
-    it('accepts the same id in the body', async () => {
-      repository.update.resolves(theDefaults()[0]);
-      await patch().execute({ id: 'facebook', bodyId: 'facebook', changes: { status: true } });
-      expect(repository.update.calledOnce).to.equal(true);
+    it('reads the record, applies only the fields given, and stores the next version made from it', async () => {
+      repository.findById.withArgs('facebook').resolves(facebook());
+      repository.replace.resolves();
+      const result = await editing().execute({ id: 'facebook', changes: { status: true, name: undefined } });
+      expect(result.toPrimitives()).to.deep.include({ status: true, name: 'Facebook Messenger', version: 2, updatedAt: T1.toISOString() });
+      expect(repository.replace.firstCall.args[0]).to.equal(result);
     });
 
     it('refuses settings that break the rules, and writes nothing', async () => {
-      const error = await patch().execute({ id: 'facebook', changes: { settings: { verify: 'v' } } }).catch((e: unknown) => e);
+      repository.findById.resolves(facebook());
+      const error = await editing().execute({ id: 'facebook', changes: { settings: { verify: 'v' } } }).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(ValidationError);
-      expect(repository.update.called).to.equal(false);
+      expect(repository.replace.called).to.equal(false);
     });
 
-    it('treats an empty patch as no change: answers the record as it is, without writing', async () => {
-      const facebook = theDefaults()[0];
-      repository.findById.resolves(facebook);
-      expect(await patch().execute({ id: 'facebook', changes: {} })).to.equal(facebook);
-      expect(repository.update.called).to.equal(false);
+    it('treats no change as no change: answers the record as it is, without writing', async () => {
+      repository.findById.resolves(facebook());
+      expect((await editing().execute({ id: 'facebook', changes: {} })).version).to.equal(1);
+      expect(repository.replace.called).to.equal(false);
     });
 
-    it('still honours If-Match on an empty patch', async () => {
-      repository.findById.resolves(theDefaults()[0]);
-      const error = await patch().execute({ id: 'facebook', changes: {}, expectedVersion: 7 }).catch((e: unknown) => e);
-      expect(error).to.be.instanceOf(VersionConflictError);
+    it('applies only while the record is at a version of the precondition, even with no change', async () => {
+      repository.findById.resolves(facebook());
+      repository.replace.resolves();
+      for (const precondition of [{ versionIn: [7] }, { versionIn: [] }, { versionNotIn: [1] }, { versionNotIn: 'any' as const }]) {
+        const error = await editing().execute({ id: 'facebook', changes: {}, precondition }).catch((e: unknown) => e);
+        expect(error, JSON.stringify(precondition)).to.be.instanceOf(VersionConflictError).with.property('currentVersion', 1);
+      }
+      expect((await editing().execute({ id: 'facebook', changes: { status: true }, precondition: { versionIn: [3, 1], versionNotIn: [2] } })).version).to.equal(2);
+      expect(repository.replace.callCount).to.equal(1);
     });
 
     it('answers not found for an id no record can have, without asking the store', async () => {
-      const error = await patch().execute({ id: 'Not A Slug', changes: { status: true } }).catch((e: unknown) => e);
+      const error = await editing().execute({ id: 'Not A Slug', changes: { status: true } }).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(IntegrationNotFoundError);
-      expect(repository.update.called).to.equal(false);
+      expect(repository.findById.called).to.equal(false);
     });
 
-    it('passes on what the store says: not found, version conflict', async () => {
-      repository.update.onFirstCall().rejects(new IntegrationNotFoundError('custom'));
-      repository.update.onSecondCall().rejects(new VersionConflictError('custom', 1));
-      expect(await patch().execute({ id: 'custom', changes: { status: true } }).catch((e: unknown) => e)).to.be.instanceOf(IntegrationNotFoundError);
-      expect(await patch().execute({ id: 'custom', changes: { status: true }, expectedVersion: 1 }).catch((e: unknown) => e)).to.be.instanceOf(VersionConflictError);
-    });
-  });
-
-  describe('UpdateIntegration (PUT)', () => {
-    const update = () => new UpdateIntegration(new PatchIntegration(repository, clock));
-
-    it('requires name and description, and writes nothing without them', async () => {
-      const error = await update().execute({ id: 'facebook', changes: { status: true } }).catch((e: unknown) => e);
-      expect(error).to.be.instanceOf(ValidationError).with.property('errors').that.deep.equals([
-        { field: '', message: "must have required property 'name'" },
-        { field: '', message: "must have required property 'description'" },
-      ]);
-      expect(repository.update.called).to.equal(false);
+    it('answers not found for an unknown id', async () => {
+      repository.findById.resolves(null);
+      expect(await editing().execute({ id: 'telegram', changes: { status: true } }).catch((e: unknown) => e)).to.be.instanceOf(IntegrationNotFoundError);
     });
 
-    it('leaves absent status and settings as they are', async () => {
-      repository.update.resolves(theDefaults()[0]);
-      await update().execute({ id: 'facebook', changes: { name: 'Messenger', description: 'd', status: undefined, settings: undefined } });
-      expect(repository.update.firstCall.args[1]).to.deep.equal({ name: 'Messenger', description: 'd' });
+    it('re-applies an unconditional edit on the newer record when another write came first', async () => {
+      const v1 = facebook();
+      const v2 = v1.change({ description: 'someone else' }, T1);
+      repository.findById.onFirstCall().resolves(v1).onSecondCall().resolves(v2);
+      repository.replace.onFirstCall().rejects(new VersionConflictError('facebook', 2)).onSecondCall().resolves();
+      const result = await editing().execute({ id: 'facebook', changes: { status: true } });
+      expect(result.toPrimitives()).to.deep.include({ status: true, description: 'someone else', version: 3 });
+    });
+
+    it('never re-applies a conditional edit: the version it depended on is gone', async () => {
+      repository.findById.resolves(facebook());
+      repository.replace.rejects(new VersionConflictError('facebook', 2));
+      const error = await editing().execute({ id: 'facebook', changes: { status: true }, precondition: { versionIn: [1] } }).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(VersionConflictError);
+      expect(repository.replace.callCount).to.equal(1);
+    });
+
+    it('gives up with StoreUnavailableError (a 503, retry) when it keeps losing the race', async () => {
+      repository.findById.resolves(facebook());
+      repository.replace.rejects(new VersionConflictError('facebook', 2));
+      const error = await editing().execute({ id: 'facebook', changes: { status: true } }).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(StoreUnavailableError);
+      expect(repository.replace.callCount).to.be.greaterThan(1);
     });
   });
 

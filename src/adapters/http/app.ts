@@ -9,7 +9,8 @@ import { docsRouter } from './docs.router';
 import { integrationsRouter, type IntegrationUseCases } from './integrations.router';
 import { buildOpenApiDocument } from './openapi';
 import { HttpProblem, errorMiddleware, problems } from './problem';
-import { requestContext, tagRoute, type RequestObserver } from './request-context';
+import { RecordResponder } from './record-responder';
+import { namedRoute, requestContext, type RequestObserver } from './request-context';
 
 export const API_PREFIXES = ['/integrations', '/admin/integrations'] as const;
 
@@ -62,29 +63,33 @@ export function createHttpApp(options: HttpAppOptions): Express {
     }),
   );
 
-  app.get('/healthz', tagRoute, (_req, res) => {
+  const operations = express.Router();
+  namedRoute(operations, '/healthz', '/healthz').get((_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', tagRoute, async (_req, res) => {
+  namedRoute(operations, '/readyz', '/readyz').get(async (_req, res) => {
     const report = await options.readiness();
     res.status(report.ready ? 200 : 503).set('Cache-Control', 'no-store').json({ status: report.ready ? 'ready' : 'not ready', checks: report.checks });
   });
-  app.get('/metrics', tagRoute, async (_req, res) => {
+  namedRoute(operations, '/metrics', '/metrics').get(async (_req, res) => {
     if (!options.metrics) throw new HttpProblem(problems.notFound('Metrics are disabled (METRICS_ENABLED=false).'));
     res.set('Content-Type', options.metrics.contentType).send(await options.metrics.render());
   });
   const openapi = JSON.stringify(buildOpenApiDocument(options.version));
-  app.get('/openapi.json', tagRoute, (_req, res) => {
+  namedRoute(operations, '/openapi.json', '/openapi.json').get((_req, res) => {
     res.type('application/json').send(openapi);
   });
+  app.use(operations);
   app.use('/docs', docsRouter());
 
+  // One router under both prefixes: one layer to match, whichever the client uses.
   const router = integrationsRouter(options.useCases, {
     authorize: createAuthorizer(options.tokens),
     validator: new BodyValidator(),
     bodyLimitBytes: options.bodyLimitBytes,
+    responder: new RecordResponder(),
   });
-  for (const prefix of API_PREFIXES) app.use(prefix, router);
+  app.use([...API_PREFIXES], router);
 
   app.use((req) => {
     throw new HttpProblem(problems.notFound(`No route for ${req.method} ${req.path}.`));

@@ -3,13 +3,14 @@ import path from 'node:path';
 import { Router } from 'express';
 // The package's index also loads the 1.5 MB browser bundle into Node; only the path helper is needed.
 import getAbsoluteFSPath = require('swagger-ui-dist/absolute-path');
-import { tagRoute } from './request-context';
+import { namedRoute } from './request-context';
 
-const ASSETS: Record<string, string> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
-  'favicon-32x32.png': 'image/png',
-};
+// A Map, not an object literal: a client's file name is never looked up on Object.prototype.
+const ASSETS = new Map<string, string>([
+  ['swagger-ui.css', 'text/css; charset=utf-8'],
+  ['swagger-ui-bundle.js', 'text/javascript; charset=utf-8'],
+  ['favicon-32x32.png', 'image/png'],
+]);
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -40,15 +41,15 @@ const INIT = `window.ui = SwaggerUIBundle({
 export function docsRouter(): Router {
   const root = getAbsoluteFSPath();
   const router = Router();
-  router.get('/', tagRoute, (_req, res) => {
+  namedRoute(router, '/docs', '/').get((_req, res) => {
     res.type('html').send(PAGE);
   });
-  router.get('/init.js', tagRoute, (_req, res) => {
+  namedRoute(router, '/docs/init.js', '/init.js').get((_req, res) => {
     res.type('text/javascript').send(INIT);
   });
-  router.get('/assets/:file', tagRoute, (req, res, next) => {
+  namedRoute(router, '/docs/assets/:file', '/assets/:file').get((req, res, next) => {
     const file = req.params.file as string;
-    const type = ASSETS[file];
+    const type = ASSETS.get(file);
     if (!type) return next();
     res.sendFile(path.join(root, file), { headers: { 'Content-Type': type, 'Cache-Control': 'public, max-age=86400' } });
   });

@@ -1,14 +1,13 @@
 // JSON Schemas (2020-12) of the API's bodies, built from the domain's constants. The request validator
 // compiles them and the OpenAPI document embeds them, so what is documented is what is enforced.
+import { WRITABLE_FIELDS, WRITABLE_FIELD_NAMES, type FieldRule } from '../../domain/integration-fields';
 import {
-  DESCRIPTION_MAX_LENGTH,
-  FIXED_STRING_SETTINGS,
   ID_MAX_LENGTH,
   ID_PATTERN,
-  NAME_MAX_LENGTH,
   RESERVED_KEYS,
   SETTINGS_MAX_BYTES,
   SETTINGS_MAX_DEPTH,
+  fixedSettingsOf,
 } from '../../domain/integration-rules';
 
 export type JsonSchema = Record<string, unknown>;
@@ -39,7 +38,7 @@ export function fixedSettingsSchema(integrationId: string, fields: readonly stri
 
 /** Settings schema for one integration id. */
 export function settingsSchemaFor(integrationId: string): JsonSchema {
-  const fields = FIXED_STRING_SETTINGS[integrationId];
+  const fields = fixedSettingsOf(integrationId);
   return fields ? fixedSettingsSchema(integrationId, fields) : genericSettingsSchema;
 }
 
@@ -51,12 +50,30 @@ const idSchema: JsonSchema = {
   description: 'Lowercase slug; the key of the record; never changes.',
 };
 
+/** The JSON Schema of one of the domain's field rules. */
+function ruleSchema(rule: FieldRule, settings: JsonSchema): JsonSchema {
+  switch (rule.type) {
+    case 'string':
+      return { type: 'string', ...(rule.minLength ? { minLength: rule.minLength } : {}), maxLength: rule.maxLength };
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'settings':
+      return settings;
+  }
+}
+
+const fieldSchemas = (settings: JsonSchema): Record<string, JsonSchema> =>
+  Object.fromEntries(
+    WRITABLE_FIELD_NAMES.map((field) => {
+      const { rule, description } = WRITABLE_FIELDS[field];
+      const schema = ruleSchema(rule, settings);
+      return [field, schema === settings ? schema : { ...schema, description }];
+    }),
+  );
+
 const writableProperties = (settings: JsonSchema): Record<string, JsonSchema> => ({
   id: { ...idSchema, description: 'Optional; when present it must equal the id in the path.' },
-  name: { type: 'string', minLength: 1, maxLength: NAME_MAX_LENGTH },
-  description: { type: 'string', maxLength: DESCRIPTION_MAX_LENGTH },
-  status: { type: 'boolean', description: 'Enabled or not.' },
-  settings,
+  ...fieldSchemas(settings),
   // The admin UI sends back the whole record it read: these are accepted and ignored, never taken from the client.
   version: { description: 'Ignored: the service sets it. Use If-Match to guard against lost updates.' },
   createdAt: { description: 'Ignored: the service sets it.' },
@@ -86,15 +103,12 @@ export const integrationSchema: JsonSchema = {
   type: 'object',
   properties: {
     id: idSchema,
-    name: { type: 'string' },
-    description: { type: 'string' },
-    status: { type: 'boolean' },
-    settings: { type: 'object' },
+    ...fieldSchemas({ type: 'object' }),
     version: { type: 'integer', minimum: 1, description: 'Starts at 1, +1 on every change; the ETag.' },
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
   },
-  required: ['id', 'name', 'description', 'status', 'settings', 'version', 'createdAt', 'updatedAt'],
+  required: ['id', ...WRITABLE_FIELD_NAMES, 'version', 'createdAt', 'updatedAt'],
   additionalProperties: false,
 };
 

@@ -1,22 +1,22 @@
 // The integrations routes, mounted by the app under /integrations and /admin/integrations alike.
-import express, { Router, type RequestHandler, type Response } from 'express';
-import type { Integration, IntegrationChanges } from '../../domain/integration.entity';
+import express, { Router, type Request, type RequestHandler } from 'express';
+import { WRITABLE_FIELD_NAMES } from '../../domain/integration-fields';
+import type { IntegrationChanges } from '../../domain/integration.entity';
+import type { EditIntegration, EditPrecondition } from '../../application/edit-integration.use-case';
 import type { EnsureDefaultIntegrations } from '../../application/ensure-default-integrations.use-case';
 import type { GetIntegration } from '../../application/get-integration.use-case';
 import type { ListIntegrations } from '../../application/list-integrations.use-case';
-import type { PatchIntegration } from '../../application/patch-integration.use-case';
-import type { UpdateIntegration } from '../../application/update-integration.use-case';
 import type { Access } from './auth';
 import type { BodyKind, BodyValidator } from './body-validator';
-import { etagOf, ifMatchVersions, noneMatch } from './etag';
+import { parseEntityTags, strongVersions, weakVersions, type EntityTags } from './etag';
 import { HttpProblem, problems } from './problem';
-import { tagRoute } from './request-context';
+import { namedRoute } from './request-context';
+import type { RecordResponder } from './record-responder';
 
 export interface IntegrationUseCases {
   list: ListIntegrations;
   get: GetIntegration;
-  update: UpdateIntegration;
-  patch: PatchIntegration;
+  edit: EditIntegration;
   ensureDefaults: EnsureDefaultIntegrations;
 }
 
@@ -24,54 +24,44 @@ export interface IntegrationsRouterOptions {
   authorize: (access: Access) => RequestHandler;
   validator: BodyValidator;
   bodyLimitBytes: number;
+  responder: RecordResponder;
 }
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
-export function integrationsRouter(useCases: IntegrationUseCases, { authorize, validator, bodyLimitBytes }: IntegrationsRouterOptions): Router {
+export function integrationsRouter(useCases: IntegrationUseCases, { authorize, validator, bodyLimitBytes, responder }: IntegrationsRouterOptions): Router {
   const router = Router();
   const jsonBody: RequestHandler[] = [requireJson, express.json({ limit: bodyLimitBytes, type: JSON_TYPES, strict: true })];
 
-  router
-    .route('/')
-    .all(tagRoute)
+  namedRoute(router, '/integrations', '/')
     .get(authorize('read'), async (_req, res) => {
-      const all = await useCases.list.execute();
-      res.set('Cache-Control', 'no-cache').json(all.map((integration) => integration.toPrimitives()));
+      responder.sendList(res, await useCases.list.execute());
     })
     .all(methodNotAllowed('GET, HEAD'));
 
-  router
-    .route('/ensure-defaults')
-    .all(tagRoute)
+  namedRoute(router, '/integrations/ensure-defaults', '/ensure-defaults')
     .post(authorize('write'), async (_req, res) => {
       res.json(await useCases.ensureDefaults.execute());
     })
     .all(methodNotAllowed('POST'));
 
-  const write = (kind: BodyKind): RequestHandler => async (req, res) => {
-    const id = req.params.id as string;
-    const body = req.body as Record<string, unknown>;
-    validator.assertValid(kind, id, body);
-    const input = {
-      id,
-      bodyId: body.id,
-      changes: changesIn(body),
-      expectedVersion: await expectedVersion(useCases.get, id, req.get('if-match')),
+  const write =
+    (kind: BodyKind): RequestHandler =>
+    async (req, res) => {
+      const id = req.params.id as string;
+      const precondition = writePrecondition(req);
+      const body = req.body as Record<string, unknown>;
+      validator.assertValid(kind, id, body);
+      responder.sendRecord(res, await useCases.edit.execute({ id, changes: changesIn(body), precondition }));
     };
-    sendRecord(res, await (kind === 'put' ? useCases.update : useCases.patch).execute(input));
-  };
 
-  router
-    .route('/:id')
-    .all(tagRoute)
+  namedRoute(router, '/integrations/:id', '/:id')
     .get(authorize('read'), async (req, res) => {
+      const ifNoneMatch = conditionalHeader(req, 'if-none-match');
       const integration = await useCases.get.execute(req.params.id as string);
-      if (!noneMatch(req.get('if-none-match'), integration.version)) {
-        res.status(304).set('ETag', etagOf(integration.version)).end();
-        return;
-      }
-      sendRecord(res, integration);
+      const unchanged = ifNoneMatch === '*' || (ifNoneMatch !== undefined && weakVersions(ifNoneMatch).includes(integration.version));
+      if (unchanged) responder.sendNotModified(res, integration);
+      else responder.sendRecord(res, integration);
     })
     .put(authorize('write'), ...jsonBody, write('put'))
     .patch(authorize('write'), ...jsonBody, write('patch'))
@@ -80,25 +70,29 @@ export function integrationsRouter(useCases: IntegrationUseCases, { authorize, v
   return router;
 }
 
-function sendRecord(res: Response, integration: Integration): void {
-  res.status(200).set('ETag', etagOf(integration.version)).set('Cache-Control', 'no-cache').json(integration.toPrimitives());
-}
-
+/** The body's writable fields; anything else in it (id, version, timestamps) the validator allowed and the edit ignores. */
 function changesIn(body: Record<string, unknown>): IntegrationChanges {
-  const { name, description, status, settings } = body as IntegrationChanges;
-  return { name, description, status, settings };
+  const changes: Record<string, unknown> = {};
+  for (const field of WRITABLE_FIELD_NAMES) if (Object.hasOwn(body, field)) changes[field] = body[field];
+  return changes as IntegrationChanges;
 }
 
-/**
- * The one version a write is conditional on. If-Match may list several tags: then the write is
- * conditional on the current version when that is among them, and fails (412) otherwise.
- */
-async function expectedVersion(get: GetIntegration, id: string, ifMatch: string | undefined): Promise<number | undefined> {
-  const versions = ifMatchVersions(ifMatch);
-  if (versions === undefined) return undefined;
-  if (versions.length <= 1) return versions[0] ?? -1;
-  const current = await get.execute(id);
-  return versions.includes(current.version) ? current.version : -1;
+/** If-Match and If-None-Match as the versions the edit depends on (RFC 9110 §13.1.1-2). */
+function writePrecondition(req: Request): EditPrecondition {
+  const ifMatch = conditionalHeader(req, 'if-match');
+  const ifNoneMatch = conditionalHeader(req, 'if-none-match');
+  return {
+    ...(ifMatch !== undefined && ifMatch !== '*' ? { versionIn: strongVersions(ifMatch) } : {}),
+    ...(ifNoneMatch !== undefined ? { versionNotIn: ifNoneMatch === '*' ? 'any' : weakVersions(ifNoneMatch) } : {}),
+  };
+}
+
+function conditionalHeader(req: Request, name: 'if-match' | 'if-none-match'): EntityTags | undefined {
+  const tags = parseEntityTags(req.get(name));
+  if (tags === null) {
+    throw new HttpProblem(problems.badRequest(`${name === 'if-match' ? 'If-Match' : 'If-None-Match'} must be * or a list of quoted entity tags, such as "3".`));
+  }
+  return tags;
 }
 
 const requireJson: RequestHandler = (req, _res, next) => {

@@ -1,7 +1,7 @@
 // RFC 9457 problem details, and the one error middleware that turns every error into one.
 import type { ErrorRequestHandler, Response } from 'express';
-import { DomainError, type FieldError } from '../../domain/errors';
-import type { Logger } from '../../application/logger.port';
+import { DomainError, ValidationError, type DomainErrorCode, type FieldError } from '../../domain/errors';
+import { errorFields, type Logger } from '../../application/logger.port';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -58,8 +58,9 @@ export function sendProblem(res: Response, problem: Problem, headers: Record<str
   res.send(JSON.stringify({ ...problem, instance: res.req.originalUrl, requestId }));
 }
 
-/** body-parser's error `type`s, by what they mean to a client. */
-function bodyParserProblem(error: { type?: string; status?: number; message?: string }): Problem | null {
+/** Errors raised while reading the request (body-parser's `type`s, a malformed path), by what they mean to a client. */
+function clientErrorProblem(error: { type?: string; status?: number; statusCode?: number; message?: string }): Problem | null {
+  if (error instanceof URIError) return problems.badRequest('The path holds a malformed percent-encoding.');
   switch (error.type) {
     case 'entity.parse.failed':
       return problems.badRequest('The body is not valid JSON (or is not a JSON object).');
@@ -72,36 +73,33 @@ function bodyParserProblem(error: { type?: string; status?: number; message?: st
     case 'request.size.invalid':
     case 'stream.encoding.set':
       return problems.badRequest('The body was not received whole.');
-    default:
-      return null;
+    default: {
+      // Any other error a library marked as the client's (a corrupt gzip body, say) is a 400, never a 500.
+      const status = error.status ?? error.statusCode;
+      return typeof status === 'number' && status >= 400 && status < 500 ? problems.badRequest('The request could not be read.') : null;
+    }
   }
 }
+
+/** The problem each domain error code answers: a new code without an entry here does not compile. */
+const DOMAIN_PROBLEMS: { [C in DomainErrorCode]: (error: DomainError) => Problem } = {
+  NOT_FOUND: (error) => problems.notFound(error.message),
+  VALIDATION: (error) => problems.validation((error as ValidationError).errors),
+  VERSION_CONFLICT: (error) => problems.preconditionFailed(`${error.message}; read it again and retry with its new ETag.`),
+  STORE_UNAVAILABLE: () => problems.storeUnavailable(),
+};
 
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (error, _req, res, next) => {
     if (res.headersSent) return next(error);
     if (error instanceof HttpProblem) return sendProblem(res, error.problem, error.headers);
     if (error instanceof DomainError) {
-      switch (error.code) {
-        case 'NOT_FOUND':
-          return sendProblem(res, problems.notFound(error.message));
-        case 'VALIDATION':
-          return sendProblem(res, problems.validation((error as DomainError & { errors: FieldError[] }).errors));
-        case 'VERSION_CONFLICT':
-          return sendProblem(res, problems.preconditionFailed(`${error.message}; read it again and retry with its new ETag.`));
-        case 'STORE_UNAVAILABLE':
-          logger.warn('store unavailable', { requestId: res.locals.requestId, err: describe(error) });
-          return sendProblem(res, problems.storeUnavailable());
-      }
+      if (error.code === 'STORE_UNAVAILABLE') logger.warn('store unavailable', { requestId: res.locals.requestId, ...errorFields(error) });
+      return sendProblem(res, DOMAIN_PROBLEMS[error.code](error));
     }
-    const parsed = bodyParserProblem(error);
+    const parsed = clientErrorProblem(error);
     if (parsed) return sendProblem(res, parsed);
-    logger.error('unhandled error', { requestId: res.locals.requestId, err: describe(error) });
+    logger.error('unhandled error', { requestId: res.locals.requestId, ...errorFields(error) });
     return sendProblem(res, problems.internal());
   };
-}
-
-function describe(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { value: String(error) };
-  return { name: error.name, message: error.message, stack: error.stack, cause: error.cause instanceof Error ? error.cause.message : undefined };
 }

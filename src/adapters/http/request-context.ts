@@ -1,13 +1,14 @@
 // Per request: a request id (taken from X-Request-Id or made, and echoed), the route template,
 // and on completion one log line and one observation for metrics.
 import { randomUUID } from 'node:crypto';
-import type { Request, RequestHandler, Response } from 'express';
+import { METHODS } from 'node:http';
+import type { IRoute, Request, RequestHandler, Response, Router } from 'express';
 import type { Logger } from '../../application/logger.port';
 
 export interface RequestObservation {
   method: string;
-  /** The route template (`/integrations/:id`), never the raw path; `unmatched` when no route matched. */
-  route: string;
+  /** The route's fixed name (`/integrations/:id`, for both prefixes), never the raw path; `unmatched` when no route matched. */
+  route: RouteName | 'unmatched';
   status: number;
   durationSeconds: number;
 }
@@ -18,12 +19,34 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // Probes and scrapes arrive every few seconds from every replica's kubelet and Prometheus: keep them at debug.
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
-/** First handler of every route: records which template matched, for logs and metric labels. */
-export const tagRoute: RequestHandler = (req, res, next) => {
-  const path = req.route?.path === '/' && req.baseUrl ? '' : (req.route?.path ?? '');
-  res.locals.route = `${req.baseUrl}${path}`;
-  next();
-};
+/**
+ * Every route the service has, by the name its logs and metric labels carry. The label is one of these
+ * whatever the case or spelling of the URL (Express matches paths case-insensitively), or `unmatched`:
+ * metric series are bounded by construction.
+ */
+export const ROUTE_NAMES = [
+  '/integrations',
+  '/integrations/:id',
+  '/integrations/ensure-defaults',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/openapi.json',
+  '/docs',
+  '/docs/init.js',
+  '/docs/assets/:file',
+] as const;
+export type RouteName = (typeof ROUTE_NAMES)[number];
+
+const KNOWN_METHODS = new Set(METHODS);
+
+/** Declares a route under its fixed name: the only way routes are added, so none goes unnamed. */
+export function namedRoute(router: Router, name: RouteName, path: string): IRoute {
+  return router.route(path).all((_req, res, next) => {
+    res.locals.route = name;
+    next();
+  });
+}
 
 export function requestContext(logger: Logger, observe?: RequestObserver): RequestHandler {
   return (req, res, next) => {
@@ -58,5 +81,7 @@ export function requestContext(logger: Logger, observe?: RequestObserver): Reque
 }
 
 function observationOf(req: Request, res: Response, durationSeconds: number): RequestObservation {
-  return { method: req.method, route: (res.locals.route as string | undefined) ?? 'unmatched', status: res.statusCode, durationSeconds };
+  // Node's parser admits only the methods it knows; the guard keeps the label set closed whatever it admits.
+  const method = KNOWN_METHODS.has(req.method) ? req.method : 'OTHER';
+  return { method, route: (res.locals.route as RouteName | undefined) ?? 'unmatched', status: res.statusCode, durationSeconds };
 }

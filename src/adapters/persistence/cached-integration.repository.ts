@@ -1,36 +1,55 @@
 // A read cache in front of a shared store, for the bot runtime's hot read of `facebook`.
-// Another replica's write may look stale here for at most `ttlMs`; this replica's own acknowledged
-// writes never do: every write empties the cache before it is answered, and a read that was under
-// way across a write never fills it.
-import { Integration, type IntegrationChanges, type IntegrationPrimitives } from '../../domain/integration.entity';
-import type { InsertMissingResult, IntegrationRepository, UpdateOptions } from '../../application/integration-repository.port';
+// Another replica's write may look stale here for at most `ttlMs`, counted on a monotonic clock from
+// the moment the read was sent; this replica's own acknowledged writes never do: every write empties
+// the cache before it is answered, and a read that was under way across a write never fills it.
+// Bounded: at most `maxEntries` ids (unknown ones included) are kept, the least recently used go first.
+import { LRUCache } from 'lru-cache';
+import type { Integration } from '../../domain/integration.entity';
+import type { InsertMissingResult, IntegrationRepository } from '../../application/integration-repository.port';
 
-// Kept as primitives and rebuilt on every hit, so no caller can change what another one is served.
-type Cached = IntegrationPrimitives | null | IntegrationPrimitives[];
+// Entities are frozen: the cache hands out the records it holds. `null` (no such id) is cached too.
+type Cached = Integration | null | Integration[];
+
+const LIST_KEY = '\u0000list';
+const monotonicMs = (): number => performance.now();
+
+export interface CacheOptions {
+  ttlMs: number;
+  maxEntries?: number;
+  /** Milliseconds on a clock that never goes back; tests move it by hand. */
+  now?: () => number;
+}
 
 export class CachedIntegrationRepository implements IntegrationRepository {
-  private readonly entries = new Map<string, { value: Cached; expiresAt: number }>();
+  private readonly entries: LRUCache<string, { value: Cached; expiresAt: number }>;
   private readonly inflight = new Map<string, { generation: number; promise: Promise<Cached> }>();
+  private readonly ttlMs: number;
+  private readonly now: () => number;
   private generation = 0;
 
   constructor(
     private readonly inner: IntegrationRepository,
-    private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+    { ttlMs, maxEntries = 1_000, now = monotonicMs }: CacheOptions,
+  ) {
+    this.ttlMs = ttlMs;
+    this.now = now;
+    this.entries = new LRUCache({ max: maxEntries });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
 
   async list(): Promise<Integration[]> {
-    const all = (await this.read('list', async () => (await this.inner.list()).map((i) => i.toPrimitives()))) as IntegrationPrimitives[];
-    return all.map((p) => Integration.fromPrimitives(p));
+    return (await this.read(LIST_KEY, () => this.inner.list())) as Integration[];
   }
 
   async findById(id: string): Promise<Integration | null> {
-    const found = (await this.read(`id:${id}`, async () => (await this.inner.findById(id))?.toPrimitives() ?? null)) as IntegrationPrimitives | null;
-    return found && Integration.fromPrimitives(found);
+    return (await this.read(`id:${id}`, () => this.inner.findById(id))) as Integration | null;
   }
 
-  update(id: string, changes: IntegrationChanges, options: UpdateOptions): Promise<Integration> {
-    return this.write(() => this.inner.update(id, changes, options));
+  replace(next: Integration): Promise<void> {
+    return this.write(() => this.inner.replace(next));
   }
 
   insertMissing(integrations: readonly Integration[]): Promise<InsertMissingResult> {
@@ -64,14 +83,15 @@ export class CachedIntegrationRepository implements IntegrationRepository {
     if (pending && pending.generation === this.generation) return pending.promise;
 
     const generation = this.generation;
-    const promise = load().then(
-      (value) => {
-        if (generation === this.generation) this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
+    const sentAt = this.now();
+    const promise = load()
+      .then((value) => {
+        if (generation === this.generation) this.entries.set(key, { value, expiresAt: sentAt + this.ttlMs });
         return value;
-      },
-    ).finally(() => {
-      if (this.inflight.get(key)?.promise === promise) this.inflight.delete(key);
-    });
+      })
+      .finally(() => {
+        if (this.inflight.get(key)?.promise === promise) this.inflight.delete(key);
+      });
     this.inflight.set(key, { generation, promise });
     return promise;
   }

@@ -1,7 +1,7 @@
 // Seals credential settings (CREDENTIAL_KEYS) before they reach the store and opens them on the way back.
-import { Integration, type IntegrationChanges } from '../../domain/integration.entity';
+import type { Integration } from '../../domain/integration.entity';
 import { CREDENTIAL_KEYS, type Settings } from '../../domain/integration-rules';
-import type { InsertMissingResult, IntegrationRepository, UpdateOptions } from '../../application/integration-repository.port';
+import type { InsertMissingResult, IntegrationRepository } from '../../application/integration-repository.port';
 import { CredentialCipher } from './credential-cipher';
 
 export class EncryptingIntegrationRepository implements IntegrationRepository {
@@ -19,9 +19,8 @@ export class EncryptingIntegrationRepository implements IntegrationRepository {
     return found && this.opened(found);
   }
 
-  async update(id: string, changes: IntegrationChanges, options: UpdateOptions): Promise<Integration> {
-    const sealed = changes.settings ? { ...changes, settings: this.mapCredentials(changes.settings, (v) => this.cipher.seal(v)) } : changes;
-    return this.opened(await this.inner.update(id, sealed, options));
+  replace(next: Integration): Promise<void> {
+    return this.inner.replace(this.withSettings(next, (v) => this.cipher.seal(v)));
   }
 
   insertMissing(integrations: readonly Integration[]): Promise<InsertMissingResult> {
@@ -37,8 +36,7 @@ export class EncryptingIntegrationRepository implements IntegrationRepository {
   }
 
   private withSettings(integration: Integration, transform: (value: string) => string): Integration {
-    const primitives = integration.toPrimitives();
-    return Integration.fromPrimitives({ ...primitives, settings: this.mapCredentials(primitives.settings, transform) });
+    return integration.withStoredSettings(this.mapCredentials(integration.settings, transform));
   }
 
   /** Empty credentials stay empty: there is nothing to hide, and the defaults stay readable in the store. */

@@ -1,32 +1,30 @@
 // The embedded store: a Map in this process. Nothing survives a restart; it is the default outside production.
 import { IntegrationNotFoundError, VersionConflictError } from '../../domain/errors';
-import { Integration, type IntegrationChanges } from '../../domain/integration.entity';
-import type { InsertMissingResult, IntegrationRepository, UpdateOptions } from '../../application/integration-repository.port';
+import { Integration, type StoredIntegration } from '../../domain/integration.entity';
+import type { InsertMissingResult, IntegrationRepository } from '../../application/integration-repository.port';
 
 export class InMemoryIntegrationRepository implements IntegrationRepository {
-  // Records are kept as primitives so no caller can mutate what is stored through a returned entity.
-  private readonly records = new Map<string, ReturnType<Integration['toPrimitives']>>();
+  // Entities are frozen, so the store hands out the very records it holds.
+  private readonly records = new Map<string, Integration>();
 
-  constructor(seed: readonly Integration[] = []) {
-    for (const integration of seed) this.records.set(integration.id, integration.toPrimitives());
+  /** `stored`: records already in the store, as another writer (the old Python store) may have left them. */
+  constructor(stored: readonly (Integration | StoredIntegration)[] = []) {
+    for (const record of stored) this.records.set(record.id, record instanceof Integration ? record : Integration.restore(record));
   }
 
   async list(): Promise<Integration[]> {
-    return [...this.records.keys()].sort(compareIds).map((id) => Integration.fromPrimitives(this.records.get(id)!));
+    return [...this.records.keys()].sort(compareIds).map((id) => this.records.get(id)!);
   }
 
   async findById(id: string): Promise<Integration | null> {
-    const found = this.records.get(id);
-    return found ? Integration.fromPrimitives(found) : null;
+    return this.records.get(id) ?? null;
   }
 
-  async update(id: string, changes: IntegrationChanges, { expectedVersion, now }: UpdateOptions): Promise<Integration> {
-    const found = this.records.get(id);
-    if (!found) throw new IntegrationNotFoundError(id);
-    if (expectedVersion !== undefined && found.version !== expectedVersion) throw new VersionConflictError(id, expectedVersion);
-    const updated = Integration.fromPrimitives(found).withChanges(changes, now);
-    this.records.set(id, updated.toPrimitives());
-    return updated;
+  async replace(next: Integration): Promise<void> {
+    const stored = this.records.get(next.id);
+    if (!stored) throw new IntegrationNotFoundError(next.id);
+    if (stored.version !== next.version - 1) throw new VersionConflictError(next.id, stored.version);
+    this.records.set(next.id, next);
   }
 
   async insertMissing(integrations: readonly Integration[]): Promise<InsertMissingResult> {
@@ -35,7 +33,7 @@ export class InMemoryIntegrationRepository implements IntegrationRepository {
       if (this.records.has(integration.id)) {
         result.existing.push(integration.id);
       } else {
-        this.records.set(integration.id, integration.toPrimitives());
+        this.records.set(integration.id, integration);
         result.created.push(integration.id);
       }
     }

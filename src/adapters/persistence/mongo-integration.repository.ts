@@ -1,28 +1,15 @@
 // The MongoDB store: collection `integrations` of the chatbot's database, read as the old Python store left it.
 import type { Collection, Db, Document, Filter, ObjectId } from 'mongodb';
 import { IntegrationNotFoundError, VersionConflictError } from '../../domain/errors';
-import { Integration, type IntegrationChanges } from '../../domain/integration.entity';
-import type { Settings } from '../../domain/integration-rules';
-import type { InsertMissingResult, IntegrationRepository, UpdateOptions } from '../../application/integration-repository.port';
+import { Integration, type StoredIntegration } from '../../domain/integration.entity';
+import type { InsertMissingResult, IntegrationRepository } from '../../application/integration-repository.port';
 import { DUPLICATE_KEY, translateDriverErrors } from './mongo-errors';
 
 export const INTEGRATIONS_COLLECTION = 'integrations';
 export const ID_INDEX_NAME = 'integrations_id_unique';
 
 /** A stored record. Records the Python store wrote have no version nor timestamps, and must still load. */
-export interface IntegrationDocument {
-  _id?: ObjectId | unknown;
-  id: string;
-  name?: string;
-  description?: string;
-  status?: boolean;
-  settings?: Settings;
-  version?: number;
-  createdAt?: Date;
-  updatedAt?: Date;
-}
-
-const CHANGEABLE_FIELDS = ['name', 'description', 'status', 'settings'] as const;
+export type IntegrationDocument = StoredIntegration & { _id?: ObjectId | unknown };
 
 export class MongoIntegrationRepository implements IntegrationRepository {
   private readonly collection: Collection<IntegrationDocument>;
@@ -50,25 +37,18 @@ export class MongoIntegrationRepository implements IntegrationRepository {
     return doc ? toEntity(doc) : null;
   }
 
-  async update(id: string, changes: IntegrationChanges, { expectedVersion, now }: UpdateOptions): Promise<Integration> {
-    // An aggregation-pipeline update, so a legacy record without `version` goes from 1 to 2 like any other;
-    // every client value is wrapped in $literal so a string such as "$secret" stays a string.
-    const set: Document = {
-      version: { $add: [{ $ifNull: ['$version', 1] }, 1] },
-      createdAt: createdAtOrObjectIdTime(now),
-      updatedAt: { $literal: now },
-    };
-    for (const field of CHANGEABLE_FIELDS) {
-      if (changes[field] !== undefined) set[field] = { $literal: changes[field] };
-    }
-    const filter: Filter<IntegrationDocument> = expectedVersion === undefined ? byId(id) : { ...byId(id), ...atVersion(expectedVersion) };
-    const updated = await translateDriverErrors('findOneAndUpdate', () =>
-      this.collection.findOneAndUpdate(filter, [{ $set: set }], { returnDocument: 'after', maxTimeMS: this.options.maxTimeMS }),
+  async replace(next: Integration): Promise<void> {
+    // The entity computed the whole record (the domain's change rule): store it only if nobody wrote
+    // since it was read. `$set` of plain values never evaluates them, so "$secret" stays a string.
+    const filter: Filter<IntegrationDocument> = { ...byId(next.id), ...atVersion(next.version - 1) };
+    const outcome = await translateDriverErrors('updateOne', () =>
+      this.collection.updateOne(filter, { $set: toDocument(next) }, { maxTimeMS: this.options.maxTimeMS }),
     );
-    if (updated) return toEntity(updated);
-    // Nothing matched: either no such record, or the If-Match version is stale. Nothing was written either way.
-    if (!(await this.findById(id))) throw new IntegrationNotFoundError(id);
-    throw new VersionConflictError(id, expectedVersion!);
+    if (outcome.matchedCount === 1) return;
+    // Nothing matched: either no such record, or another write came first. Nothing was written either way.
+    const current = await this.findById(next.id);
+    if (!current) throw new IntegrationNotFoundError(next.id);
+    throw new VersionConflictError(next.id, current.version);
   }
 
   async insertMissing(integrations: readonly Integration[]): Promise<InsertMissingResult> {
@@ -116,21 +96,13 @@ function atVersion(version: number): Filter<IntegrationDocument> {
 }
 
 function toDocument(integration: Integration): IntegrationDocument {
-  return { ...integration.toPrimitives(), createdAt: integration.createdAt, updatedAt: integration.updatedAt };
+  return integration.toStored();
 }
 
+/** A document as stored; the entity fills what the old store did not write, `createdAt` from the ObjectId. */
 export function toEntity(doc: IntegrationDocument): Integration {
-  const createdAt = doc.createdAt ?? objectIdTime(doc._id) ?? new Date(0);
-  return Integration.fromPrimitives({
-    id: doc.id,
-    name: doc.name ?? doc.id,
-    description: doc.description ?? '',
-    status: doc.status ?? false,
-    settings: doc.settings ?? {},
-    version: doc.version ?? 1,
-    createdAt: createdAt.toISOString(),
-    updatedAt: (doc.updatedAt ?? createdAt).toISOString(),
-  });
+  const { _id, ...stored } = doc;
+  return Integration.restore({ ...stored, createdAt: doc.createdAt ?? objectIdTime(_id) });
 }
 
 function objectIdTime(id: unknown): Date | undefined {

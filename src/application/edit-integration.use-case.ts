@@ -1,0 +1,62 @@
+import { inject, injectable } from 'inversify';
+import { IntegrationNotFoundError, StoreUnavailableError, VersionConflictError } from '../domain/errors';
+import type { Integration, IntegrationChanges } from '../domain/integration.entity';
+import { isValidId } from '../domain/integration-rules';
+import { CLOCK, type Clock } from './clock.port';
+import { INTEGRATION_REPOSITORY, type IntegrationRepository } from './integration-repository.port';
+
+/** The versions the editor saw: the edit applies only while the record's version fits. */
+export interface EditPrecondition {
+  /** Only while the record is at one of these versions (an empty list never fits). */
+  versionIn?: readonly number[];
+  /** Only while the record is at none of these versions; 'any' fits no existing record. */
+  versionNotIn?: readonly number[] | 'any';
+}
+
+export interface EditIntegrationInput {
+  id: string;
+  changes: IntegrationChanges;
+  precondition?: EditPrecondition;
+}
+
+// Unconditional edits that lose a race to another writer read again and re-apply their changes.
+const MAX_ATTEMPTS = 12;
+
+/**
+ * Someone edits an integration: the fields given change, the others stay; `settings`, when given,
+ * replaces the whole object. No change at all answers the record as it is.
+ */
+@injectable()
+export class EditIntegration {
+  constructor(
+    @inject(INTEGRATION_REPOSITORY) private readonly repository: IntegrationRepository,
+    @inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async execute({ id, changes, precondition = {} }: EditIntegrationInput): Promise<Integration> {
+    for (let attempt = 1; ; attempt += 1) {
+      const current = isValidId(id) ? await this.repository.findById(id) : null;
+      if (!current) throw new IntegrationNotFoundError(id);
+      if (!fits(precondition, current.version)) throw new VersionConflictError(id, current.version);
+      const next = current.change(changes, this.clock.now());
+      if (next === current) return current;
+      try {
+        await this.repository.replace(next);
+        return next;
+      } catch (error) {
+        // A conditional edit was made against the version another writer just replaced: it must not apply.
+        const conditional = precondition.versionIn !== undefined || precondition.versionNotIn !== undefined;
+        if (!(error instanceof VersionConflictError) || conditional) throw error;
+        if (attempt >= MAX_ATTEMPTS) throw new StoreUnavailableError(`integration "${id}" is being written too often to apply this edit; retry`);
+        // A random pause, so writers that collided do not collide again in lockstep.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt * 2));
+      }
+    }
+  }
+}
+
+function fits({ versionIn, versionNotIn }: EditPrecondition, version: number): boolean {
+  if (versionIn !== undefined && !versionIn.includes(version)) return false;
+  if (versionNotIn === 'any') return false;
+  return versionNotIn === undefined || !versionNotIn.includes(version);
+}
