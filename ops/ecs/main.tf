@@ -17,6 +17,7 @@ locals {
     SHUTDOWN_GRACE_MS   = "10000"
     STORE_TIMEOUT_MS    = "3000"
     CACHE_TTL_MS        = "1000"
+    STALE_IF_ERROR_MS   = "300000"
     MIGRATE_ON_START    = "false"
   }, var.settings)
 

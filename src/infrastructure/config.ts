@@ -2,6 +2,7 @@
 // on a line of its own, and the process stops before anything listens.
 import { EnvMissingError, bool, cleanEnv, host, makeValidator, str } from 'envalid';
 import { MongoClient } from 'mongodb';
+import { ConnectionString } from 'mongodb-connection-string-url';
 import { redactString } from './redact';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -25,6 +26,8 @@ export interface Config {
   shutdownGraceMs: number;
   storeTimeoutMs: number;
   cacheTtlMs: number;
+  /** How old a copy this replica served may be and still answer a read while the store is down; 0: never. */
+  staleIfErrorMs: number;
   encryptionKey?: Buffer;
   encryptionKeysPrevious: Buffer[];
   migrateOnStart: boolean;
@@ -36,6 +39,10 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** Fewer different characters than this in a token, or byte values in a key, is a placeholder, not a secret. */
+const MIN_DISTINCT_TOKEN_CHARACTERS = 8;
+const MIN_DISTINCT_KEY_BYTES = 16;
 
 const intIn = (min: number, max: number) =>
   makeValidator<number>((input) => {
@@ -55,6 +62,9 @@ const tokenList = makeValidator<string[]>((input) => {
   const tokens = list(input);
   // The tokens themselves are never echoed: this line may reach a log collector.
   if (tokens.some((t) => t.length < 16 || /\s/.test(t))) throw new Error('each token must be at least 16 characters without spaces');
+  if (tokens.some((t) => new Set(t).size < MIN_DISTINCT_TOKEN_CHARACTERS)) {
+    throw new Error(`a token repeats too few characters to be a secret (fewer than ${MIN_DISTINCT_TOKEN_CHARACTERS} different ones); make one with: openssl rand -hex 32`);
+  }
   return tokens;
 });
 
@@ -74,6 +84,7 @@ const keyList = makeValidator<Buffer[]>((input) =>
     if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
       throw new Error('must be 32 bytes, base64-encoded (make one with: openssl rand -base64 32)');
     }
+    if (new Set(key).size < MIN_DISTINCT_KEY_BYTES) throw new Error('is not random (too few different bytes); make one with: openssl rand -base64 32');
     return key;
   }),
 );
@@ -98,7 +109,7 @@ const SPEC = {
   LOG_LEVEL: str({ choices: ['error', 'warn', 'info', 'debug'], default: 'info' }),
   METRICS_ENABLED: bool({ default: true }),
   PORT: intIn(0, 65535)({ default: 8080 }), // 0: any free port (tests)
-  HOST: host({ default: '0.0.0.0' }),
+  HOST: host({ default: '127.0.0.1' }), // only this machine, unless the deployment says otherwise
   ADMIN_TOKENS: tokenList({ default: [] }),
   READ_TOKENS: tokenList({ default: [] }),
   AUTH_DISABLED: bool({ default: false }),
@@ -106,6 +117,7 @@ const SPEC = {
   SHUTDOWN_GRACE_MS: intIn(0, 600_000)({ default: 10_000 }),
   STORE_TIMEOUT_MS: intIn(50, 120_000)({ default: 3_000 }),
   CACHE_TTL_MS: intIn(0, 3_600_000)({ default: 1_000 }),
+  STALE_IF_ERROR_MS: intIn(0, 86_400_000)({ default: 300_000 }),
   ENCRYPTION_KEY: keyList({ default: undefined }),
   ENCRYPTION_KEY_PREVIOUS: keyList({ default: [] }),
   MIGRATE_ON_START: bool({ default: undefined }),
@@ -154,10 +166,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     adminTokens: e.ADMIN_TOKENS,
     readTokens: e.READ_TOKENS,
     authDisabled: e.AUTH_DISABLED,
-    corsOrigins: e.CORS_ORIGINS ?? (isProduction ? [] : ['*']),
+    // No cross-origin access unless asked for: a web page a developer opens must not reach the credentials.
+    corsOrigins: e.CORS_ORIGINS ?? [],
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     storeTimeoutMs: e.STORE_TIMEOUT_MS,
     cacheTtlMs: e.CACHE_TTL_MS,
+    staleIfErrorMs: e.STALE_IF_ERROR_MS,
     encryptionKey: encryptionKeys[0],
     encryptionKeysPrevious: e.ENCRYPTION_KEY_PREVIOUS,
     migrateOnStart: e.MIGRATE_ON_START ?? !isProduction,
@@ -169,7 +183,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
   return {
     nodeEnv: config.nodeEnv,
     store: config.mongodbUri ? 'mongodb' : 'memory',
-    mongodbUri: config.mongodbUri && redactString(config.mongodbUri),
+    mongodbUri: config.mongodbUri && describeMongoUri(config.mongodbUri),
     mongodbDb: config.mongodbDb,
     mongoMaxPoolSize: config.mongoMaxPoolSize,
     logLevel: config.logLevel,
@@ -180,7 +194,26 @@ export function describeConfig(config: Config): Record<string, unknown> {
     shutdownGraceMs: config.shutdownGraceMs,
     storeTimeoutMs: config.storeTimeoutMs,
     cacheTtlMs: config.cacheTtlMs,
+    staleIfErrorMs: config.staleIfErrorMs,
     encryption: config.encryptionKey ? `on (${config.encryptionKeysPrevious.length} previous keys)` : 'off',
     migrateOnStart: config.migrateOnStart,
   };
+}
+
+// Options of a connection string that hold a secret (proxyPassword, tlsCertificateKeyFilePassword, AWS
+// session tokens in authMechanismProperties, …).
+const SECRET_OPTION = /pass|secret|token|key|credential|authMechanismProperties/i;
+
+/** The connection string without its user info and without the value of any option that holds a secret. */
+export function describeMongoUri(uri: string): string {
+  try {
+    const parsed = new ConnectionString(uri);
+    const hadUser = parsed.username !== '' || parsed.password !== '';
+    parsed.username = '';
+    parsed.password = '';
+    for (const name of [...parsed.searchParams.keys()]) if (SECRET_OPTION.test(name)) parsed.searchParams.set(name, 'REDACTED');
+    return hadUser ? parsed.toString().replace('://', '://[REDACTED]@') : parsed.toString();
+  } catch {
+    return '[unparseable connection string]';
+  }
 }

@@ -9,7 +9,7 @@ describe('the admin UI and bot runtime, end to end', () => {
   let running: RunningService;
 
   before(async () => {
-    running = await startService();
+    running = await startService({ CORS_ORIGINS: ADMIN_UI });
   });
 
   after(async () => {
@@ -22,7 +22,7 @@ describe('the admin UI and bot runtime, end to end', () => {
 
     // The integrations page lists from its own origin.
     const list = await ui().get('/admin/integrations/').set('Origin', ADMIN_UI).expect(200);
-    expect(list.headers['access-control-allow-origin']).to.equal('*');
+    expect(list.headers['access-control-allow-origin']).to.equal(ADMIN_UI);
     expect(list.body.map((i: { id: string }) => i.id)).to.deep.equal(['chat_widget', 'facebook']);
 
     // It opens facebook and saves the whole record back with credentials filled in.

@@ -12,8 +12,8 @@ describe('CORS', () => {
     await running.stop();
   });
 
-  it('lets the admin UI on another origin preflight and send its PUT (any origin by default outside production)', async () => {
-    running = await startService();
+  it('lets the admin UI on another origin preflight and send its PUT when CORS_ORIGINS=*', async () => {
+    running = await startService({ CORS_ORIGINS: '*' });
     const preflight = await request(running.url)
       .options('/admin/integrations/facebook')
       .set('Origin', ADMIN_UI)
@@ -38,8 +38,21 @@ describe('CORS', () => {
     expect(other.headers).to.not.have.property('access-control-allow-origin');
   });
 
+  it('[finding 5] unconfigured, lets no other origin read or write: no CORS headers, the preflight of a write is refused', async () => {
+    running = await startService({ CORS_ORIGINS: undefined });
+    const preflight = await request(running.url)
+      .options('/admin/integrations/facebook')
+      .set('Origin', 'https://evil.example')
+      .set('Access-Control-Request-Method', 'PUT')
+      .set('Access-Control-Request-Headers', 'content-type');
+    expect(preflight.headers).to.not.have.property('access-control-allow-origin');
+    expect(preflight.headers).to.not.have.property('access-control-allow-methods');
+    const read = await request(running.url).get('/admin/integrations/facebook').set('Origin', 'https://evil.example').expect(200);
+    expect(read.headers).to.not.have.property('access-control-allow-origin');
+  });
+
   it('puts CORS headers on error answers too, so the browser can read them', async () => {
-    running = await startService();
+    running = await startService({ CORS_ORIGINS: '*' });
     const res = await request(running.url).get('/admin/integrations/nope').set('Origin', ADMIN_UI).expect(404);
     expect(res.headers['access-control-allow-origin']).to.equal('*');
   });
@@ -50,7 +63,7 @@ describe('bearer tokens (ADMIN_TOKENS, READ_TOKENS)', () => {
   const api = () => request(running.url);
 
   before(async () => {
-    running = await startService({ ADMIN_TOKENS: ADMIN_TOKEN, READ_TOKENS: READ_TOKEN });
+    running = await startService({ ADMIN_TOKENS: ADMIN_TOKEN, READ_TOKENS: READ_TOKEN, CORS_ORIGINS: ADMIN_UI });
   });
 
   after(async () => {

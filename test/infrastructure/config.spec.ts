@@ -1,8 +1,9 @@
 import { expect } from 'chai';
+import { testKey } from '../support/service';
 import { ConfigError, loadConfig } from '../../src/infrastructure/config';
 
-const KEY = Buffer.alloc(32, 1).toString('base64');
-const OLD_KEY = Buffer.alloc(32, 2).toString('base64');
+const KEY = testKey(1);
+const OLD_KEY = testKey(2);
 
 function problems(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -15,7 +16,7 @@ function problems(env: NodeJS.ProcessEnv): string[] {
 }
 
 describe('configuration', () => {
-  it('with no environment: development, in-memory store, :8080, any CORS origin, migrations on start', () => {
+  it('with no environment: development, in-memory store, :8080, loopback only, no CORS origin, migrations on start', () => {
     expect(loadConfig({})).to.deep.include({
       nodeEnv: 'development',
       isProduction: false,
@@ -25,8 +26,8 @@ describe('configuration', () => {
       logLevel: 'info',
       metricsEnabled: true,
       port: 8080,
-      host: '0.0.0.0',
-      corsOrigins: ['*'],
+      host: '127.0.0.1',
+      corsOrigins: [],
       shutdownGraceMs: 10_000,
       storeTimeoutMs: 3_000,
       cacheTtlMs: 1_000,

@@ -1,6 +1,7 @@
 // Logs: one JSON object per line, request fields, and never a credential.
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
+import { testKey } from '../support/service';
 import request from 'supertest';
 import { describeConfig, loadConfig } from '../../src/infrastructure/config';
 import { WinstonLogger } from '../../src/infrastructure/logger';
@@ -94,10 +95,10 @@ describe('logs', () => {
       MONGODB_URI: 'mongodb+srv://svc:p%40ss-word@cluster0.example.net/?retryWrites=true',
       ADMIN_TOKENS: 'admin-token-aaaaaaaaaaaa',
       READ_TOKENS: 'read-token-bbbbbbbbbbbbbb',
-      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      ENCRYPTION_KEY: testKey(7),
     });
     const described = JSON.stringify(redact(describeConfig(config)));
-    for (const secret of ['p%40ss-word', 'admin-token-aaaaaaaaaaaa', 'read-token-bbbbbbbbbbbbbb', Buffer.alloc(32, 7).toString('base64')]) {
+    for (const secret of ['p%40ss-word', 'admin-token-aaaaaaaaaaaa', 'read-token-bbbbbbbbbbbbbb', testKey(7)]) {
       expect(described).to.not.include(secret);
     }
     expect(described).to.include('cluster0.example.net').and.include('1 admin, 1 read tokens');

@@ -1,4 +1,5 @@
 // Starts the real service (container, HTTP server, store start-up) on a free loopback port for a test.
+import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { Container } from 'inversify';
 import { loadConfig, type Config } from '../../src/infrastructure/config';
@@ -44,4 +45,9 @@ export async function startService(env: NodeJS.ProcessEnv = {}, options: { waitU
         .map((line) => JSON.parse(line) as Record<string, unknown>),
     stop: () => service.stop('test over'),
   };
+}
+
+/** A well-formed 32-byte key for tests, the same for the same seed, base64 as ENCRYPTION_KEY takes it. */
+export function testKey(seed: string | number): string {
+  return createHash('sha256').update(`test-key-${seed}`).digest('base64');
 }

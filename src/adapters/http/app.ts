@@ -53,7 +53,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
     if (options.draining?.()) res.set('Connection', 'close');
     next();
   });
-  app.use(
+  // No origin configured: no CORS at all, so a browser lets no other origin read, and no preflight passes.
+  if (options.corsOrigins.length > 0) app.use(
     cors({
       origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
       methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'OPTIONS'],
