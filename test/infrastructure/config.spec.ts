@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { testKey } from '../support/service';
-import { ConfigError, loadConfig } from '../../src/infrastructure/config';
+import { ConfigError, describeConfig, loadConfig } from '../../src/infrastructure/config';
 
 const KEY = testKey(1);
 const OLD_KEY = testKey(2);
@@ -77,5 +77,23 @@ describe('configuration', () => {
       'PORT: must be a whole number from 0 to 65535 (got "-1")',
       'STORE_TIMEOUT_MS: must be a whole number from 50 to 120000 (got "10")',
     ]);
+  });
+
+  it('[finding 9] refuses placeholder secrets: a token of one repeated character, an all-zero or all-equal key', () => {
+    expect(problems({ ADMIN_TOKENS: 'aaaaaaaaaaaaaaaa' })[0]).to.match(/^ADMIN_TOKENS: a token repeats too few characters/);
+    expect(problems({ READ_TOKENS: 'abababababababababab' })[0]).to.match(/^READ_TOKENS: a token repeats too few characters/);
+    expect(problems({ ENCRYPTION_KEY: Buffer.alloc(32).toString('base64') })).to.deep.equal([
+      'ENCRYPTION_KEY: is not random (too few different bytes); make one with: openssl rand -base64 32',
+    ]);
+    expect(problems({ ENCRYPTION_KEY: KEY, ENCRYPTION_KEY_PREVIOUS: Buffer.alloc(32, 9).toString('base64') })[0]).to.match(/^ENCRYPTION_KEY_PREVIOUS: is not random/);
+    expect(loadConfig({ ADMIN_TOKENS: 'f3a9c1d2e4b5a6978812ab34cd56ef70' }).adminTokens).to.have.length(1);
+  });
+
+  it('[finding 4] describes the MongoDB URI at start without any user info or secret option, whatever its shape', () => {
+    const uri =
+      'mongodb://svc:pass word@db1:27017,db2:27017/chatbot?replicaSet=rs0&proxyHost=p&proxyUsername=u&proxyPassword=proxy-secret&tlsCertificateKeyFilePassword=tls-secret&authSource=admin';
+    const described = JSON.stringify(describeConfig(loadConfig({ MONGODB_URI: uri })));
+    for (const secret of ['pass word', 'pass%20word', 'proxy-secret', 'tls-secret', 'svc']) expect(described).to.not.include(secret);
+    expect(described).to.include('db1:27017,db2:27017/chatbot').and.include('replicaSet=rs0').and.include('authSource=admin');
   });
 });
