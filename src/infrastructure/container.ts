@@ -16,6 +16,7 @@ import { CredentialCipher } from '../adapters/persistence/credential-cipher';
 import { EncryptingIntegrationRepository } from '../adapters/persistence/encrypting-integration.repository';
 import { MeasuredIntegrationRepository } from '../adapters/persistence/measured-integration.repository';
 import { TimeBoundIntegrationRepository } from '../adapters/persistence/time-bound-integration.repository';
+import type { StoredIntegration } from '../domain/integration.entity';
 import type { Config } from './config';
 import { WinstonLogger } from './logger';
 import { Metrics } from './metrics';
@@ -31,20 +32,23 @@ export interface ContainerOverrides {
   /** Where log lines go instead of stdout. */
   logStream?: Writable;
   clock?: Clock;
+  /** Records the embedded in-memory store starts with, as if another writer had left them. */
+  memorySeed?: readonly StoredIntegration[];
 }
 
 export function buildContainer(config: Config, overrides: ContainerOverrides = {}): Container {
   const container = new Container({ defaultScope: 'Singleton' });
   const logger = new WinstonLogger(config.logLevel, overrides.logStream);
   const metrics = new Metrics();
-  const store = createStore(config, logger, metrics);
+  const cipher = new CredentialCipher(config.encryptionKey, config.encryptionKeysPrevious);
+  const store = createStore(config, logger, metrics, cipher, overrides.memorySeed);
 
   container.bind<Config>(CONFIG).toConstantValue(config);
   container.bind<Logger>(LOGGER).toConstantValue(logger);
   container.bind<Metrics>(METRICS).toConstantValue(metrics);
   container.bind<Clock>(CLOCK).toConstantValue(overrides.clock ?? systemClock);
   container.bind<Store>(STORE).toConstantValue(store);
-  container.bind<IntegrationRepository>(INTEGRATION_REPOSITORY).toConstantValue(repositoryStack(config, store, metrics));
+  container.bind<IntegrationRepository>(INTEGRATION_REPOSITORY).toConstantValue(repositoryStack(config, store, metrics, cipher));
 
   container.bind(ListIntegrations).toSelf();
   container.bind(GetIntegration).toSelf();
@@ -83,11 +87,9 @@ export function buildContainer(config: Config, overrides: ContainerOverrides = {
  * From the store outwards: credentials sealed at rest (when a key is set), every store call counted
  * and bounded in time, and for a shared store a short read cache for the bot runtime's hot path.
  */
-function repositoryStack(config: Config, store: Store, metrics: Metrics): IntegrationRepository {
-  let repository = store.repository;
-  if (config.encryptionKey) {
-    repository = new EncryptingIntegrationRepository(repository, new CredentialCipher(config.encryptionKey, config.encryptionKeysPrevious));
-  }
+function repositoryStack(config: Config, store: Store, metrics: Metrics, cipher: CredentialCipher): IntegrationRepository {
+  // Always present: without ENCRYPTION_KEY it seals nothing, and refuses to hand out a sealed value as a token.
+  let repository: IntegrationRepository = new EncryptingIntegrationRepository(store.repository, cipher);
   repository = new TimeBoundIntegrationRepository(repository, config.storeTimeoutMs);
   repository = new MeasuredIntegrationRepository(repository, metrics);
   if (store.kind === 'mongodb' && config.cacheTtlMs > 0) repository = new CachedIntegrationRepository(repository, { ttlMs: config.cacheTtlMs });

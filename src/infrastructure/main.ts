@@ -52,4 +52,9 @@ export async function main(): Promise<void> {
     logger.error('could not start', errorFields(error));
     process.exit(1);
   }
+  service.whenInitialized().catch((error: unknown) => {
+    // One line that says why, then exit 1: the orchestrator shows it, and no retry would mend it.
+    logger.error('refusing to start', { reason: (error as Error).message });
+    service.stop('refused').finally(() => process.exit(1));
+  });
 }

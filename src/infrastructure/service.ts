@@ -9,6 +9,7 @@ import { EnsureDefaultIntegrations } from '../application/ensure-default-integra
 import { LOGGER, errorFields, type Logger } from '../application/logger.port';
 import { describeConfig, type Config } from './config';
 import type { Readiness } from './readiness';
+import { StartupRefusal } from './startup-refusal';
 import type { Store } from './store';
 import { CONFIG, HTTP_APP, READINESS, STORE } from './tokens';
 
@@ -49,10 +50,15 @@ export class Service {
     const address = this.server.address() as AddressInfo;
     this.logger.info('listening', { host: address.address, port: address.port, store: this.store.kind });
     this.initialization = this.initialize();
+    // Handled here so a refusal is never an unhandled rejection; callers of whenInitialized() still see it.
+    this.initialization.catch(() => undefined);
     return address;
   }
 
-  /** Resolves once the store is up and the defaults ensured (or stop() was called first). */
+  /**
+   * Resolves once the store is up and the defaults ensured (or stop() was called first); rejects with
+   * StartupRefusal on a fault no retry mends.
+   */
   whenInitialized(): Promise<void> {
     return this.initialization;
   }
@@ -68,6 +74,10 @@ export class Service {
         this.logger.info('ready', { defaults: result });
         return;
       } catch (error) {
+        if (error instanceof StartupRefusal) {
+          this.readiness.markRefused(error.message);
+          throw error;
+        }
         this.logger.warn('store not ready; retrying', { attempt, retryInMs: delay, ...errorFields(error, { stack: false }) });
         try {
           await sleep(delay, undefined, { signal: this.stopping.signal });
@@ -108,7 +118,7 @@ export class Service {
     clearTimeout(deadline);
     if (timedOut) this.logger.warn('grace period over: cut the requests still in flight', { graceMs: grace });
 
-    await this.initialization;
+    await this.initialization.catch(() => undefined);
     try {
       await this.store.close();
     } catch (error) {

@@ -1,26 +1,39 @@
 // The store the container plugs behind the repository port: MongoDB when MONGODB_URI is set, else in-memory.
 import { MongoClient } from 'mongodb';
 import type { IntegrationRepository } from '../application/integration-repository.port';
+import type { StoredIntegration } from '../domain/integration.entity';
 import type { Logger } from '../application/logger.port';
 import { InMemoryIntegrationRepository } from '../adapters/persistence/in-memory-integration.repository';
 import { MongoIntegrationRepository } from '../adapters/persistence/mongo-integration.repository';
 import { applyPendingMigrations, pendingMigrations } from '../adapters/persistence/mongo-migrations';
 import { translateDriverErrors } from '../adapters/persistence/mongo-errors';
+import type { CredentialCipher } from '../adapters/persistence/credential-cipher';
+import { unreadableCredentials, type CredentialStore } from '../adapters/persistence/credential-resealer';
 import type { Config } from './config';
 import type { Metrics } from './metrics';
+import { StartupRefusal } from './startup-refusal';
 
 export interface Store {
   kind: 'memory' | 'mongodb';
-  repository: IntegrationRepository;
-  /** Connects, ensures indexes and applies pending migrations; throws while the store is unreachable. */
+  repository: IntegrationRepository & CredentialStore;
+  /**
+   * Connects, ensures indexes, applies pending migrations and checks every stored credential can be opened;
+   * throws while the store is unreachable, and StartupRefusal on a fault no retry mends.
+   */
   prepare(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createStore(config: Config, logger: Logger, metrics: Metrics): Store {
+/** `memorySeed`: records the embedded store starts with, as if another writer had left them (tests). */
+export function createStore(config: Config, logger: Logger, metrics: Metrics, cipher: CredentialCipher, memorySeed: readonly StoredIntegration[] = []): Store {
+  const assertCredentialsReadable = async (store: CredentialStore): Promise<void> => {
+    const problem = unreadableCredentials(await store.storedRecords(), cipher);
+    if (problem) throw new StartupRefusal(problem);
+  };
   if (!config.mongodbUri) {
     logger.warn('MONGODB_URI is not set: using the embedded in-memory store; nothing is kept when the process stops');
-    return { kind: 'memory', repository: new InMemoryIntegrationRepository(), prepare: async () => {}, close: async () => {} };
+    const repository = new InMemoryIntegrationRepository(memorySeed);
+    return { kind: 'memory', repository, prepare: () => assertCredentialsReadable(repository), close: async () => {} };
   }
 
   // Constructing the client connects nothing: the container stays synchronous and /readyz can answer
@@ -52,6 +65,7 @@ export function createStore(config: Config, logger: Logger, metrics: Metrics): S
         const pending = await pendingMigrations(db);
         if (pending.length > 0) logger.warn('migrations pending; run `npm run migrate` (MIGRATE_ON_START is off)', { pending });
       }
+      await assertCredentialsReadable(repository);
     },
     close: () => client.close(),
   };

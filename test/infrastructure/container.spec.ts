@@ -22,8 +22,8 @@ describe('the container', () => {
 
     const stored = (await running.container.get<Store>(STORE).repository.findById('facebook'))!.settings;
     expect(stored.verify).to.equal(settings.verify);
-    expect(stored.secret).to.match(/^enc:v1:/);
-    expect(stored.page_access_token).to.match(/^enc:v1:/);
+    expect(stored.secret).to.match(/^enc:v2:/);
+    expect(stored.page_access_token).to.match(/^enc:v2:/);
   });
 
   it('without ENCRYPTION_KEY: credentials are stored as given', async () => {

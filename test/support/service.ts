@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { Container } from 'inversify';
 import { loadConfig, type Config } from '../../src/infrastructure/config';
-import { buildContainer } from '../../src/infrastructure/container';
+import { buildContainer, type ContainerOverrides } from '../../src/infrastructure/container';
 import { Service } from '../../src/infrastructure/service';
 
 export interface RunningService {
@@ -21,14 +21,19 @@ export interface RunningService {
 /** The environment a test service runs with, on top of which each test sets what it is about. */
 export const TEST_ENV: NodeJS.ProcessEnv = { NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'debug', SHUTDOWN_GRACE_MS: '2000' };
 
-export async function startService(env: NodeJS.ProcessEnv = {}, options: { waitUntilReady?: boolean } = {}): Promise<RunningService> {
+export interface StartOptions {
+  waitUntilReady?: boolean;
+  overrides?: Omit<ContainerOverrides, 'logStream'>;
+}
+
+export async function startService(env: NodeJS.ProcessEnv = {}, options: StartOptions = {}): Promise<RunningService> {
   const config = loadConfig({ ...TEST_ENV, ...env });
   const stream = new PassThrough();
   let written = '';
   stream.on('data', (chunk: Buffer) => {
     written += chunk.toString('utf8');
   });
-  const container = buildContainer(config, { logStream: stream });
+  const container = buildContainer(config, { ...options.overrides, logStream: stream });
   const service = new Service(container);
   const address = await service.start();
   if (options.waitUntilReady !== false) await service.whenInitialized();

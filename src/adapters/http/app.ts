@@ -28,7 +28,7 @@ export interface MetricsEndpoint {
 export interface HttpAppOptions {
   useCases: IntegrationUseCases;
   logger: Logger;
-  readiness: () => Promise<ReadinessReport>;
+  readiness: () => ReadinessReport;
   /** Undefined: /metrics answers 404. */
   metrics?: MetricsEndpoint;
   observe?: RequestObserver;
@@ -68,8 +68,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
   namedRoute(operations, '/healthz', '/healthz').get((_req, res) => {
     res.json({ status: 'ok' });
   });
-  namedRoute(operations, '/readyz', '/readyz').get(async (_req, res) => {
-    const report = await options.readiness();
+  namedRoute(operations, '/readyz', '/readyz').get((_req, res) => {
+    const report = options.readiness();
     res.status(report.ready ? 200 : 503).set('Cache-Control', 'no-store').json({ status: report.ready ? 'ready' : 'not ready', checks: report.checks });
   });
   namedRoute(operations, '/metrics', '/metrics').get(async (_req, res) => {

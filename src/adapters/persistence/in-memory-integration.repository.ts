@@ -2,8 +2,9 @@
 import { IntegrationNotFoundError, VersionConflictError } from '../../domain/errors';
 import { Integration, type StoredIntegration } from '../../domain/integration.entity';
 import type { InsertMissingResult, IntegrationRepository } from '../../application/integration-repository.port';
+import type { CredentialStore } from './credential-resealer';
 
-export class InMemoryIntegrationRepository implements IntegrationRepository {
+export class InMemoryIntegrationRepository implements IntegrationRepository, CredentialStore {
   // Entities are frozen, so the store hands out the very records it holds.
   private readonly records = new Map<string, Integration>();
 
@@ -41,6 +42,17 @@ export class InMemoryIntegrationRepository implements IntegrationRepository {
   }
 
   async ping(): Promise<void> {}
+
+  async storedRecords(): Promise<StoredIntegration[]> {
+    return [...this.records.values()].map((integration) => integration.toStored());
+  }
+
+  async swapSetting(id: string, key: string, from: string, to: string): Promise<boolean> {
+    const stored = this.records.get(id);
+    if (!stored || !Object.hasOwn(stored.settings, key) || stored.settings[key] !== from) return false;
+    this.records.set(id, stored.withStoredSettings({ ...stored.settings, [key]: to }));
+    return true;
+  }
 }
 
 /** Byte order, as MongoDB sorts ASCII strings, so both adapters list in the same order. */

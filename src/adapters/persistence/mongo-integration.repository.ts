@@ -3,6 +3,8 @@ import type { Collection, Db, Document, Filter, ObjectId } from 'mongodb';
 import { IntegrationNotFoundError, VersionConflictError } from '../../domain/errors';
 import { Integration, type StoredIntegration } from '../../domain/integration.entity';
 import type { InsertMissingResult, IntegrationRepository } from '../../application/integration-repository.port';
+import { CREDENTIAL_KEYS } from '../../domain/integration-rules';
+import type { CredentialStore } from './credential-resealer';
 import { DUPLICATE_KEY, translateDriverErrors } from './mongo-errors';
 
 export const INTEGRATIONS_COLLECTION = 'integrations';
@@ -11,7 +13,7 @@ export const ID_INDEX_NAME = 'integrations_id_unique';
 /** A stored record. Records the Python store wrote have no version nor timestamps, and must still load. */
 export type IntegrationDocument = StoredIntegration & { _id?: ObjectId | unknown };
 
-export class MongoIntegrationRepository implements IntegrationRepository {
+export class MongoIntegrationRepository implements IntegrationRepository, CredentialStore {
   private readonly collection: Collection<IntegrationDocument>;
 
   /** `maxTimeMS`: the server gives up on an operation after this long. */
@@ -62,6 +64,20 @@ export class MongoIntegrationRepository implements IntegrationRepository {
 
   async ping(): Promise<void> {
     await translateDriverErrors('ping', () => this.db.command({ ping: 1 }));
+  }
+
+  async storedRecords(): Promise<StoredIntegration[]> {
+    const docs = await translateDriverErrors('find', () => this.collection.find({}, { maxTimeMS: this.options.maxTimeMS }).toArray());
+    return docs.map(({ _id, ...stored }) => stored);
+  }
+
+  async swapSetting(id: string, key: string, from: string, to: string): Promise<boolean> {
+    if (!CREDENTIAL_KEYS.includes(key)) throw new Error(`${key} is not a credential setting`);
+    const path = `settings.${key}`;
+    const outcome = await translateDriverErrors('updateOne', () =>
+      this.collection.updateOne({ ...byId(id), [path]: { $eq: from } }, { $set: { [path]: to } }, { maxTimeMS: this.options.maxTimeMS }),
+    );
+    return outcome.modifiedCount === 1;
   }
 
   private async insertIfAbsent(integration: Integration): Promise<boolean> {

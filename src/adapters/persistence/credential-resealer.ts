@@ -1,0 +1,63 @@
+// The encryption life cycle's command: seal every plaintext credential, and re-seal every value sealed
+// under an older key or format, under the current key. Each value is swapped only if it is still what
+// was read (compare-and-set), so the command is safe beside a running service, idempotent, and resumable.
+import type { StoredIntegration } from '../../domain/integration.entity';
+import { CREDENTIAL_KEYS } from '../../domain/integration-rules';
+import { CredentialCipher, parseSealed, placeOf } from './credential-cipher';
+
+/** What the resealer needs of a store: the raw records, and a conditional swap of one setting. */
+export interface CredentialStore {
+  storedRecords(): Promise<StoredIntegration[]>;
+  /** Sets settings[key] of record `id` to `to` only while it is `from`; answers whether it did. */
+  swapSetting(id: string, key: string, from: string, to: string): Promise<boolean>;
+}
+
+export interface ResealReport {
+  resealed: string[];
+  unchanged: number;
+  /** Changed by someone else between the read and the swap: run the command again. */
+  raced: string[];
+}
+
+export async function resealCredentials(store: CredentialStore, cipher: CredentialCipher, log: (place: string, what: string) => void = () => {}): Promise<ResealReport> {
+  if (!cipher.sealing) throw new Error('ENCRYPTION_KEY is not set: there is no key to seal with');
+  const report: ResealReport = { resealed: [], unchanged: 0, raced: [] };
+  for (const record of await store.storedRecords()) {
+    for (const key of CREDENTIAL_KEYS) {
+      const value = record.settings && Object.hasOwn(record.settings, key) ? record.settings[key] : undefined;
+      if (typeof value !== 'string' || !cipher.needsResealing(value)) {
+        if (typeof value === 'string' && value !== '') report.unchanged += 1;
+        continue;
+      }
+      const place = placeOf(record.id, key);
+      const plain = cipher.open(value, place); // throws MissingKeyError when the key that sealed it is gone
+      if (await store.swapSetting(record.id, key, value, cipher.seal(plain, place))) {
+        report.resealed.push(place);
+        log(place, parseSealed(value) ? 're-sealed under the current key' : 'sealed');
+      } else {
+        report.raced.push(place);
+      }
+    }
+  }
+  return report;
+}
+
+/**
+ * Every stored credential this process could not open, as one line naming where and why; null when all
+ * open. The service refuses to start on such a line rather than answer 500s or hand out ciphertext.
+ */
+export function unreadableCredentials(records: readonly StoredIntegration[], cipher: CredentialCipher): string | null {
+  const missing = new Map<string, string[]>();
+  for (const record of records) {
+    for (const key of CREDENTIAL_KEYS) {
+      const value = record.settings && Object.hasOwn(record.settings, key) ? record.settings[key] : undefined;
+      const sealed = typeof value === 'string' ? parseSealed(value) : null;
+      if (sealed && !cipher.canOpen(sealed)) missing.set(sealed.keyId, [...(missing.get(sealed.keyId) ?? []), placeOf(record.id, key)]);
+    }
+  }
+  if (missing.size === 0) return null;
+  const which = [...missing].map(([id, places]) => `${places.join(', ')} sealed with key ${id}`).join('; ');
+  return cipher.sealing
+    ? `stored credentials need a key this process was not given (${which}): add that key to ENCRYPTION_KEY_PREVIOUS, then run npm run reseal`
+    : `stored credentials are sealed (${which}) but ENCRYPTION_KEY is not set: set ENCRYPTION_KEY (and ENCRYPTION_KEY_PREVIOUS) to the keys that sealed them`;
+}
