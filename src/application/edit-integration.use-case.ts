@@ -4,6 +4,7 @@ import type { Integration, IntegrationChanges } from '../domain/integration.enti
 import { isValidId } from '../domain/integration-rules';
 import { CLOCK, type Clock } from './clock.port';
 import { INTEGRATION_REPOSITORY, type IntegrationRepository } from './integration-repository.port';
+import { LIST_COPY, STALE_COPIES, type StaleCopies } from './stale-copies';
 
 /** The versions the editor saw: the edit applies only while the record's version fits. */
 export interface EditPrecondition {
@@ -11,6 +12,12 @@ export interface EditPrecondition {
   versionIn?: readonly number[];
   /** Only while the record is at none of these versions; 'any' fits no existing record. */
   versionNotIn?: readonly number[] | 'any';
+}
+
+export interface EditOutcome {
+  integration: Integration;
+  /** The record the edit was applied to (the same as `integration` when nothing changed). */
+  previous: Integration;
 }
 
 export interface EditIntegrationInput {
@@ -31,18 +38,22 @@ export class EditIntegration {
   constructor(
     @inject(INTEGRATION_REPOSITORY) private readonly repository: IntegrationRepository,
     @inject(CLOCK) private readonly clock: Clock,
+    @inject(STALE_COPIES) private readonly copies: StaleCopies,
   ) {}
 
-  async execute({ id, changes, precondition = {} }: EditIntegrationInput): Promise<Integration> {
+  async execute({ id, changes, precondition = {} }: EditIntegrationInput): Promise<EditOutcome> {
     for (let attempt = 1; ; attempt += 1) {
       const current = isValidId(id) ? await this.repository.findById(id) : null;
       if (!current) throw new IntegrationNotFoundError(id);
       if (!fits(precondition, current.version)) throw new VersionConflictError(id, current.version);
       const next = current.change(changes, this.clock.now());
-      if (next === current) return current;
+      if (next === current) return { integration: current, previous: current };
       try {
         await this.repository.replace(next);
-        return next;
+        // A copy kept for stale-if-error is never older than a write this replica acknowledged.
+        this.copies.remember(id, next);
+        this.copies.forget(LIST_COPY);
+        return { integration: next, previous: current };
       } catch (error) {
         // A conditional edit was made against the version another writer just replaced: it must not apply.
         const conditional = precondition.versionIn !== undefined || precondition.versionNotIn !== undefined;

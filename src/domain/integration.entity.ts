@@ -80,6 +80,11 @@ export class Integration {
     return new Integration(this.id, deepFrozenCopy(fields), this.version + 1, this.createdAt, now);
   }
 
+  /** The writable fields whose value differs from `other`'s. */
+  changedSince(other: Integration): string[] {
+    return WRITABLE_FIELD_NAMES.filter((field) => JSON.stringify(this[field]) !== JSON.stringify(other[field]));
+  }
+
   /** The writable fields alone. */
   fields(): IntegrationFields {
     return Object.fromEntries(WRITABLE_FIELD_NAMES.map((field) => [field, this[field]])) as IntegrationFields;

@@ -10,6 +10,8 @@ import { INTEGRATION_REPOSITORY, type IntegrationRepository } from '../applicati
 import { ListIntegrations } from '../application/list-integrations.use-case';
 import { LOGGER, type Logger } from '../application/logger.port';
 import { EditIntegration } from '../application/edit-integration.use-case';
+import { STALE_COPIES, StaleCopies } from '../application/stale-copies';
+import { CircuitBreakingIntegrationRepository } from '../adapters/persistence/circuit-breaking-integration.repository';
 import { createHttpApp } from '../adapters/http/app';
 import { CachedIntegrationRepository } from '../adapters/persistence/cached-integration.repository';
 import { CredentialCipher } from '../adapters/persistence/credential-cipher';
@@ -20,7 +22,7 @@ import type { StoredIntegration } from '../domain/integration.entity';
 import type { Config } from './config';
 import { WinstonLogger } from './logger';
 import { Metrics } from './metrics';
-import { Readiness } from './readiness';
+import { Readiness, type ReadinessOptions } from './readiness';
 import { createStore, type Store } from './store';
 import { CONFIG, HTTP_APP, METRICS, READINESS, STORE } from './tokens';
 import { SERVICE_VERSION } from './version';
@@ -34,6 +36,10 @@ export interface ContainerOverrides {
   clock?: Clock;
   /** Records the embedded in-memory store starts with, as if another writer had left them. */
   memorySeed?: readonly StoredIntegration[];
+  /** Wraps the store's repository before anything else does: tests put a double there that fails or stalls. */
+  decorateStore?: (repository: IntegrationRepository) => IntegrationRepository;
+  /** How often readiness pings the store, and how long a silence it tolerates. */
+  readiness?: ReadinessOptions;
 }
 
 export function buildContainer(config: Config, overrides: ContainerOverrides = {}): Container {
@@ -48,14 +54,15 @@ export function buildContainer(config: Config, overrides: ContainerOverrides = {
   container.bind<Metrics>(METRICS).toConstantValue(metrics);
   container.bind<Clock>(CLOCK).toConstantValue(overrides.clock ?? systemClock);
   container.bind<Store>(STORE).toConstantValue(store);
-  container.bind<IntegrationRepository>(INTEGRATION_REPOSITORY).toConstantValue(repositoryStack(config, store, metrics, cipher));
+  container.bind<IntegrationRepository>(INTEGRATION_REPOSITORY).toConstantValue(repositoryStack(config, overrides.decorateStore?.(store.repository) ?? store.repository, store.kind, metrics, cipher, logger));
+  container.bind<StaleCopies>(STALE_COPIES).toConstantValue(new StaleCopies(config.staleIfErrorMs));
 
   container.bind(ListIntegrations).toSelf();
   container.bind(GetIntegration).toSelf();
   container.bind(EditIntegration).toSelf();
   container.bind(EnsureDefaultIntegrations).toSelf();
 
-  container.bind<Readiness>(READINESS).toDynamicValue((ctx) => new Readiness(ctx.get(INTEGRATION_REPOSITORY)));
+  container.bind<Readiness>(READINESS).toDynamicValue((ctx) => new Readiness(ctx.get(INTEGRATION_REPOSITORY), overrides.readiness));
   container.bind<Express>(HTTP_APP).toDynamicValue((ctx) => {
     const readiness = ctx.get<Readiness>(READINESS);
     return createHttpApp({
@@ -70,6 +77,7 @@ export function buildContainer(config: Config, overrides: ContainerOverrides = {
       draining: () => readiness.isDraining(),
       metrics: config.metricsEnabled ? metrics : undefined,
       observe: metrics.observeRequest,
+      onStaleRead: metrics.staleRead,
       corsOrigins: config.corsOrigins,
       tokens: { admin: config.adminTokens, read: config.readTokens },
       bodyLimitBytes: BODY_LIMIT_BYTES,
@@ -87,11 +95,33 @@ export function buildContainer(config: Config, overrides: ContainerOverrides = {
  * From the store outwards: credentials sealed at rest (when a key is set), every store call counted
  * and bounded in time, and for a shared store a short read cache for the bot runtime's hot path.
  */
-function repositoryStack(config: Config, store: Store, metrics: Metrics, cipher: CredentialCipher): IntegrationRepository {
+/** Consecutive "store unavailable" failures that open the circuit, and how long it stays open before a probe. */
+export const CIRCUIT_FAILURE_THRESHOLD = 5;
+export const CIRCUIT_HALF_OPEN_AFTER_MS = 2_000;
+
+function repositoryStack(
+  config: Config,
+  stored: IntegrationRepository,
+  kind: Store['kind'],
+  metrics: Metrics,
+  cipher: CredentialCipher,
+  logger: Logger,
+): IntegrationRepository {
   // Always present: without ENCRYPTION_KEY it seals nothing, and refuses to hand out a sealed value as a token.
-  let repository: IntegrationRepository = new EncryptingIntegrationRepository(store.repository, cipher);
+  let repository: IntegrationRepository = new EncryptingIntegrationRepository(stored, cipher);
   repository = new TimeBoundIntegrationRepository(repository, config.storeTimeoutMs);
+  repository = new CircuitBreakingIntegrationRepository(repository, {
+    failureThreshold: CIRCUIT_FAILURE_THRESHOLD,
+    halfOpenAfterMs: CIRCUIT_HALF_OPEN_AFTER_MS,
+    onTransition: (to) => {
+      metrics.circuit(to);
+      logger[to === 'closed' ? 'info' : 'warn'](`store circuit ${to}`, {
+        circuit: to,
+        meaning: { open: 'the store is down: calls fail at once', 'half-open': 'probing the store', closed: 'the store answers again' }[to],
+      });
+    },
+  });
   repository = new MeasuredIntegrationRepository(repository, metrics);
-  if (store.kind === 'mongodb' && config.cacheTtlMs > 0) repository = new CachedIntegrationRepository(repository, { ttlMs: config.cacheTtlMs });
+  if (kind === 'mongodb' && config.cacheTtlMs > 0) repository = new CachedIntegrationRepository(repository, { ttlMs: config.cacheTtlMs });
   return repository;
 }

@@ -3,6 +3,7 @@ import type { MongoClient } from 'mongodb';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MetricsEndpoint } from '../adapters/http/app';
 import type { RequestObservation } from '../adapters/http/request-context';
+import type { CircuitStateName } from '../adapters/persistence/circuit-breaking-integration.repository';
 import type { StoreObserver, StoreOperation } from '../adapters/persistence/measured-integration.repository';
 
 export class Metrics implements MetricsEndpoint, StoreObserver {
@@ -42,10 +43,30 @@ export class Metrics implements MetricsEndpoint, StoreObserver {
     registers: [this.registry],
   });
 
+  private readonly circuitState = new Gauge({
+    name: 'store_circuit_state',
+    help: 'The store circuit breaker: 0 closed (calls go through), 1 open (calls fail at once), 2 half-open (one probe)',
+    registers: [this.registry],
+  });
+
+  private readonly circuitTransitions = new Counter({
+    name: 'store_circuit_transitions_total',
+    help: 'Transitions of the store circuit breaker, by the state entered',
+    labelNames: ['to'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly staleReads = new Counter({
+    name: 'integrations_stale_reads_total',
+    help: 'Reads answered from a copy this replica served earlier, because the store did not answer (STALE_IF_ERROR_MS)',
+    registers: [this.registry],
+  });
+
   readonly contentType = this.registry.contentType;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    this.circuitState.set(0);
   }
 
   observeRequest = ({ method, route, status, durationSeconds }: RequestObservation): void => {
@@ -59,6 +80,15 @@ export class Metrics implements MetricsEndpoint, StoreObserver {
   failure(operation: StoreOperation, kind: 'unavailable' | 'unexpected'): void {
     this.storeErrors.inc({ operation, kind });
   }
+
+  circuit(to: CircuitStateName): void {
+    this.circuitState.set({ closed: 0, open: 1, 'half-open': 2 }[to]);
+    this.circuitTransitions.inc({ to });
+  }
+
+  staleRead = (): void => {
+    this.staleReads.inc();
+  };
 
   /** Follows the driver's connection-pool (CMAP) events. */
   watchMongoPool(client: MongoClient): void {

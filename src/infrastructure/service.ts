@@ -16,6 +16,25 @@ import { CONFIG, HTTP_APP, READINESS, STORE } from './tokens';
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 10_000;
 
+/** How the HTTP server treats slow and numerous clients. */
+export interface ServerLimits {
+  /** The whole request (headers and body) must arrive within this, as nginx's and ALB's ~60 s; else 408. */
+  requestTimeoutMs: number;
+  /** The headers must arrive within this. */
+  headersTimeoutMs: number;
+  /** Longer than a load balancer's idle timeout, so it, not we, closes idle keep-alive connections. */
+  keepAliveTimeoutMs: number;
+  /** Connections beyond this are closed at once: a flood of idle sockets cannot exhaust the process. */
+  maxConnections: number;
+}
+
+export const SERVER_LIMITS: ServerLimits = {
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 20_000,
+  keepAliveTimeoutMs: 65_000,
+  maxConnections: 2_048,
+};
+
 export class Service {
   private readonly config: Config;
   private readonly logger: Logger;
@@ -26,15 +45,26 @@ export class Service {
   private initialization: Promise<void> = Promise.resolve();
   private stopped?: Promise<void>;
 
-  constructor(private readonly container: Container) {
+  constructor(
+    private readonly container: Container,
+    limits: Partial<ServerLimits> = {},
+  ) {
+    const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs, maxConnections } = { ...SERVER_LIMITS, ...limits };
     this.config = container.get<Config>(CONFIG);
     this.logger = container.get<Logger>(LOGGER);
     this.readiness = container.get<Readiness>(READINESS);
     this.store = container.get<Store>(STORE);
-    this.server = createServer(container.get<Express>(HTTP_APP));
-    // Longer than a load balancer's idle timeout, so it, not we, closes idle keep-alive connections.
-    this.server.keepAliveTimeout = 65_000;
-    this.server.headersTimeout = 66_000;
+    this.server = createServer(
+      {
+        requestTimeout: requestTimeoutMs,
+        headersTimeout: headersTimeoutMs,
+        keepAliveTimeout: keepAliveTimeoutMs,
+        // How often Node checks the two timeouts above (its default, 30 s, would let them overrun by that much).
+        connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs, headersTimeoutMs),
+      },
+      container.get<Express>(HTTP_APP),
+    );
+    this.server.maxConnections = maxConnections;
   }
 
   /** Listens, and starts bringing the store up in the background; resolves with the bound address. */

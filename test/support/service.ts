@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import type { Container } from 'inversify';
 import { loadConfig, type Config } from '../../src/infrastructure/config';
 import { buildContainer, type ContainerOverrides } from '../../src/infrastructure/container';
-import { Service } from '../../src/infrastructure/service';
+import { Service, type ServerLimits } from '../../src/infrastructure/service';
 
 export interface RunningService {
   url: string;
@@ -24,6 +24,7 @@ export const TEST_ENV: NodeJS.ProcessEnv = { NODE_ENV: 'test', HOST: '127.0.0.1'
 export interface StartOptions {
   waitUntilReady?: boolean;
   overrides?: Omit<ContainerOverrides, 'logStream'>;
+  limits?: Partial<ServerLimits>;
 }
 
 export async function startService(env: NodeJS.ProcessEnv = {}, options: StartOptions = {}): Promise<RunningService> {
@@ -34,7 +35,7 @@ export async function startService(env: NodeJS.ProcessEnv = {}, options: StartOp
     written += chunk.toString('utf8');
   });
   const container = buildContainer(config, { ...options.overrides, logStream: stream });
-  const service = new Service(container);
+  const service = new Service(container, options.limits);
   const address = await service.start();
   if (options.waitUntilReady !== false) await service.whenInitialized();
   return {

@@ -6,6 +6,7 @@ import { GetIntegration } from '../../src/application/get-integration.use-case';
 import type { IntegrationRepository } from '../../src/application/integration-repository.port';
 import { ListIntegrations } from '../../src/application/list-integrations.use-case';
 import { EditIntegration } from '../../src/application/edit-integration.use-case';
+import { StaleCopies } from '../../src/application/stale-copies';
 import { IntegrationNotFoundError, StoreUnavailableError, ValidationError, VersionConflictError } from '../../src/domain/errors';
 import { T0, T1, theDefaults } from '../support/integration.mother';
 
@@ -16,6 +17,7 @@ function stubRepository(): StubbedRepository {
 }
 
 const clock = { now: () => T1 };
+const copies = () => new StaleCopies(60_000);
 
 describe('use cases', () => {
   let repository: StubbedRepository;
@@ -28,7 +30,7 @@ describe('use cases', () => {
     it('answers what the store lists', async () => {
       const all = theDefaults();
       repository.list.resolves(all);
-      expect(await new ListIntegrations(repository).execute()).to.equal(all);
+      expect(await new ListIntegrations(repository, copies()).execute()).to.deep.equal({ value: all });
     });
   });
 
@@ -36,30 +38,30 @@ describe('use cases', () => {
     it('answers the record the store finds', async () => {
       const facebook = theDefaults()[0];
       repository.findById.withArgs('facebook').resolves(facebook);
-      expect(await new GetIntegration(repository).execute('facebook')).to.equal(facebook);
+      expect(await new GetIntegration(repository, copies()).execute('facebook')).to.deep.equal({ value: facebook });
     });
 
     it('throws IntegrationNotFoundError when the store has none', async () => {
       repository.findById.resolves(null);
-      const error = await new GetIntegration(repository).execute('telegram').catch((e: unknown) => e);
+      const error = await new GetIntegration(repository, copies()).execute('telegram').catch((e: unknown) => e);
       expect(error).to.be.instanceOf(IntegrationNotFoundError).with.property('id', 'telegram');
     });
 
     it('does not ask the store about an id no record can have', async () => {
-      const error = await new GetIntegration(repository).execute('{"$ne":null}').catch((e: unknown) => e);
+      const error = await new GetIntegration(repository, copies()).execute('{"$ne":null}').catch((e: unknown) => e);
       expect(error).to.be.instanceOf(IntegrationNotFoundError);
       expect(repository.findById.called).to.equal(false);
     });
   });
 
   describe('EditIntegration', () => {
-    const editing = () => new EditIntegration(repository, clock);
+    const editing = () => new EditIntegration(repository, clock, copies());
     const facebook = () => theDefaults()[0];
 
     it('reads the record, applies only the fields given, and stores the next version made from it', async () => {
       repository.findById.withArgs('facebook').resolves(facebook());
       repository.replace.resolves();
-      const result = await editing().execute({ id: 'facebook', changes: { status: true, name: undefined } });
+      const { integration: result } = await editing().execute({ id: 'facebook', changes: { status: true, name: undefined } });
       expect(result.toPrimitives()).to.deep.include({ status: true, name: 'Facebook Messenger', version: 2, updatedAt: T1.toISOString() });
       expect(repository.replace.firstCall.args[0]).to.equal(result);
     });
@@ -73,7 +75,7 @@ describe('use cases', () => {
 
     it('treats no change as no change: answers the record as it is, without writing', async () => {
       repository.findById.resolves(facebook());
-      expect((await editing().execute({ id: 'facebook', changes: {} })).version).to.equal(1);
+      expect((await editing().execute({ id: 'facebook', changes: {} })).integration.version).to.equal(1);
       expect(repository.replace.called).to.equal(false);
     });
 
@@ -84,7 +86,7 @@ describe('use cases', () => {
         const error = await editing().execute({ id: 'facebook', changes: {}, precondition }).catch((e: unknown) => e);
         expect(error, JSON.stringify(precondition)).to.be.instanceOf(VersionConflictError).with.property('currentVersion', 1);
       }
-      expect((await editing().execute({ id: 'facebook', changes: { status: true }, precondition: { versionIn: [3, 1], versionNotIn: [2] } })).version).to.equal(2);
+      expect((await editing().execute({ id: 'facebook', changes: { status: true }, precondition: { versionIn: [3, 1], versionNotIn: [2] } })).integration.version).to.equal(2);
       expect(repository.replace.callCount).to.equal(1);
     });
 
@@ -104,8 +106,9 @@ describe('use cases', () => {
       const v2 = v1.change({ description: 'someone else' }, T1);
       repository.findById.onFirstCall().resolves(v1).onSecondCall().resolves(v2);
       repository.replace.onFirstCall().rejects(new VersionConflictError('facebook', 2)).onSecondCall().resolves();
-      const result = await editing().execute({ id: 'facebook', changes: { status: true } });
+      const { integration: result, previous } = await editing().execute({ id: 'facebook', changes: { status: true } });
       expect(result.toPrimitives()).to.deep.include({ status: true, description: 'someone else', version: 3 });
+      expect(previous).to.equal(v2);
     });
 
     it('never re-applies a conditional edit: the version it depended on is gone', async () => {

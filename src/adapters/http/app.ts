@@ -2,6 +2,7 @@
 // it knows nothing of how the service is configured or what store sits behind the use cases.
 import cors from 'cors';
 import express, { type Express } from 'express';
+import helmet from 'helmet';
 import type { Logger } from '../../application/logger.port';
 import { createAuthorizer, type AccessTokens } from './auth';
 import { BodyValidator } from './body-validator';
@@ -32,6 +33,8 @@ export interface HttpAppOptions {
   /** Undefined: /metrics answers 404. */
   metrics?: MetricsEndpoint;
   observe?: RequestObserver;
+  /** Told of every read answered from a stale copy because the store was down. */
+  onStaleRead?: () => void;
   /** Browser origins allowed to call the API; ['*'] for any, [] for none. */
   corsOrigins: readonly string[];
   tokens: AccessTokens;
@@ -48,11 +51,16 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.set('etag', false);
 
   app.use(requestContext(options.logger, options.observe));
-  app.use((_req, res, next) => {
-    res.set('X-Content-Type-Options', 'nosniff');
-    if (options.draining?.()) res.set('Connection', 'close');
-    next();
-  });
+  // The security headers a well-kept library keeps current (nosniff, frame and opener policies, a CSP the
+  // /docs page works under, …), computed once here and set on every response.
+  app.use(helmet());
+  if (options.draining) {
+    const draining = options.draining;
+    app.use((_req, res, next) => {
+      if (draining()) res.set('Connection', 'close');
+      next();
+    });
+  }
   // No origin configured: no CORS at all, so a browser lets no other origin read, and no preflight passes.
   if (options.corsOrigins.length > 0) app.use(
     cors({
@@ -86,6 +94,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
   // One router under both prefixes: one layer to match, whichever the client uses.
   const router = integrationsRouter(options.useCases, {
     authorize: createAuthorizer(options.tokens),
+    audit: (entry) => options.logger.info('audit', { ...entry }),
+    onStaleRead: options.onStaleRead,
     validator: new BodyValidator(),
     bodyLimitBytes: options.bodyLimitBytes,
     responder: new RecordResponder(),

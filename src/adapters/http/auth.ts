@@ -15,20 +15,32 @@ const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="integrations-service"' };
 // Comparing digests keeps the comparison constant-time whatever the tokens' lengths.
 const digest = (token: string): Buffer => createHash('sha256').update(token).digest();
 
+/**
+ * The label a token goes by in audit lines: its kind and the first 8 hex digits of its SHA-256, which an
+ * operator computes with `printf %s "$TOKEN" | sha256sum | cut -c1-8`; never the token.
+ */
+export const tokenLabel = (kind: 'admin' | 'read', token: string): string => `${kind}:${digest(token).toString('hex').slice(0, 8)}`;
+
 export function createAuthorizer(tokens: AccessTokens): (access: Access) => RequestHandler {
   const admin = tokens.admin.map(digest);
   const read = tokens.read.map(digest);
   const open = admin.length === 0 && read.length === 0;
-  const matches = (candidate: Buffer, list: Buffer[]): boolean => list.reduce((found, d) => timingSafeEqual(d, candidate) || found, false);
+  // Every token is compared, so the time taken does not say which one matched; the index says which.
+  const matching = (candidate: Buffer, list: Buffer[]): number =>
+    list.reduce((found, d, index) => (timingSafeEqual(d, candidate) && found < 0 ? index : found), -1);
 
-  return (access) => (req, _res, next) => {
+  return (access) => (req, res, next) => {
     if (open) return next();
     const header = req.get('authorization') ?? '';
     const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
     if (!token) throw new HttpProblem(problems.unauthorized('Send "Authorization: Bearer <token>".'), CHALLENGE);
     const candidate = digest(token);
-    if (matches(candidate, admin)) return next();
-    if (matches(candidate, read)) {
+    if (matching(candidate, admin) >= 0) {
+      res.locals.principal = tokenLabel('admin', token);
+      return next();
+    }
+    if (matching(candidate, read) >= 0) {
+      res.locals.principal = tokenLabel('read', token);
       if (access === 'read') return next();
       throw new HttpProblem(problems.forbidden('This token may only read.'));
     }

@@ -1,5 +1,5 @@
 // The integrations routes, mounted by the app under /integrations and /admin/integrations alike.
-import express, { Router, type Request, type RequestHandler } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { WRITABLE_FIELD_NAMES } from '../../domain/integration-fields';
 import type { IntegrationChanges } from '../../domain/integration.entity';
 import type { EditIntegration, EditPrecondition } from '../../application/edit-integration.use-case';
@@ -20,8 +20,22 @@ export interface IntegrationUseCases {
   ensureDefaults: EnsureDefaultIntegrations;
 }
 
+/** What an acknowledged write leaves in the audit log: never a value, only names and versions. */
+export interface AuditEntry {
+  integration: string;
+  versionBefore: number;
+  versionAfter: number;
+  changed: string[];
+  /** The token's label (see auth.ts), never the token; `open` when the API runs without tokens. */
+  principal: string;
+  requestId: string;
+}
+
 export interface IntegrationsRouterOptions {
   authorize: (access: Access) => RequestHandler;
+  audit: (entry: AuditEntry) => void;
+  /** Told of every read answered from a stale copy because the store was down. */
+  onStaleRead?: () => void;
   validator: BodyValidator;
   bodyLimitBytes: number;
   responder: RecordResponder;
@@ -29,13 +43,15 @@ export interface IntegrationsRouterOptions {
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
-export function integrationsRouter(useCases: IntegrationUseCases, { authorize, validator, bodyLimitBytes, responder }: IntegrationsRouterOptions): Router {
+export function integrationsRouter(useCases: IntegrationUseCases, { authorize, audit, onStaleRead, validator, bodyLimitBytes, responder }: IntegrationsRouterOptions): Router {
   const router = Router();
   const jsonBody: RequestHandler[] = [requireJson, express.json({ limit: bodyLimitBytes, type: JSON_TYPES, strict: true })];
 
   namedRoute(router, '/integrations', '/')
     .get(authorize('read'), async (_req, res) => {
-      responder.sendList(res, await useCases.list.execute());
+      const served = await useCases.list.execute();
+      markStale(res, served.staleForMs);
+      responder.sendList(res, served.value);
     })
     .all(methodNotAllowed('GET, HEAD'));
 
@@ -52,13 +68,34 @@ export function integrationsRouter(useCases: IntegrationUseCases, { authorize, v
       const precondition = writePrecondition(req);
       const body = req.body as Record<string, unknown>;
       validator.assertValid(kind, id, body);
-      responder.sendRecord(res, await useCases.edit.execute({ id, changes: changesIn(body), precondition }));
+      const { integration, previous } = await useCases.edit.execute({ id, changes: changesIn(body), precondition });
+      if (integration !== previous) {
+        audit({
+          integration: id,
+          versionBefore: previous.version,
+          versionAfter: integration.version,
+          changed: integration.changedSince(previous),
+          principal: (res.locals.principal as string | undefined) ?? 'open',
+          requestId: res.locals.requestId as string,
+        });
+      }
+      responder.sendRecord(res, integration);
     };
+
+  /** RFC 9111: Age says how old the copy is, Warning 110 that it is stale (the store did not answer). */
+  const markStale = (res: Response, staleForMs: number | undefined): void => {
+    if (staleForMs === undefined) return;
+    res.setHeader('Age', String(Math.floor(staleForMs / 1000)));
+    res.setHeader('Warning', '110 integrations-service "Response is Stale"');
+    onStaleRead?.();
+  };
 
   namedRoute(router, '/integrations/:id', '/:id')
     .get(authorize('read'), async (req, res) => {
       const ifNoneMatch = conditionalHeader(req, 'if-none-match');
-      const integration = await useCases.get.execute(req.params.id as string);
+      const served = await useCases.get.execute(req.params.id as string);
+      const integration = served.value;
+      markStale(res, served.staleForMs);
       const unchanged = ifNoneMatch === '*' || (ifNoneMatch !== undefined && weakVersions(ifNoneMatch).includes(integration.version));
       if (unchanged) responder.sendNotModified(res, integration);
       else responder.sendRecord(res, integration);

@@ -51,10 +51,15 @@ export const problems = {
   internal: (): Problem => ({ type: typeUri('internal'), title: 'Internal server error', status: 500, detail: 'An unexpected error occurred.' }),
 };
 
+const CLOSE_AFTER = new Set([401, 403, 413]);
+
 export function sendProblem(res: Response, problem: Problem, headers: Record<string, string> = {}): void {
   const requestId = res.locals.requestId as string | undefined;
   res.status(problem.status).set(headers).set('Content-Type', PROBLEM_CONTENT_TYPE);
   if (problem.status === 503) res.set('Retry-After', '1');
+  // Refused before its body was read (no token, a forbidden token, too large), or with a body left unread:
+  // close the connection rather than read, or wait for, what the client is still sending.
+  if (CLOSE_AFTER.has(problem.status) || !res.req.complete) res.set('Connection', 'close');
   res.send(JSON.stringify({ ...problem, instance: res.req.originalUrl, requestId }));
 }
 

@@ -1,0 +1,310 @@
+// What a hostile client, a careless deploy and a flaky store did to commit 5ece602, replayed against the
+// running service: each `[finding N]` names the finding of the hardening issue it covers.
+import { connect, type Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { expect } from 'chai';
+import request from 'supertest';
+import { ROUTE_NAMES } from '../../src/adapters/http/request-context';
+import { InMemoryIntegrationRepository } from '../../src/adapters/persistence/in-memory-integration.repository';
+import { CachedIntegrationRepository } from '../../src/adapters/persistence/cached-integration.repository';
+import { FaultyRepository } from '../support/faulty-repository';
+import { theDefaults } from '../support/integration.mother';
+import { startService, type RunningService } from '../support/service';
+
+const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
+
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(name) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  return line === undefined ? undefined : Number(line.split(' ').pop());
+}
+
+function randomCase(text: string, seed: number): string {
+  return [...text].map((c, i) => ((seed >> i % 16) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
+}
+
+/** A raw connection, for what HTTP clients will not do: trickle a body, hold a socket. */
+function rawConnection(url: string): Promise<{ socket: Socket; received: () => string; closed: Promise<number> }> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let data = '';
+    const started = Date.now();
+    const socket = connect(Number(port), '127.0.0.1', () => resolve({ socket, received: () => data, closed }));
+    const closed = new Promise<number>((done) => socket.on('close', () => done(Date.now() - started)));
+    socket.on('data', (chunk) => (data += chunk.toString('latin1')));
+    socket.on('error', reject);
+  });
+}
+
+describe('hardening', () => {
+  let running: RunningService;
+  const api = () => request(running.url);
+
+  describe('a service with default settings', () => {
+    before(async () => {
+      running = await startService();
+    });
+    after(async () => {
+      await running.stop();
+    });
+
+    it('[finding 1] labels metrics from a fixed set of route names, whatever thousands of paths, cases and methods are sent', async () => {
+      const sizeBefore = (await api().get('/metrics')).text.length;
+      const rssBefore = process.memoryUsage().rss;
+      const methods = ['get', 'put', 'patch', 'delete', 'post', 'options'] as const;
+      for (let batch = 0; batch < 30; batch += 1) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, n) => {
+            const i = batch * 100 + n;
+            const path = [`/${randomCase('admin/integrations', i)}/x${i}`, `/${randomCase('integrations', i)}/`, `/nothing-here-${i}`, `/${randomCase('metrics', i)}`][i % 4];
+            return api()[methods[i % methods.length]](path).send(i % 3 === 0 ? { name: 'x' } : undefined);
+          }),
+        );
+      }
+      const text = (await api().get('/metrics')).text;
+      const routes = new Set([...text.matchAll(/http_request_duration_seconds_count\{[^}]*route="([^"]*)"/g)].map((m) => m[1]));
+      expect([...routes].every((route) => (ROUTE_NAMES as readonly string[]).includes(route) || route === 'unmatched'), [...routes].join(' ')).to.equal(true);
+      // 3,000 distinct paths added a handful of series, not thousands (each series is ~2 KB of text).
+      expect(text.length - sizeBefore).to.be.below(60_000);
+      expect(process.memoryUsage().rss - rssBefore).to.be.below(64 * 1024 * 1024);
+    });
+
+    it('[finding 2] answers ids and file names that name Object.prototype members as unknown, never 500', async () => {
+      for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'isPrototypeOf']) {
+        await api().put(`/integrations/${name}`).send({ name: 'n', description: 'd' }).expect(404);
+        await api().patch(`/admin/integrations/${name}`).send({ status: true }).expect(404);
+        await api().get(`/integrations/${name}`).expect(404);
+        await api().get(`/docs/assets/${name}`).expect(404);
+      }
+    });
+
+    it('[finding 7] answers a malformed percent-encoding in the path 400, not 500', async () => {
+      const res = await api().get('/integrations/%ZZ').expect(400).expect('Content-Type', /problem\+json/);
+      expect(res.body.detail).to.include('percent-encoding');
+      await api().patch('/admin/integrations/%E0%A4%A').send({ status: true }).expect(400);
+    });
+
+    it('[finding 7] answers a corrupt gzip, deflate or br body 400, and changes nothing', async () => {
+      const before = (await api().get('/integrations/chat_widget')).body;
+      for (const encoding of ['gzip', 'deflate', 'br']) {
+        await api()
+          .patch('/integrations/chat_widget')
+          .set('Content-Type', 'application/json')
+          .set('Content-Encoding', encoding)
+          .send(Buffer.from('this is not compressed at all'))
+          .expect(400);
+      }
+      const truncated = gzipSync(JSON.stringify({ status: false })).subarray(0, 12);
+      await api().patch('/integrations/chat_widget').set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').send(truncated).expect(400);
+      expect((await api().get('/integrations/chat_widget')).body).to.deep.equal(before);
+    });
+
+    it('[finding 7] refuses settings nested 10,000 deep with 422, not 500', async () => {
+      const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
+      const res = await api().patch('/integrations/chat_widget').set('Content-Type', 'application/json').send(`{"settings":${deep}}`).expect(422);
+      expect(res.body.errors[0].message).to.equal('must not nest deeper than 8 levels');
+    });
+
+    it('[finding 7] refuses a settings key holding NUL with 422 (MongoDB could not store it; no store may)', async () => {
+      const res = await api().patch('/integrations/chat_widget').send({ settings: { 'a\u0000b': 1 } }).expect(422);
+      expect(res.body.errors).to.deep.equal([{ field: '/settings/a\u0000b', message: 'key must not contain the NUL character' }]);
+    });
+
+    it('[finding 10] compares entity tags exactly: "01" is not version 1, junk is 400, an empty If-Match is 400', async () => {
+      const { version } = (await api().get('/integrations/chat_widget')).body;
+      await api().patch('/integrations/chat_widget').set('If-Match', `"0${version}"`).send({ status: true }).expect(412);
+      await api().patch('/integrations/chat_widget').set('If-Match', `"${version}"garbage"${version}"`).send({ status: true }).expect(400);
+      const empty = await api().patch('/integrations/chat_widget').set('If-Match', '').send({ status: true }).expect(400);
+      expect(empty.body.detail).to.include('If-Match').and.not.include('-1');
+      expect((await api().get('/integrations/chat_widget')).body.version).to.equal(version);
+    });
+
+    it('[finding 10] refuses a write with If-None-Match: * (the record exists), as RFC 9110 says: 412', async () => {
+      const { version } = (await api().get('/integrations/chat_widget')).body;
+      await api().put('/integrations/chat_widget').set('If-None-Match', '*').send({ name: 'n', description: 'd' }).expect(412);
+      await api().patch('/integrations/chat_widget').set('If-None-Match', `"${version}"`).send({ status: true }).expect(412);
+      expect((await api().get('/integrations/chat_widget')).body.version).to.equal(version);
+    });
+
+    it('[finding 13] says Cache-Control: no-store on every response that carries credentials', async () => {
+      await api().get('/integrations').expect('Cache-Control', 'no-store');
+      await api().get('/admin/integrations/facebook').expect('Cache-Control', 'no-store');
+      await api().patch('/integrations/facebook').send({ status: false }).expect('Cache-Control', 'no-store');
+      const { etag } = (await api().get('/integrations/facebook')).headers;
+      await api().get('/integrations/facebook').set('If-None-Match', etag).expect(304).expect('Cache-Control', 'no-store');
+    });
+
+    it('sends the security headers helmet keeps current', async () => {
+      const res = await api().get('/integrations/facebook').expect(200);
+      expect(res.headers).to.include({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'SAMEORIGIN' });
+      expect(res.headers['content-security-policy']).to.include("default-src 'self'");
+      expect(res.headers).to.not.have.property('x-powered-by');
+    });
+
+    it('[finding 12] answers /readyz from the background ping: 500 probes cost the store no extra ping', async () => {
+      const before = sample((await api().get('/metrics')).text, 'store_operations_total', { operation: 'ping' }) ?? 0;
+      await Promise.all(Array.from({ length: 500 }, () => api().get('/readyz').expect(200)));
+      const after = sample((await api().get('/metrics')).text, 'store_operations_total', { operation: 'ping' }) ?? 0;
+      expect(after - before).to.be.at.most(1);
+    });
+  });
+
+  describe('[finding 3] the read cache', () => {
+    it('keeps at most its bound of entries, however many distinct ids are read', async () => {
+      const cache = new CachedIntegrationRepository(new InMemoryIntegrationRepository(theDefaults()), { ttlMs: 60_000, maxEntries: 500 });
+      for (let i = 0; i < 5_000; i += 1) await cache.findById(`unknown-${i}`);
+      expect(cache.size).to.equal(500);
+      expect((await cache.findById('facebook'))!.id).to.equal('facebook');
+    });
+
+    it('counts an entry’s age from when its read was sent, on a clock that never goes back', async () => {
+      let now = 0;
+      let reads = 0;
+      let release!: () => void;
+      const store = new InMemoryIntegrationRepository(theDefaults());
+      const slow = Object.assign(Object.create(store) as InMemoryIntegrationRepository, {
+        findById: async (id: string) => {
+          reads += 1;
+          await new Promise<void>((resolve) => (release = resolve));
+          return store.findById(id);
+        },
+      });
+      const cache = new CachedIntegrationRepository(slow, { ttlMs: 1_000, now: () => now });
+      const read = cache.findById('facebook');
+      now = 900; // the store took 900 ms to answer
+      release();
+      await read;
+      now = 1_001; // 1,001 ms after the read was sent: the entry is expired, even though it arrived 101 ms ago
+      const second = cache.findById('facebook');
+      release();
+      await second;
+      expect(reads).to.equal(2);
+    });
+  });
+
+  describe('[finding 11] slow and numerous clients', () => {
+    afterEach(async () => {
+      await running.stop();
+    });
+
+    it('answers an unauthenticated request at once and closes its connection instead of reading the trickled body', async () => {
+      running = await startService({ ADMIN_TOKENS: ADMIN_TOKEN });
+      const { socket, received, closed } = await rawConnection(running.url);
+      socket.write('PUT /integrations/facebook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"name":');
+      const elapsed = await closed;
+      expect(received()).to.match(/^HTTP\/1.1 401/).and.include('Connection: close');
+      expect(elapsed).to.be.below(2_000);
+    });
+
+    it('cuts a request whose body does not arrive within requestTimeout with 408', async () => {
+      running = await startService({ ADMIN_TOKENS: ADMIN_TOKEN }, { limits: { requestTimeoutMs: 600, headersTimeoutMs: 500 } });
+      const { socket, received, closed } = await rawConnection(running.url);
+      socket.write(
+        `PUT /integrations/facebook HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`,
+      );
+      const trickle = setInterval(() => socket.writable && socket.write(' '), 100);
+      const elapsed = await closed;
+      clearInterval(trickle);
+      expect(received()).to.match(/^HTTP\/1.1 408/);
+      expect(elapsed).to.be.below(5_000);
+    });
+
+    it('closes connections beyond the cap at once', async () => {
+      running = await startService({}, { limits: { maxConnections: 3 } });
+      const held = await Promise.all([1, 2, 3].map(() => rawConnection(running.url)));
+      const extra = await rawConnection(running.url);
+      expect(await extra.closed).to.be.below(2_000);
+      expect(extra.received()).to.equal('');
+      for (const { socket } of held) socket.destroy();
+    });
+  });
+
+  describe('a store that fails, stalls and recovers', () => {
+    let store: FaultyRepository;
+
+    beforeEach(async () => {
+      running = await startService(
+        { STORE_TIMEOUT_MS: '200', ADMIN_TOKENS: ADMIN_TOKEN },
+        { overrides: { decorateStore: (inner) => (store = new FaultyRepository(inner)) } },
+      );
+    });
+    afterEach(async () => {
+      store.recover();
+      await running.stop();
+    });
+
+    const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+
+    it('answers a record it served recently from that copy, saying so; fails fast once the store is known down; recovers', async () => {
+      const served = (await api().get('/integrations/facebook').set(auth).expect(200)).body;
+      store.behaviour = 'stall';
+
+      // The store stalls: each read waits out STORE_TIMEOUT_MS, then is answered from the copy.
+      const stale = await api().get('/integrations/facebook').set(auth).expect(200);
+      expect(stale.body).to.deep.equal(served);
+      expect(stale.headers.warning).to.match(/^110 /);
+      expect(Number(stale.headers.age)).to.be.at.least(0);
+      for (let i = 0; i < 5; i += 1) await api().get('/integrations/facebook').set(auth).expect(200);
+
+      // Five consecutive failures opened the circuit: what has no copy gets its 503 at once, not after 200 ms.
+      const started = performance.now();
+      const never = await api().get('/integrations/chat_widget').set(auth).expect(503);
+      expect(performance.now() - started).to.be.below(150);
+      expect(never.headers['retry-after']).to.equal('1');
+      // Writes never pretend.
+      await api().patch('/integrations/facebook').set(auth).send({ status: true }).expect(503).expect('Retry-After', '1');
+
+      const metrics = (await api().get('/metrics')).text;
+      expect(sample(metrics, 'store_circuit_state')).to.equal(1);
+      expect(sample(metrics, 'integrations_stale_reads_total')).to.be.at.least(6);
+      expect(running.logs().some((l) => l.msg === 'store circuit open')).to.equal(true);
+
+      // The store answers again: after the open period a probe goes through and closes the circuit.
+      store.recover();
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      const fresh = await api().get('/integrations/chat_widget').set(auth).expect(200);
+      expect(fresh.headers).to.not.have.property('warning');
+      expect(sample((await api().get('/metrics')).text, 'store_circuit_state')).to.equal(0);
+      expect(running.logs().some((l) => l.msg === 'store circuit closed')).to.equal(true);
+    });
+
+    it('never answers a copy older than a write this replica acknowledged', async () => {
+      await api().get('/integrations/facebook').set(auth).expect(200);
+      const written = (await api().patch('/integrations/facebook').set(auth).send({ status: true }).expect(200)).body;
+      store.behaviour = 'fail';
+      const stale = await api().get('/integrations/facebook').set(auth).expect(200);
+      expect(stale.body).to.deep.equal(written);
+    });
+
+    it('stays ready through a store blip shorter than an election, since /readyz answers from the last ping', async () => {
+      store.behaviour = 'fail';
+      const res = await api().get('/readyz').expect(200);
+      expect(res.body.status).to.equal('ready');
+    });
+  });
+
+  describe('the audit log', () => {
+    before(async () => {
+      running = await startService({ ADMIN_TOKENS: ADMIN_TOKEN });
+    });
+    after(async () => {
+      await running.stop();
+    });
+
+    it('writes one line per acknowledged write: id, versions, changed field names, token label, request id, and no value', async () => {
+      const credentials = { verify: 'v-123', secret: 'the-app-secret', page_access_token: 'EAAB-the-page-token' };
+      await request(running.url)
+        .put('/integrations/facebook')
+        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+        .set('X-Request-Id', 'audit-test-1')
+        .send({ name: 'Facebook Messenger', description: 'Connect with Facebook Messenger', status: true, settings: credentials })
+        .expect(200);
+      await request(running.url).patch('/integrations/facebook').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({}).expect(200); // no change, no audit
+      const audits = running.logs().filter((l) => l.msg === 'audit');
+      expect(audits).to.have.length(1);
+      expect(audits[0]).to.deep.include({ integration: 'facebook', versionBefore: 1, versionAfter: 2, changed: ['status', 'settings'], requestId: 'audit-test-1' });
+      expect(audits[0].principal).to.match(/^admin:[0-9a-f]{8}$/);
+      const all = running.rawLogs();
+      for (const value of [ADMIN_TOKEN, credentials.secret, credentials.page_access_token]) expect(all).to.not.include(value);
+    });
+  });
+});
