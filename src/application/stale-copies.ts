@@ -20,6 +20,12 @@ export class StaleCopies {
 
   remember(key: string, value: unknown): void {
     if (this.maxAgeMs === 0) return;
+    const known = this.copies.get(key);
+    if (known !== undefined && known.value === value) {
+      // The same record served again (the hot path): only its time moves.
+      known.at = this.now();
+      return;
+    }
     this.copies.delete(key);
     this.copies.set(key, { value, at: this.now() });
     if (this.copies.size > this.maxEntries) this.copies.delete(this.copies.keys().next().value!);

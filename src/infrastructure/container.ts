@@ -54,7 +54,7 @@ export function buildContainer(config: Config, overrides: ContainerOverrides = {
   container.bind<Metrics>(METRICS).toConstantValue(metrics);
   container.bind<Clock>(CLOCK).toConstantValue(overrides.clock ?? systemClock);
   container.bind<Store>(STORE).toConstantValue(store);
-  container.bind<IntegrationRepository>(INTEGRATION_REPOSITORY).toConstantValue(repositoryStack(config, overrides.decorateStore?.(store.repository) ?? store.repository, store.kind, metrics, cipher, logger));
+  container.bind<IntegrationRepository>(INTEGRATION_REPOSITORY).toConstantValue(repositoryStack(config, overrides.decorateStore?.(store.repository) ?? store.repository, store.kind, overrides.decorateStore !== undefined, metrics, cipher, logger));
   container.bind<StaleCopies>(STALE_COPIES).toConstantValue(new StaleCopies(config.staleIfErrorMs));
 
   container.bind(ListIntegrations).toSelf();
@@ -103,24 +103,29 @@ function repositoryStack(
   config: Config,
   stored: IntegrationRepository,
   kind: Store['kind'],
+  canFail: boolean,
   metrics: Metrics,
   cipher: CredentialCipher,
   logger: Logger,
 ): IntegrationRepository {
   // Always present: without ENCRYPTION_KEY it seals nothing, and refuses to hand out a sealed value as a token.
   let repository: IntegrationRepository = new EncryptingIntegrationRepository(stored, cipher);
-  repository = new TimeBoundIntegrationRepository(repository, config.storeTimeoutMs);
-  repository = new CircuitBreakingIntegrationRepository(repository, {
-    failureThreshold: CIRCUIT_FAILURE_THRESHOLD,
-    halfOpenAfterMs: CIRCUIT_HALF_OPEN_AFTER_MS,
-    onTransition: (to) => {
-      metrics.circuit(to);
-      logger[to === 'closed' ? 'info' : 'warn'](`store circuit ${to}`, {
-        circuit: to,
-        meaning: { open: 'the store is down: calls fail at once', 'half-open': 'probing the store', closed: 'the store answers again' }[to],
-      });
-    },
-  });
+  // A store that can stall or fail (MongoDB, or a double a test puts there) is bounded in time and behind a
+  // circuit breaker; the in-memory store answers synchronously and can do neither, so its reads skip both.
+  if (kind === 'mongodb' || canFail) {
+    repository = new TimeBoundIntegrationRepository(repository, config.storeTimeoutMs);
+    repository = new CircuitBreakingIntegrationRepository(repository, {
+      failureThreshold: CIRCUIT_FAILURE_THRESHOLD,
+      halfOpenAfterMs: CIRCUIT_HALF_OPEN_AFTER_MS,
+      onTransition: (to) => {
+        metrics.circuit(to);
+        logger[to === 'closed' ? 'info' : 'warn'](`store circuit ${to}`, {
+          circuit: to,
+          meaning: { open: 'the store is down: calls fail at once', 'half-open': 'probing the store', closed: 'the store answers again' }[to],
+        });
+      },
+    });
+  }
   repository = new MeasuredIntegrationRepository(repository, metrics);
   if (kind === 'mongodb' && config.cacheTtlMs > 0) repository = new CachedIntegrationRepository(repository, { ttlMs: config.cacheTtlMs });
   return repository;

@@ -69,8 +69,18 @@ export class Metrics implements MetricsEndpoint, StoreObserver {
     this.circuitState.set(0);
   }
 
+  // One child per label set, looked up by a cheap key instead of prom-client hashing the labels on every
+  // request. Bounded: methods, route names and statuses are all closed sets.
+  private readonly durationChildren = new Map<string, { observe(value: number): void }>();
+
   observeRequest = ({ method, route, status, durationSeconds }: RequestObservation): void => {
-    this.httpDuration.observe({ method, route, status: String(status) }, durationSeconds);
+    const key = `${method} ${route} ${status}`;
+    let child = this.durationChildren.get(key);
+    if (!child) {
+      child = this.httpDuration.labels(method, route, String(status));
+      this.durationChildren.set(key, child);
+    }
+    child.observe(durationSeconds);
   };
 
   operation(operation: StoreOperation): void {

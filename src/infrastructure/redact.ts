@@ -13,8 +13,36 @@ const STRING_PATTERNS: [RegExp, string][] = [
   [/\b(Bearer\s+)[^\s",]+/gi, `$1${REDACTED}`],
 ];
 
+// Every pattern above needs one of these in the text: most strings (ids, routes, paths) are let through
+// after this one test instead of three replacements.
+const MIGHT_HOLD_A_SECRET = /mongodb|"|bearer/i;
+
 export function redactString(value: string): string {
+  if (!MIGHT_HOLD_A_SECRET.test(value)) return value;
   return STRING_PATTERNS.reduce((text, [pattern, replacement]) => text.replace(pattern, replacement), value);
+}
+
+// Field names are the code's own (never a client's), so the answer per name is remembered; bounded anyway.
+const secretKeys = new Map<string, boolean>();
+function isSecretKey(key: string): boolean {
+  let secret = secretKeys.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key);
+    if (secretKeys.size < 1_000) secretKeys.set(key, secret);
+  }
+  return secret;
+}
+
+/** `fields` redacted into `out`: flat values (a request line's) are copied without walking a structure. */
+export function redactInto(out: Record<string, unknown>, fields: Record<string, unknown>): Record<string, unknown> {
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
+    if (isSecretKey(key)) out[key] = REDACTED;
+    else if (typeof value === 'string') out[key] = redactString(value);
+    else if (typeof value !== 'object' || value === null) out[key] = value;
+    else out[key] = redact(value, 1);
+  }
+  return out;
 }
 
 export function redact(value: unknown, depth = 0): unknown {
@@ -25,7 +53,7 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value instanceof Date) return value.toISOString();
   const out: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(value)) {
-    out[key] = SECRET_KEY.test(key) ? REDACTED : redact(child, depth + 1);
+    out[key] = isSecretKey(key) ? REDACTED : redact(child, depth + 1);
   }
   return out;
 }

@@ -1,17 +1,17 @@
 // The Express application: every route of the API, assembled from use cases and a few callbacks, so
 // it knows nothing of how the service is configured or what store sits behind the use cases.
 import cors from 'cors';
-import express, { type Express } from 'express';
+import express, { type Express, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from '../../application/logger.port';
 import { createAuthorizer, type AccessTokens } from './auth';
 import { BodyValidator } from './body-validator';
 import { docsRouter } from './docs.router';
-import { integrationsRouter, type IntegrationUseCases } from './integrations.router';
+import { mountIntegrationRoutes, type IntegrationUseCases } from './integrations.router';
 import { buildOpenApiDocument } from './openapi';
 import { HttpProblem, errorMiddleware, problems } from './problem';
 import { RecordResponder } from './record-responder';
-import { namedRoute, requestContext, type RequestObserver } from './request-context';
+import { namedRoute, requestTracker, type RequestObserver } from './request-context';
 
 export const API_PREFIXES = ['/integrations', '/admin/integrations'] as const;
 
@@ -50,27 +50,45 @@ export function createHttpApp(options: HttpAppOptions): Express {
   // ETags here come from record versions, never from hashing bodies.
   app.set('etag', false);
 
-  app.use(requestContext(options.logger, options.observe));
-  // The security headers a well-kept library keeps current (nosniff, frame and opener policies, a CSP the
-  // /docs page works under, …), computed once here and set on every response.
-  app.use(helmet());
-  if (options.draining) {
-    const draining = options.draining;
-    app.use((_req, res, next) => {
-      if (draining()) res.set('Connection', 'close');
-      next();
-    });
-  }
+  // What every request gets, in one middleware (each Express layer costs a little on the hot path): its
+  // context (id, log line, metrics), the security headers, `Connection: close` while draining, and CORS.
+  const track = requestTracker(options.logger, options.observe);
+  const headers = securityHeaders();
+  const draining = options.draining ?? (() => false);
   // No origin configured: no CORS at all, so a browser lets no other origin read, and no preflight passes.
-  if (options.corsOrigins.length > 0) app.use(
-    cors({
-      origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
-      methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'OPTIONS'],
-      allowedHeaders: ['Content-Type', 'Authorization', 'If-Match', 'If-None-Match', 'X-Request-Id'],
-      exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After', 'Location'],
-      maxAge: 600,
-    }),
-  );
+  const corsHandler =
+    options.corsOrigins.length > 0
+      ? cors({
+          origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
+          methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'OPTIONS'],
+          allowedHeaders: ['Content-Type', 'Authorization', 'If-Match', 'If-None-Match', 'X-Request-Id'],
+          exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After', 'Location'],
+          maxAge: 600,
+        })
+      : undefined;
+  app.use((req, res, next) => {
+    track(req, res);
+    headers(res);
+    if (draining()) res.setHeader('Connection', 'close');
+    if (!corsHandler) return next();
+    // A request without Origin is not a browser's cross-origin one: only say that answers vary by Origin.
+    if (req.headers.origin === undefined) {
+      res.setHeader('Vary', 'Origin');
+      return next();
+    }
+    corsHandler(req, res, next);
+  });
+
+  // The API first (the bot runtime's read is the hot path), one router under both prefixes: one layer to
+  // match, whichever prefix the client uses.
+  mountIntegrationRoutes(app as unknown as express.Router, API_PREFIXES, options.useCases, {
+    authorize: createAuthorizer(options.tokens),
+    audit: (entry) => options.logger.info('audit', { ...entry }),
+    onStaleRead: options.onStaleRead,
+    validator: new BodyValidator(),
+    bodyLimitBytes: options.bodyLimitBytes,
+    responder: new RecordResponder(),
+  });
 
   const operations = express.Router();
   namedRoute(operations, '/healthz', '/healthz').get((_req, res) => {
@@ -91,20 +109,37 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(operations);
   app.use('/docs', docsRouter());
 
-  // One router under both prefixes: one layer to match, whichever the client uses.
-  const router = integrationsRouter(options.useCases, {
-    authorize: createAuthorizer(options.tokens),
-    audit: (entry) => options.logger.info('audit', { ...entry }),
-    onStaleRead: options.onStaleRead,
-    validator: new BodyValidator(),
-    bodyLimitBytes: options.bodyLimitBytes,
-    responder: new RecordResponder(),
-  });
-  app.use([...API_PREFIXES], router);
 
   app.use((req) => {
     throw new HttpProblem(problems.notFound(`No route for ${req.method} ${req.path}.`));
   });
   app.use(errorMiddleware(options.logger));
   return app;
+}
+
+/**
+ * The security headers a well-kept library keeps current (nosniff, frame and opener policies, a CSP the
+ * /docs page works under, …). helmet's headers do not depend on the request, so they are worked out once
+ * here and copied onto every response, instead of running its dozen middleware functions per request.
+ */
+function securityHeaders(): (res: Response) => void {
+  const headers = new Map<string, string>();
+  const removed: string[] = [];
+  let synchronous = false;
+  const recorder = {
+    setHeader: (name: string, value: string) => headers.set(name, value),
+    removeHeader: (name: string) => removed.push(name),
+    getHeader: () => undefined,
+  };
+  const middleware = helmet();
+  middleware({ headers: {}, method: 'GET' } as never, recorder as never, ((error?: unknown) => {
+    synchronous = error === undefined;
+  }) as never);
+  // helmet 8 sets its headers synchronously, the same for every request; refuse to start should that change.
+  if (!synchronous) throw new Error('helmet no longer sets static headers synchronously: securityHeaders() needs revisiting');
+  const entries = [...headers];
+  return (res) => {
+    for (const [name, value] of entries) res.setHeader(name, value);
+    for (const name of removed) res.removeHeader(name);
+  };
 }

@@ -1,6 +1,6 @@
 // Bearer-token access: admin tokens read and write, read tokens only read. No tokens at all means open.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, Response } from 'express';
 import { HttpProblem, problems } from './problem';
 
 export interface AccessTokens {
@@ -19,31 +19,32 @@ const digest = (token: string): Buffer => createHash('sha256').update(token).dig
  * The label a token goes by in audit lines: its kind and the first 8 hex digits of its SHA-256, which an
  * operator computes with `printf %s "$TOKEN" | sha256sum | cut -c1-8`; never the token.
  */
-export const tokenLabel = (kind: 'admin' | 'read', token: string): string => `${kind}:${digest(token).toString('hex').slice(0, 8)}`;
+export const tokenLabel = (kind: 'admin' | 'read', token: string): string => labelOf(kind, digest(token));
+const labelOf = (kind: 'admin' | 'read', tokenDigest: Buffer): string => `${kind}:${tokenDigest.toString('hex').slice(0, 8)}`;
 
-export function createAuthorizer(tokens: AccessTokens): (access: Access) => RequestHandler {
-  const admin = tokens.admin.map(digest);
-  const read = tokens.read.map(digest);
-  const open = admin.length === 0 && read.length === 0;
-  // Every token is compared, so the time taken does not say which one matched; the index says which.
-  const matching = (candidate: Buffer, list: Buffer[]): number =>
-    list.reduce((found, d, index) => (timingSafeEqual(d, candidate) && found < 0 ? index : found), -1);
+/** Checks a request's token for an access; throws the problem (401, 403) when it may not. */
+export type Guard = (req: Request, res: Response) => void;
 
-  return (access) => (req, res, next) => {
-    if (open) return next();
-    const header = req.get('authorization') ?? '';
+export function createAuthorizer(tokens: AccessTokens): (access: Access) => Guard {
+  const known = [
+    ...tokens.admin.map((token) => ({ kind: 'admin' as const, digest: digest(token) })),
+    ...tokens.read.map((token) => ({ kind: 'read' as const, digest: digest(token) })),
+  ].map((entry) => ({ ...entry, label: labelOf(entry.kind, entry.digest) }));
+  const open = known.length === 0;
+  // Every token is compared, so the time taken does not say which one matched.
+  const match = (candidate: Buffer): (typeof known)[number] | undefined =>
+    known.reduce<(typeof known)[number] | undefined>((found, entry) => (timingSafeEqual(entry.digest, candidate) && !found ? entry : found), undefined);
+
+  return (access) => (req, res) => {
+    if (open) return;
+    const header = req.headers.authorization ?? '';
     const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
     if (!token) throw new HttpProblem(problems.unauthorized('Send "Authorization: Bearer <token>".'), CHALLENGE);
-    const candidate = digest(token);
-    if (matching(candidate, admin) >= 0) {
-      res.locals.principal = tokenLabel('admin', token);
-      return next();
+    const entry = match(digest(token));
+    if (!entry) {
+      throw new HttpProblem(problems.unauthorized('The token is not valid.'), { ...CHALLENGE, 'WWW-Authenticate': `${CHALLENGE['WWW-Authenticate']}, error="invalid_token"` });
     }
-    if (matching(candidate, read) >= 0) {
-      res.locals.principal = tokenLabel('read', token);
-      if (access === 'read') return next();
-      throw new HttpProblem(problems.forbidden('This token may only read.'));
-    }
-    throw new HttpProblem(problems.unauthorized('The token is not valid.'), { ...CHALLENGE, 'WWW-Authenticate': `${CHALLENGE['WWW-Authenticate']}, error="invalid_token"` });
+    res.locals.principal = entry.label;
+    if (entry.kind === 'read' && access === 'write') throw new HttpProblem(problems.forbidden('This token may only read.'));
   };
 }

@@ -1,12 +1,12 @@
 // The integrations routes, mounted by the app under /integrations and /admin/integrations alike.
-import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { WRITABLE_FIELD_NAMES } from '../../domain/integration-fields';
 import type { IntegrationChanges } from '../../domain/integration.entity';
 import type { EditIntegration, EditPrecondition } from '../../application/edit-integration.use-case';
 import type { EnsureDefaultIntegrations } from '../../application/ensure-default-integrations.use-case';
 import type { GetIntegration } from '../../application/get-integration.use-case';
 import type { ListIntegrations } from '../../application/list-integrations.use-case';
-import type { Access } from './auth';
+import type { Access, Guard } from './auth';
 import type { BodyKind, BodyValidator } from './body-validator';
 import { parseEntityTags, strongVersions, weakVersions, type EntityTags } from './etag';
 import { HttpProblem, problems } from './problem';
@@ -32,7 +32,7 @@ export interface AuditEntry {
 }
 
 export interface IntegrationsRouterOptions {
-  authorize: (access: Access) => RequestHandler;
+  authorize: (access: Access) => Guard;
   audit: (entry: AuditEntry) => void;
   /** Told of every read answered from a stale copy because the store was down. */
   onStaleRead?: () => void;
@@ -43,20 +43,38 @@ export interface IntegrationsRouterOptions {
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
-export function integrationsRouter(useCases: IntegrationUseCases, { authorize, audit, onStaleRead, validator, bodyLimitBytes, responder }: IntegrationsRouterOptions): Router {
-  const router = Router();
+/**
+ * Declares the integrations routes on `router` under each of `prefixes`, one route per path template for
+ * all prefixes (one layer to match, whichever prefix the client uses). A read is one handler: its token
+ * check runs inside it; a write checks the token before its body is read.
+ */
+export function mountIntegrationRoutes(
+  router: Router,
+  prefixes: readonly string[],
+  useCases: IntegrationUseCases,
+  { authorize, audit, onStaleRead, validator, bodyLimitBytes, responder }: IntegrationsRouterOptions,
+): void {
+  const at = (path: string): string[] => prefixes.map((prefix) => `${prefix}${path}`);
   const jsonBody: RequestHandler[] = [requireJson, express.json({ limit: bodyLimitBytes, type: JSON_TYPES, strict: true })];
+  const guard =
+    (access: Access): RequestHandler =>
+    (req, res, next) => {
+      authorize(access)(req, res);
+      next();
+    };
+  const mayRead = authorize('read');
 
-  namedRoute(router, '/integrations', '/')
-    .get(authorize('read'), async (_req, res) => {
+  namedRoute(router, '/integrations', at(''))
+    .get(async (req, res) => {
+      mayRead(req, res);
       const served = await useCases.list.execute();
       markStale(res, served.staleForMs);
       responder.sendList(res, served.value);
     })
     .all(methodNotAllowed('GET, HEAD'));
 
-  namedRoute(router, '/integrations/ensure-defaults', '/ensure-defaults')
-    .post(authorize('write'), async (_req, res) => {
+  namedRoute(router, '/integrations/ensure-defaults', at('/ensure-defaults'))
+    .post(guard('write'), async (_req, res) => {
       res.json(await useCases.ensureDefaults.execute());
     })
     .all(methodNotAllowed('POST'));
@@ -90,8 +108,9 @@ export function integrationsRouter(useCases: IntegrationUseCases, { authorize, a
     onStaleRead?.();
   };
 
-  namedRoute(router, '/integrations/:id', '/:id')
-    .get(authorize('read'), async (req, res) => {
+  namedRoute(router, '/integrations/:id', at('/:id'))
+    .get(async (req, res) => {
+      mayRead(req, res);
       const ifNoneMatch = conditionalHeader(req, 'if-none-match');
       const served = await useCases.get.execute(req.params.id as string);
       const integration = served.value;
@@ -100,11 +119,9 @@ export function integrationsRouter(useCases: IntegrationUseCases, { authorize, a
       if (unchanged) responder.sendNotModified(res, integration);
       else responder.sendRecord(res, integration);
     })
-    .put(authorize('write'), ...jsonBody, write('put'))
-    .patch(authorize('write'), ...jsonBody, write('patch'))
+    .put(guard('write'), ...jsonBody, write('put'))
+    .patch(guard('write'), ...jsonBody, write('patch'))
     .all(methodNotAllowed('GET, HEAD, PUT, PATCH'));
-
-  return router;
 }
 
 /** The body's writable fields; anything else in it (id, version, timestamps) the validator allowed and the edit ignores. */

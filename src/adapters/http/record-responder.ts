@@ -6,7 +6,7 @@ import { etagOf } from './etag';
 
 interface Encoded {
   json: string;
-  body: Buffer;
+  bytes: number;
   etag: string;
 }
 
@@ -16,37 +16,39 @@ export class RecordResponder {
   private readonly encoded = new WeakMap<Integration, Encoded>();
 
   sendRecord(res: Response, integration: Integration): void {
-    const { body, etag } = this.encode(integration);
-    res.status(200);
+    const { json, bytes, etag } = this.encode(integration);
+    res.statusCode = 200;
     res.setHeader('ETag', etag);
-    this.send(res, body);
+    this.send(res, json, bytes);
   }
 
   sendNotModified(res: Response, integration: Integration): void {
-    res.status(304);
+    res.statusCode = 304;
     res.setHeader('ETag', this.encode(integration).etag);
     res.setHeader('Cache-Control', 'no-store');
     res.end();
   }
 
   sendList(res: Response, integrations: readonly Integration[]): void {
-    res.status(200);
-    this.send(res, Buffer.from(`[${integrations.map((integration) => this.encode(integration).json).join(',')}]`));
+    res.statusCode = 200;
+    const json = `[${integrations.map((integration) => this.encode(integration).json).join(',')}]`;
+    this.send(res, json, Buffer.byteLength(json));
   }
 
-  // Records carry credentials: no cache on the way may keep a copy (RFC 9111 no-store).
-  private send(res: Response, body: Buffer): void {
+  // Records carry credentials: no cache on the way may keep a copy (RFC 9111 no-store). A string body
+  // (not a Buffer) lets Node send headers and body in one write.
+  private send(res: Response, json: string, bytes: number): void {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Type', JSON_TYPE);
-    res.setHeader('Content-Length', body.length);
-    res.end(body);
+    res.setHeader('Content-Length', bytes);
+    res.end(json, 'utf8');
   }
 
   private encode(integration: Integration): Encoded {
     let encoded = this.encoded.get(integration);
     if (!encoded) {
       const json = JSON.stringify(integration.toPrimitives());
-      encoded = { json, body: Buffer.from(json), etag: etagOf(integration.version) };
+      encoded = { json, bytes: Buffer.byteLength(json), etag: etagOf(integration.version) };
       this.encoded.set(integration, encoded);
     }
     return encoded;

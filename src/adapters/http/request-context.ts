@@ -40,26 +40,44 @@ export type RouteName = (typeof ROUTE_NAMES)[number];
 
 const KNOWN_METHODS = new Set(METHODS);
 
-/** Declares a route under its fixed name: the only way routes are added, so none goes unnamed. */
-export function namedRoute(router: Router, name: RouteName, path: string): IRoute {
-  return router.route(path).all((_req, res, next) => {
+type Handler = RequestHandler;
+type Methods = 'get' | 'put' | 'patch' | 'post' | 'all';
+
+/** A route declared under its fixed name; each method's first handler records the name (no extra layer). */
+export type NamedRoute = { [M in Methods]: (...handlers: Handler[]) => NamedRoute };
+
+/**
+ * Declares a route under its fixed name: the only way routes are added, so none goes unnamed. `path` may
+ * list several paths (both API prefixes) for one route.
+ */
+export function namedRoute(router: Router, name: RouteName, path: string | string[]): NamedRoute {
+  const route: IRoute = router.route(path as string);
+  const tag = (first: Handler): Handler => (req, res, next) => {
     res.locals.route = name;
-    next();
-  });
+    return first(req, res, next);
+  };
+  const named = {} as NamedRoute;
+  for (const method of ['get', 'put', 'patch', 'post', 'all'] as const) {
+    named[method] = (first, ...rest) => {
+      route[method](tag(first), ...rest);
+      return named;
+    };
+  }
+  return named;
 }
 
-export function requestContext(logger: Logger, observe?: RequestObserver): RequestHandler {
-  return (req, res, next) => {
+/** Starts a request's context: its id, and on completion its log line and its observation. */
+export function requestTracker(logger: Logger, observe?: RequestObserver): (req: Request, res: Response) => void {
+  return (req, res) => {
     const started = process.hrtime.bigint();
-    const incoming = req.get('x-request-id');
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const incoming = req.headers['x-request-id'];
+    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
-    res.set('X-Request-Id', requestId);
+    res.setHeader('X-Request-Id', requestId);
 
-    let done = false;
-    const complete = (aborted: boolean): void => {
-      if (done) return;
-      done = true;
+    // 'close' follows every response, sent or not (one listener instead of 'finish' and 'close').
+    res.once('close', () => {
+      const aborted = !res.writableFinished;
       const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
       const observation = observationOf(req, res, durationSeconds);
       observe?.(observation);
@@ -73,10 +91,7 @@ export function requestContext(logger: Logger, observe?: RequestObserver): Reque
         durationMs: Math.round(durationSeconds * 1e6) / 1e3,
         ...(aborted ? { aborted: true } : {}),
       });
-    };
-    res.on('finish', () => complete(false));
-    res.on('close', () => complete(!res.writableFinished));
-    next();
+    });
   };
 }
 
