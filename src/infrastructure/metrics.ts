@@ -100,12 +100,39 @@ export class Metrics implements MetricsEndpoint, StoreObserver {
     this.staleReads.inc();
   };
 
-  /** Follows the driver's connection-pool (CMAP) events. */
+  /**
+   * Follows the driver's connection-pool (CMAP) events, by connection: a connection closed while checked out
+   * (a network error, a pool cleared under it) leaves both gauges, and a closed pool takes all of its own.
+   */
   watchMongoPool(client: MongoClient): void {
-    client.on('connectionCheckedOut', () => this.poolInUse.inc());
-    client.on('connectionCheckedIn', () => this.poolInUse.dec());
-    client.on('connectionCreated', () => this.poolOpen.inc());
-    client.on('connectionClosed', () => this.poolOpen.dec());
+    const open = new Set<string>();
+    const inUse = new Set<string>();
+    const key = (event: { address?: string; connectionId?: unknown }): string => `${event.address}#${String(event.connectionId)}`;
+    const update = (): void => {
+      this.poolOpen.set(open.size);
+      this.poolInUse.set(inUse.size);
+    };
+    client.on('connectionCreated', (event) => {
+      open.add(key(event));
+      update();
+    });
+    client.on('connectionClosed', (event) => {
+      open.delete(key(event));
+      inUse.delete(key(event));
+      update();
+    });
+    client.on('connectionCheckedOut', (event) => {
+      inUse.add(key(event));
+      update();
+    });
+    client.on('connectionCheckedIn', (event) => {
+      inUse.delete(key(event));
+      update();
+    });
+    client.on('connectionPoolClosed', (event) => {
+      for (const set of [open, inUse]) for (const entry of [...set]) if (entry.startsWith(`${event.address}#`)) set.delete(entry);
+      update();
+    });
   }
 
   render(): Promise<string> {

@@ -5,8 +5,8 @@ import type { StoredIntegration } from '../domain/integration.entity';
 import type { Logger } from '../application/logger.port';
 import { InMemoryIntegrationRepository } from '../adapters/persistence/in-memory-integration.repository';
 import { MongoIntegrationRepository } from '../adapters/persistence/mongo-integration.repository';
-import { applyPendingMigrations, pendingMigrations } from '../adapters/persistence/mongo-migrations';
-import { translateDriverErrors } from '../adapters/persistence/mongo-errors';
+import { MigrationLeaseHeld, applyPendingMigrations, pendingMigrations, uniqueIdIndex } from '../adapters/persistence/mongo-migrations';
+import { permanentFault, translateDriverErrors } from '../adapters/persistence/mongo-errors';
 import type { CredentialCipher } from '../adapters/persistence/credential-cipher';
 import { unreadableCredentials, type CredentialStore } from '../adapters/persistence/credential-resealer';
 import type { Config } from './config';
@@ -41,12 +41,15 @@ export function createStore(config: Config, logger: Logger, metrics: Metrics, ci
   const client = new MongoClient(config.mongodbUri, {
     appName: 'integrations-service',
     maxPoolSize: config.mongoMaxPoolSize,
-    // This driver no longer honours timeoutMS: each phase of an operation is bounded on its own, the
-    // server aborts an operation past maxTimeMS, and InstrumentedIntegrationRepository bounds the whole.
+    // Each phase of an operation is bounded on its own, the server aborts an operation past maxTimeMS, and
+    // TimeBoundIntegrationRepository bounds the whole.
     serverSelectionTimeoutMS: config.storeTimeoutMs,
     connectTimeoutMS: config.storeTimeoutMs,
     waitQueueTimeoutMS: config.storeTimeoutMs,
     socketTimeoutMS: config.storeTimeoutMs + 1_000,
+    // Reads go to the primary, and to a secondary while there is none (an election): the bot runtime keeps
+    // its answer, at most replication lag old. Writes always need the primary.
+    readPreference: 'primaryPreferred',
   });
   metrics.watchMongoPool(client);
   const db = client.db(config.mongodbDb);
@@ -56,14 +59,24 @@ export function createStore(config: Config, logger: Logger, metrics: Metrics, ci
     kind: 'mongodb',
     repository,
     async prepare() {
-      await translateDriverErrors('connect', () => client.connect());
-      await repository.ensureIndexes();
-      if (config.migrateOnStart) {
-        const applied = await applyPendingMigrations(db);
-        if (applied.length > 0) logger.info('migrations applied', { applied });
-      } else {
-        const pending = await pendingMigrations(db);
-        if (pending.length > 0) logger.warn('migrations pending; run `npm run migrate` (MIGRATE_ON_START is off)', { pending });
+      try {
+        await translateDriverErrors('connect', () => client.connect());
+        if (config.migrateOnStart) {
+          const applied = await applyPendingMigrations(db, { maxTimeMS: config.storeTimeoutMs, log: (msg, fields) => logger.info(msg, fields) });
+          if (applied.length > 0) logger.info('migrations applied', { applied });
+        } else {
+          const pending = await pendingMigrations(db);
+          if (pending.length > 0) logger.warn('migrations pending; run `npm run migrate` (MIGRATE_ON_START is off)', { pending });
+        }
+        // The unique index is what keeps one record per id: without it the service does not start.
+        if (!(await uniqueIdIndex(db))) {
+          throw new StartupRefusal('integrations has no unique index on id: run the migrations (npm run migrate, or MIGRATE_ON_START=true)');
+        }
+      } catch (error) {
+        if (error instanceof StartupRefusal || error instanceof MigrationLeaseHeld) throw error;
+        const permanent = permanentFault((error as Error).cause ?? error) ?? ((error as { permanent?: boolean }).permanent ? (error as Error).message : null);
+        if (permanent) throw new StartupRefusal(permanent, { cause: error });
+        throw error;
       }
       await assertCredentialsReadable(repository);
     },

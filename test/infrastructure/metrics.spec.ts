@@ -88,19 +88,37 @@ describe('metrics of a store that fails', () => {
 });
 
 describe('MongoDB pool gauges', () => {
-  it('follow the driver connection-pool (CMAP) events', async () => {
+  const at = (connectionId: number, address = 'db:27017') => ({ address, connectionId });
+
+  it('follow the driver connection-pool (CMAP) events, connection by connection', async () => {
     const metrics = new Metrics();
     const client = new EventEmitter();
     metrics.watchMongoPool(client as unknown as MongoClient);
-    client.emit('connectionCreated');
-    client.emit('connectionCreated');
-    client.emit('connectionCheckedOut');
-    client.emit('connectionCheckedOut');
-    client.emit('connectionCheckedIn');
+    client.emit('connectionCreated', at(1));
+    client.emit('connectionCreated', at(2));
+    client.emit('connectionCheckedOut', at(1));
+    client.emit('connectionCheckedOut', at(2));
+    client.emit('connectionCheckedIn', at(2));
     const text = await metrics.render();
     expect(sample(text, 'mongodb_pool_connections_in_use')).to.equal(1);
     expect(sample(text, 'mongodb_pool_connections_open')).to.equal(2);
-    client.emit('connectionClosed');
+    client.emit('connectionClosed', at(2));
     expect(sample(await metrics.render(), 'mongodb_pool_connections_open')).to.equal(1);
+  });
+
+  it('stay exact when a connection dies checked out, events repeat, or a pool closes', async () => {
+    const metrics = new Metrics();
+    const client = new EventEmitter();
+    metrics.watchMongoPool(client as unknown as MongoClient);
+    for (const id of [1, 2, 3]) client.emit('connectionCreated', at(id));
+    client.emit('connectionCreated', at(1, 'other:27017'));
+    client.emit('connectionCheckedOut', at(1));
+    client.emit('connectionClosed', at(1)); // a network error while in use: never checked in
+    client.emit('connectionClosed', at(1)); // reported twice
+    client.emit('connectionCheckedOut', at(2));
+    client.emit('connectionPoolClosed', { address: 'db:27017' });
+    const text = await metrics.render();
+    expect(sample(text, 'mongodb_pool_connections_in_use')).to.equal(0);
+    expect(sample(text, 'mongodb_pool_connections_open')).to.equal(1);
   });
 });

@@ -234,4 +234,29 @@ describe('ops manifests agree with the code', () => {
     const listed = [...table.matchAll(/^\| `([A-Z_]+)`(?:, `([A-Z_]+)`)? \|/gm)].flatMap((m) => [m[1], m[2]].filter(Boolean));
     expect(listed).to.have.members(ENV_VARIABLES);
   });
+
+  describe('CI workflow (.github/workflows/ci.yml)', () => {
+    const workflow = yamlFile('.github/workflows/ci.yml');
+
+    it('runs .ci/run, as CI here does', () => {
+      expect(workflow.jobs.test.steps.map((step: { run?: string }) => step.run ?? '').join('\n')).to.include('.ci/run');
+    });
+
+    it('runs the whole suite against the oldest supported MongoDB and the current one, standalone and as a replica set', () => {
+      const { matrix } = workflow.jobs.mongodb.strategy;
+      expect(matrix.mongo).to.include.members(['4.4', '7.0']);
+      expect(matrix.topology).to.have.members(['standalone', 'replicaset']);
+      const steps = workflow.jobs.mongodb.steps as { run?: string; env?: Record<string, string> }[];
+      const test = steps.find((step) => step.run === 'npm test')!;
+      expect(test.env!.MONGODB_URI).to.match(/^mongodb:\/\/localhost:27017/);
+      const start = steps.map((step) => step.run ?? '').join('\n');
+      expect(start).to.include('--replSet rs0').and.include('rs.initiate');
+    });
+
+    it('checks the refusal of the chatbot’s MongoDB 4.2 on a real one', () => {
+      const steps = workflow.jobs['mongodb-too-old'].steps as { run?: string; env?: Record<string, string> }[];
+      expect(steps.map((step) => step.run ?? '').join('\n')).to.include('mongo:4.2');
+      expect(steps.some((step) => step.env?.MONGODB_OLD_URI)).to.equal(true);
+    });
+  });
 });

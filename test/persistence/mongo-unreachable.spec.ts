@@ -2,10 +2,11 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { theDefaults } from '../support/integration.mother';
-import { MongoClient } from 'mongodb';
+import { MongoClient, MongoDriverError, MongoNetworkError, MongoServerError } from 'mongodb';
 import request from 'supertest';
 import { MongoIntegrationRepository } from '../../src/adapters/persistence/mongo-integration.repository';
 import { StoreUnavailableError } from '../../src/domain/errors';
+import { isStoreUnavailable, permanentFault, translateDriverErrors } from '../../src/adapters/persistence/mongo-errors';
 import { startService, type RunningService } from '../support/service';
 
 const CLOSED_PORT_URI = 'mongodb://127.0.0.1:1/?directConnection=true';
@@ -99,5 +100,32 @@ describe('MongoDB that accepts connections but never answers', () => {
     expect(Date.now() - started).to.be.within(400, 2500);
     expect(res.body).to.include({ status: 503 });
     await request(running.url).get('/readyz').timeout(5000).expect(503);
+  });
+});
+
+describe('driver errors, each mapped on purpose', () => {
+  // The driver does not export these two; they are thrown by its pool, known by name.
+  const driverError = (name: string): MongoDriverError => Object.defineProperty(new MongoDriverError(name), 'name', { value: name });
+
+  for (const [label, error, unavailable] of [
+    ['the pool was closed (client closing)', driverError('MongoPoolClosedError'), true],
+    ['no connection freed within waitQueueTimeoutMS', driverError('MongoWaitQueueTimeoutError'), true],
+    ['a network error', new MongoNetworkError('socket hang up'), true],
+    ['a node stepping down (NotWritablePrimary)', new MongoServerError({ code: 10107, errmsg: 'not primary' }), true],
+    ['refused credentials', new MongoServerError({ code: 18, codeName: 'AuthenticationFailed', errmsg: 'Authentication failed.' }), true],
+    ['a duplicate key (a bug, or the seed race the repository handles)', new MongoServerError({ code: 11000, errmsg: 'E11000' }), false],
+    ['a malformed command (a bug)', new MongoServerError({ code: 2, codeName: 'BadValue', errmsg: 'bad' }), false],
+  ] as const) {
+    it(`${unavailable ? 'answers 503' : 'stays an error (500, logged)'} for ${label}`, async () => {
+      const outcome = await translateDriverErrors('op', () => Promise.reject(error)).catch((e: unknown) => e);
+      expect(outcome instanceof StoreUnavailableError).to.equal(unavailable);
+      expect(isStoreUnavailable(error)).to.equal(unavailable);
+    });
+  }
+
+  it('names refused credentials and a conflicting index as permanent, with what to do', () => {
+    expect(permanentFault(new MongoServerError({ code: 18, codeName: 'AuthenticationFailed', errmsg: 'Authentication failed.' }))).to.include('MONGODB_URI');
+    expect(permanentFault(new MongoServerError({ code: 85, codeName: 'IndexOptionsConflict', errmsg: 'Index already exists with a different name: id_1' }))).to.include('drop it');
+    expect(permanentFault(new MongoNetworkError('reset'))).to.equal(null);
   });
 });

@@ -1,0 +1,140 @@
+// A test double that speaks the MongoDB wire protocol (OP_QUERY/OP_REPLY and OP_MSG) on a TCP port and
+// answers each command from a script, with replies built with the `bson` package. It is not MongoDB and
+// implements none of it: it lets the real driver meet a server that is too old, refuses credentials, or
+// keeps failing, on a machine where no MongoDB can run.
+import { createServer, type Server, type Socket } from 'node:net';
+import { deserialize, serialize, type Document } from 'bson';
+
+const OP_REPLY = 1;
+const OP_QUERY = 2004;
+const OP_MSG = 2013;
+
+/** Answers one command (the first key of the document names it); undefined closes the connection. */
+export type Script = (command: string, document: Document) => Document | undefined;
+
+export interface WireDouble {
+  uri: string;
+  /** Every command received, in order, by name. */
+  received: string[];
+  setScript(script: Script): void;
+  close(): Promise<void>;
+}
+
+/** A hello reply for a server of `maxWireVersion` (8 is MongoDB 4.2, 21 is 7.0). */
+export function helloReply(maxWireVersion: number): Document {
+  return {
+    helloOk: true,
+    ismaster: true,
+    isWritablePrimary: true,
+    maxBsonObjectSize: 16 * 1024 * 1024,
+    maxMessageSizeBytes: 48_000_000,
+    maxWriteBatchSize: 100_000,
+    localTime: new Date(),
+    logicalSessionTimeoutMinutes: 30,
+    connectionId: 1,
+    minWireVersion: 0,
+    maxWireVersion,
+    readOnly: false,
+    ok: 1,
+  };
+}
+
+export async function startWireDouble(script: Script): Promise<WireDouble> {
+  let current = script;
+  const received: string[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let buffered = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 16 && buffered.length >= buffered.readInt32LE(0)) {
+        const length = buffered.readInt32LE(0);
+        const message = buffered.subarray(0, length);
+        buffered = buffered.subarray(length);
+        const requestId = message.readInt32LE(4);
+        const opCode = message.readInt32LE(12);
+        const { document, reply } = parse(opCode, message);
+        const command = Object.keys(document)[0] ?? '';
+        received.push(command);
+        const answer = current(command, document);
+        if (answer === undefined) {
+          socket.destroy();
+          return;
+        }
+        socket.write(reply(requestId, answer));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    uri: `mongodb://127.0.0.1:${port}/?directConnection=true`,
+    received,
+    setScript: (next) => {
+      current = next;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function parse(opCode: number, message: Buffer): { document: Document; reply: (requestId: number, answer: Document) => Buffer } {
+  if (opCode === OP_QUERY) {
+    // flags (4), full collection name (cstring), skip (4), return (4), query document
+    let offset = 20;
+    while (message[offset] !== 0) offset += 1;
+    offset += 1 + 8;
+    const document = deserialize(message.subarray(offset, offset + message.readInt32LE(offset)));
+    return { document, reply: opReply };
+  }
+  if (opCode === OP_MSG) {
+    // flag bits (4), then sections; the body is the kind-0 section
+    let offset = 20;
+    let document: Document = {};
+    while (offset < message.length) {
+      const kind = message[offset];
+      offset += 1;
+      if (kind === 0) {
+        const size = message.readInt32LE(offset);
+        document = deserialize(message.subarray(offset, offset + size));
+        offset += size;
+      } else {
+        offset += message.readInt32LE(offset);
+      }
+      if (message.readUInt32LE(16) & 1 && message.length - offset === 4) break; // checksum
+    }
+    return { document, reply: opMsg };
+  }
+  throw new Error(`the wire double does not speak opCode ${opCode}`);
+}
+
+function header(length: number, responseTo: number, opCode: number): Buffer {
+  const buffer = Buffer.alloc(16);
+  buffer.writeInt32LE(length, 0);
+  buffer.writeInt32LE(Math.floor(Math.random() * 2 ** 30), 4);
+  buffer.writeInt32LE(responseTo, 8);
+  buffer.writeInt32LE(opCode, 12);
+  return buffer;
+}
+
+function opReply(requestId: number, answer: Document): Buffer {
+  const body = Buffer.from(serialize(answer));
+  const fields = Buffer.alloc(20);
+  fields.writeInt32LE(8, 0); // AwaitCapable
+  fields.writeBigInt64LE(0n, 4); // cursor id
+  fields.writeInt32LE(0, 12); // starting from
+  fields.writeInt32LE(1, 16); // number returned
+  return Buffer.concat([header(16 + 20 + body.length, requestId, OP_REPLY), fields, body]);
+}
+
+function opMsg(requestId: number, answer: Document): Buffer {
+  const body = Buffer.from(serialize(answer));
+  const flags = Buffer.alloc(5); // flag bits 0, then section kind 0
+  return Buffer.concat([header(16 + 5 + body.length, requestId, OP_MSG), flags, body]);
+}

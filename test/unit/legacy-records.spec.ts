@@ -1,0 +1,62 @@
+// The rules the migrations apply to what the old Python store left: duplicate ids, and records today's
+// rules refuse (which the admin UI could then not save back).
+import { expect } from 'chai';
+import { Integration } from '../../src/domain/integration.entity';
+import { chooseAmongDuplicates, fitToRules } from '../../src/domain/legacy-records';
+import { T1 } from '../support/integration.mother';
+
+describe('legacy records', () => {
+  describe('choosing among records with one id', () => {
+    it('keeps the highest version (a record without one is at 1)', () => {
+      const records = [{ _id: 'a' }, { _id: 'b', version: 3 }, { _id: 'c', version: 2 }];
+      const choice = chooseAmongDuplicates(records);
+      expect(choice.kept._id).to.equal('b');
+      expect(choice.extras.map((r) => r._id)).to.deep.equal(['a', 'c']);
+      expect(choice.why).to.equal('highest version (3)');
+    });
+
+    it('among equals keeps the first in natural order, the one the old store’s find_one served', () => {
+      const choice = chooseAmongDuplicates([{ _id: 'first' }, { _id: 'second' }, { _id: 'third', version: 1 }]);
+      expect(choice.kept._id).to.equal('first');
+      expect(choice.extras.map((r) => r._id)).to.deep.equal(['second', 'third']);
+      expect(choice.why).to.include('natural order');
+    });
+  });
+
+  describe('fitting a record to today’s rules', () => {
+    it('leaves a record that fits alone', () => {
+      const fitted = fitToRules({ id: 'facebook', name: 'F', description: '', status: true, settings: { verify: 'v', secret: 's', page_access_token: 't' } });
+      expect(fitted.notes).to.deep.equal([]);
+      expect(fitted.setAside).to.deep.equal({});
+    });
+
+    it('sets aside a legacy facebook’s extra key and non-string value, fills a missing one, and the admin UI can then save it back', () => {
+      const legacy = { id: 'facebook', name: 'Facebook', description: 'd', status: true, settings: { verify: 'v', secret: 42, page_token_old: 'x' } };
+      const { fields, setAside, notes } = fitToRules(legacy as never);
+      expect(fields.settings).to.deep.equal({ verify: 'v', secret: '', page_access_token: '' });
+      expect(setAside).to.deep.equal({ settings: { secret: 42, page_token_old: 'x' } });
+      expect(notes.join('; ')).to.include('settings.page_token_old').and.include('settings.secret').and.not.include('42');
+      // What the admin UI does with it: the whole record back, one setting changed.
+      const stored = Integration.restore({ ...legacy, ...fields } as never);
+      const saved = stored.change({ ...stored.fields(), settings: { ...stored.settings, page_access_token: 'EAAB' } }, T1);
+      expect(saved.version).to.equal(2);
+      // Unfitted, the same save is refused.
+      expect(() => Integration.restore(legacy as never).change({ settings: { ...legacy.settings, page_access_token: 'EAAB' } } as never, T1)).to.throw();
+    });
+
+    it('gives settings: null, a missing name and a missing description their defaults', () => {
+      const { fields, notes } = fitToRules({ id: 'chat_widget', settings: null });
+      expect(fields).to.deep.equal({ name: 'chat_widget', description: '', status: false, settings: {} });
+      expect(notes).to.have.length(4);
+    });
+
+    it('sets aside settings keys no store may hold, an over-long name, a non-boolean status', () => {
+      const { fields, setAside } = fitToRules({ id: 'chat_widget', name: 'n'.repeat(150), status: 'yes', settings: JSON.parse('{"color":"red","a.b":1,"deep":{"$x":1}}') } as never);
+      expect(fields.settings).to.deep.equal({ color: 'red' });
+      expect(fields.name).to.have.length(100);
+      expect(fields.status).to.equal(false);
+      expect(setAside).to.deep.include({ name: 'n'.repeat(150), status: 'yes' });
+      expect(Object.keys(setAside.settings as object)).to.deep.equal(['a.b', 'deep']);
+    });
+  });
+});
