@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import request from 'supertest';
 import { ListIntegrations } from '../../src/application/list-integrations.use-case';
+import { createHttpApp } from '../../src/adapters/http/app';
 import { createAjv } from '../../src/adapters/http/body-validator';
 import { patchBodySchema, putBodySchema, settingsSchemaFor } from '../../src/adapters/http/integration.schemas';
 import type { Readiness } from '../../src/infrastructure/readiness';
@@ -112,5 +113,28 @@ describe('operations routes', () => {
     running = await startService({ METRICS_ENABLED: 'false' });
     const res = await api().get('/metrics').expect(404).expect('Content-Type', /^application\/problem\+json/);
     expect(res.body.detail).to.include('METRICS_ENABLED');
+  });
+
+  it('names every route it has: each method of each route starts with the tag namedRoute adds', () => {
+    const app = createHttpApp({
+      useCases: {} as never,
+      logger: { error() {}, warn() {}, info() {}, debug() {} },
+      readiness: () => ({ ready: true, checks: {} }),
+      corsOrigins: [],
+      tokens: { admin: [], read: [] },
+      bodyLimitBytes: 1024,
+      version: 'test',
+    });
+    type Route = { path: unknown; stack: { method?: string; handle: { name: string } }[] };
+    type Layer = { route?: Route; handle?: { stack?: Layer[] } };
+    // Every route, in the app's router and in the routers mounted in it.
+    const routesIn = (stack: Layer[]): Route[] => stack.flatMap((layer) => (layer.route ? [layer.route] : layer.handle?.stack ? routesIn(layer.handle.stack) : []));
+    const routes = routesIn((app as unknown as { router: { stack: Layer[] } }).router.stack);
+    expect(routes.length).to.equal(10); // the ten ROUTE_NAMES
+    for (const route of routes) {
+      const firstByMethod = new Map<string, string>();
+      for (const layer of route!.stack) if (!firstByMethod.has(layer.method ?? '_all')) firstByMethod.set(layer.method ?? '_all', layer.handle.name);
+      for (const [method, name] of firstByMethod) expect(name, `${method} ${String(route!.path)}`).to.equal('namedRouteTag');
+    }
   });
 });

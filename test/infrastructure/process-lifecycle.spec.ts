@@ -134,4 +134,17 @@ describe('the process', function () {
     expect(await slow.response.then(() => 'answered', () => 'cut')).to.equal('cut');
     expect(logLines(running.stdout()).some((l) => l.msg === 'grace period over: cut the requests still in flight')).to.equal(true);
   });
+
+  for (const kind of ['rejection', 'exception'] as const) {
+    it(`on an unhandled ${kind}: logs it with one err shape, stops gracefully, exits 1`, async () => {
+      running = spawnService({ PORT: '0', HOST: '127.0.0.1', FAULT_KIND: kind, FAULT_AFTER_MS: '1500', SHUTDOWN_GRACE_MS: '1000' }, ['./test/support/fault-later.mjs']);
+      await running.listening;
+      expect(await running.exited).to.equal(1);
+      const lines = logLines(running.stdout());
+      const crash = lines.find((l) => l.msg === (kind === 'rejection' ? 'unhandled promise rejection' : 'uncaught exception'));
+      expect(crash, running.stdout()).to.not.equal(undefined);
+      expect(crash!.err).to.include({ name: 'Error' }).and.have.property('message').that.matches(/nobody awaited|threw/);
+      expect(lines.map((l) => l.msg)).to.include.members(['stopping', 'stopped']);
+    });
+  }
 });

@@ -14,9 +14,10 @@ export interface SpawnedService {
   exited: Promise<number | NodeJS.Signals>;
 }
 
-export function spawnService(env: NodeJS.ProcessEnv): SpawnedService {
+/** `preload`: modules loaded before the service (node --import), e.g. test/support/fault-later.mjs. */
+export function spawnService(env: NodeJS.ProcessEnv, preload: string[] = []): SpawnedService {
   // Only what the test gives, plus PATH: no MONGODB_URI or other setting leaks in from the developer's shell.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...preload.flatMap((module) => ['--import', module]), 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

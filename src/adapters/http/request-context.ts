@@ -52,10 +52,11 @@ export type NamedRoute = { [M in Methods]: (...handlers: Handler[]) => NamedRout
  */
 export function namedRoute(router: Router, name: RouteName, path: string | string[]): NamedRoute {
   const route: IRoute = router.route(path as string);
-  const tag = (first: Handler): Handler => (req, res, next) => {
-    res.locals.route = name;
-    return first(req, res, next);
-  };
+  const tag = (first: Handler): Handler =>
+    function namedRouteTag(req, res, next) {
+      res.locals.route = name;
+      return first(req, res, next);
+    };
   const named = {} as NamedRoute;
   for (const method of ['get', 'put', 'patch', 'post', 'all'] as const) {
     named[method] = (first, ...rest) => {
