@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
   if (build.status !== 0) throw new Error('npm run build failed');
   console.log(
-    `# npm run bench — node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per server (after a warm-up), load generator: ${hasWrk ? 'wrk (1 thread)' : 'autocannon in this process (install Debian wrk for figures comparable to the README)'}\n`,
+    `# npm run bench — node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per server (after a warm-up), load generator: ${hasWrk ? 'wrk (1 thread)' : 'autocannon in this process (install Debian wrk for figures comparable to the README)'}; the service's store: ${process.env.MONGODB_URI ? 'MongoDB (MONGODB_URI)' : 'in-memory'}\n`,
   );
 
   const servers: Server[] = [];
@@ -153,7 +153,17 @@ async function main(): Promise<void> {
     port = await freePort();
     servers.push(await start('bare Express 5', node, [path.join(peers, 'bare-express.js'), String(port)], { NODE_PATH: path.join(ROOT, 'node_modules') }, port));
     port = await freePort();
-    const serviceEnv = { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', METRICS_ENABLED: 'true', READ_TOKENS: TOKEN, ADMIN_TOKENS: ADMIN, CORS_ORIGINS: 'http://localhost:3000' };
+    // The in-memory store, or MongoDB (and its read cache) when MONGODB_URI is set for the bench.
+    const serviceEnv = {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      METRICS_ENABLED: 'true',
+      READ_TOKENS: TOKEN,
+      ADMIN_TOKENS: ADMIN,
+      CORS_ORIGINS: 'http://localhost:3000',
+      ...(process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI, MIGRATE_ON_START: 'true' } : {}),
+    };
     const service = await start('integrations-service', node, [path.join(ROOT, 'dist', 'main.js')], serviceEnv, port);
     servers.push(service);
     const idleRss = rssMiB(service.child);
