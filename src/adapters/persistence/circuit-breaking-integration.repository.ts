@@ -4,8 +4,8 @@
 // success closes the circuit again. cockatiel's ConsecutiveBreaker is exactly that state machine.
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import { StoreUnavailableError } from '../../domain/errors';
-import type { Integration } from '../../domain/integration.entity';
-import type { InsertMissingResult, IntegrationRepository } from '../../application/integration-repository.port';
+import type { IntegrationRepository } from '../../application/integration-repository.port';
+import { AroundEachOperation, type StoreOperation } from './around-each-operation';
 
 export type CircuitStateName = 'closed' | 'open' | 'half-open';
 
@@ -22,13 +22,14 @@ const NAMES: Partial<Record<CircuitState, CircuitStateName>> = {
   [CircuitState.HalfOpen]: 'half-open',
 };
 
-export class CircuitBreakingIntegrationRepository implements IntegrationRepository {
+export class CircuitBreakingIntegrationRepository extends AroundEachOperation {
   private readonly policy: CircuitBreakerPolicy;
 
   constructor(
-    private readonly inner: IntegrationRepository,
+    inner: IntegrationRepository,
     private readonly options: CircuitOptions,
   ) {
+    super(inner);
     // Only the store being unavailable counts: a not-found or a version conflict is an answer.
     this.policy = circuitBreaker(
       handleWhen((error) => error instanceof StoreUnavailableError),
@@ -44,27 +45,7 @@ export class CircuitBreakingIntegrationRepository implements IntegrationReposito
     return NAMES[this.policy.state] ?? 'open';
   }
 
-  list(): Promise<Integration[]> {
-    return this.guarded(() => this.inner.list());
-  }
-
-  findById(id: string): Promise<Integration | null> {
-    return this.guarded(() => this.inner.findById(id));
-  }
-
-  replace(next: Integration): Promise<void> {
-    return this.guarded(() => this.inner.replace(next));
-  }
-
-  insertMissing(integrations: readonly Integration[]): Promise<InsertMissingResult> {
-    return this.guarded(() => this.inner.insertMissing(integrations));
-  }
-
-  ping(): Promise<void> {
-    return this.guarded(() => this.inner.ping());
-  }
-
-  private async guarded<T>(call: () => Promise<T>): Promise<T> {
+  protected async around<T>(_operation: StoreOperation, call: () => Promise<T>): Promise<T> {
     try {
       return await this.policy.execute(call);
     } catch (error) {

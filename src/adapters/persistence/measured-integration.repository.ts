@@ -1,9 +1,9 @@
 // Reports every store operation and every failure of the store to an observer (the service's metrics).
 import { DomainError } from '../../domain/errors';
-import type { Integration } from '../../domain/integration.entity';
-import type { InsertMissingResult, IntegrationRepository } from '../../application/integration-repository.port';
+import type { IntegrationRepository } from '../../application/integration-repository.port';
+import { AroundEachOperation, type StoreOperation } from './around-each-operation';
 
-export type StoreOperation = 'list' | 'findById' | 'replace' | 'insertMissing' | 'ping';
+export type { StoreOperation } from './around-each-operation';
 
 export interface StoreObserver {
   operation(operation: StoreOperation): void;
@@ -11,33 +11,15 @@ export interface StoreObserver {
   failure(operation: StoreOperation, kind: 'unavailable' | 'unexpected'): void;
 }
 
-export class MeasuredIntegrationRepository implements IntegrationRepository {
+export class MeasuredIntegrationRepository extends AroundEachOperation {
   constructor(
-    private readonly inner: IntegrationRepository,
+    inner: IntegrationRepository,
     private readonly observer: StoreObserver,
-  ) {}
-
-  list(): Promise<Integration[]> {
-    return this.measured('list', () => this.inner.list());
+  ) {
+    super(inner);
   }
 
-  findById(id: string): Promise<Integration | null> {
-    return this.measured('findById', () => this.inner.findById(id));
-  }
-
-  replace(next: Integration): Promise<void> {
-    return this.measured('replace', () => this.inner.replace(next));
-  }
-
-  insertMissing(integrations: readonly Integration[]): Promise<InsertMissingResult> {
-    return this.measured('insertMissing', () => this.inner.insertMissing(integrations));
-  }
-
-  ping(): Promise<void> {
-    return this.measured('ping', () => this.inner.ping());
-  }
-
-  private async measured<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
+  protected async around<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
     this.observer.operation(operation);
     try {
       return await call();

@@ -1,0 +1,32 @@
+// The shape every decorator of the repository port shares: each operation passes through `around`, which
+// may time it, count it, bound it or refuse it, then calls the same operation of the store inside.
+import type { Integration } from '../../domain/integration.entity';
+import type { InsertMissingResult, IntegrationRepository } from '../../application/integration-repository.port';
+
+export type StoreOperation = 'list' | 'findById' | 'replace' | 'insertMissing' | 'ping';
+
+export abstract class AroundEachOperation implements IntegrationRepository {
+  constructor(protected readonly inner: IntegrationRepository) {}
+
+  list(): Promise<Integration[]> {
+    return this.around('list', () => this.inner.list());
+  }
+
+  findById(id: string): Promise<Integration | null> {
+    return this.around('findById', () => this.inner.findById(id));
+  }
+
+  replace(next: Integration): Promise<void> {
+    return this.around('replace', () => this.inner.replace(next));
+  }
+
+  insertMissing(integrations: readonly Integration[]): Promise<InsertMissingResult> {
+    return this.around('insertMissing', () => this.inner.insertMissing(integrations));
+  }
+
+  ping(): Promise<void> {
+    return this.around('ping', () => this.inner.ping());
+  }
+
+  protected abstract around<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T>;
+}
