@@ -27,7 +27,7 @@ export interface EditIntegrationInput {
 }
 
 // Unconditional edits that lose a race to another writer read again and re-apply their changes.
-const MAX_ATTEMPTS = 12;
+const MAX_ATTEMPTS = 30;
 
 /**
  * Someone edits an integration: the fields given change, the others stay; `settings`, when given,
@@ -60,7 +60,7 @@ export class EditIntegration {
         if (!(error instanceof VersionConflictError) || conditional) throw error;
         if (attempt >= MAX_ATTEMPTS) throw new StoreUnavailableError(`integration "${id}" is being written too often to apply this edit; retry`);
         // A random pause, so writers that collided do not collide again in lockstep.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt * 2));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt * 2, 20)));
       }
     }
   }

@@ -2,7 +2,7 @@
 // it knows nothing of how the service is configured or what store sits behind the use cases.
 import cors from 'cors';
 import express, { type Express, type Response } from 'express';
-import helmet from 'helmet';
+import helmet, { type HelmetOptions } from 'helmet';
 import type { Logger } from '../../application/logger.port';
 import { createAuthorizer, type AccessTokens } from './auth';
 import { BodyValidator } from './body-validator';
@@ -53,7 +53,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   // What every request gets, in one middleware (each Express layer costs a little on the hot path): its
   // context (id, log line, metrics), the security headers, `Connection: close` while draining, and CORS.
   const track = requestTracker(options.logger, options.observe);
-  const headers = securityHeaders();
+  const headers = securityHeaders(API_HELMET);
   const draining = options.draining ?? (() => false);
   // No origin configured: no CORS at all, so a browser lets no other origin read, and no preflight passes.
   const corsHandler =
@@ -107,6 +107,12 @@ export function createHttpApp(options: HttpAppOptions): Express {
     res.type('application/json').send(openapi);
   });
   app.use(operations);
+  // The docs page is HTML: helmet's full set (its CSP is one Swagger UI works under).
+  const pageHeaders = securityHeaders();
+  app.use('/docs', (_req, res, next) => {
+    pageHeaders(res);
+    next();
+  });
   app.use('/docs', docsRouter());
 
 
@@ -118,11 +124,27 @@ export function createHttpApp(options: HttpAppOptions): Express {
 }
 
 /**
+ * The headers OWASP's REST Security Cheat Sheet asks of a JSON API, by helmet: a CSP that allows nothing
+ * and no framing, X-Frame-Options DENY, HSTS, nosniff, no referrer, same-origin resources. The HTML-only
+ * ones (DNS prefetch, download options, XSS filter, origin-agent cluster, opener policy) are for /docs.
+ */
+const API_HELMET: HelmetOptions = {
+  contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  xFrameOptions: { action: 'deny' },
+  crossOriginOpenerPolicy: false,
+  originAgentCluster: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+};
+
+/**
  * The security headers a well-kept library keeps current (nosniff, frame and opener policies, a CSP the
  * /docs page works under, …). helmet's headers do not depend on the request, so they are worked out once
  * here and copied onto every response, instead of running its dozen middleware functions per request.
  */
-function securityHeaders(): (res: Response) => void {
+function securityHeaders(options?: HelmetOptions): (res: Response) => void {
   const headers = new Map<string, string>();
   const removed: string[] = [];
   let synchronous = false;
@@ -131,7 +153,7 @@ function securityHeaders(): (res: Response) => void {
     removeHeader: (name: string) => removed.push(name),
     getHeader: () => undefined,
   };
-  const middleware = helmet();
+  const middleware = helmet(options);
   middleware({ headers: {}, method: 'GET' } as never, recorder as never, ((error?: unknown) => {
     synchronous = error === undefined;
   }) as never);
