@@ -16,10 +16,11 @@ import { redactInto, redactString } from './redact';
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 // One format (the time stamped here rather than by a second one): `time`, `level`, `msg`, then the fields.
+const OWN_KEYS: ReadonlySet<string> = new Set(['level', 'message']);
 const line = winston.format.printf((info) => {
-  const { level, message, ...fields } = info;
+  const { level, message } = info;
   const timestamp = new Date().toISOString();
-  const record = redactInto({ time: timestamp, level, msg: redactString(String(message)) }, fields);
+  const record = redactInto({ time: timestamp, level, msg: redactString(String(message)) }, info, OWN_KEYS);
   try {
     return JSON.stringify(record);
   } catch {

@@ -34,8 +34,9 @@ function isSecretKey(key: string): boolean {
 }
 
 /** `fields` redacted into `out`: flat values (a request line's) are copied without walking a structure. */
-export function redactInto(out: Record<string, unknown>, fields: Record<string, unknown>): Record<string, unknown> {
+export function redactInto(out: Record<string, unknown>, fields: Record<string, unknown>, skip?: ReadonlySet<string>): Record<string, unknown> {
   for (const key of Object.keys(fields)) {
+    if (skip?.has(key)) continue;
     const value = fields[key];
     if (isSecretKey(key)) out[key] = REDACTED;
     else if (typeof value === 'string') out[key] = redactString(value);

@@ -70,28 +70,30 @@ export function namedRoute(router: Router, name: RouteName, path: string | strin
 /** Starts a request's context: its id, and on completion its log line and its observation. */
 export function requestTracker(logger: Logger, observe?: RequestObserver): (req: Request, res: Response) => void {
   return (req, res) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
 
-    // 'close' follows every response, sent or not (one listener instead of 'finish' and 'close').
-    res.once('close', () => {
-      const aborted = !res.writableFinished;
-      const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const observation = observationOf(req, res, durationSeconds);
+    // 'close' follows every response, once, sent or not (one listener instead of 'finish' and 'close').
+    res.on('close', () => {
+      const durationMs = performance.now() - started;
+      const observation = observationOf(req, res, durationMs / 1e3);
       observe?.(observation);
       const level = QUIET_ROUTES.has(observation.route) && observation.status < 500 ? 'debug' : 'info';
-      logger[level]('request', {
+      const url = req.originalUrl;
+      const query = url.indexOf('?');
+      const fields: Record<string, unknown> = {
         requestId,
         method: observation.method,
         route: observation.route,
-        path: req.originalUrl.split('?')[0],
+        path: query < 0 ? url : url.slice(0, query),
         status: observation.status,
-        durationMs: Math.round(durationSeconds * 1e6) / 1e3,
-        ...(aborted ? { aborted: true } : {}),
-      });
+        durationMs: Math.round(durationMs * 1e3) / 1e3,
+      };
+      if (!res.writableFinished) fields.aborted = true;
+      logger[level]('request', fields);
     });
   };
 }
