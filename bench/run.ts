@@ -75,7 +75,9 @@ async function start(name: string, command: string, args: string[], env: NodeJS.
 
 function rssMiB(child: ChildProcess): number {
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+  const kib = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+  if (kib === undefined) throw new Error(`process ${child.pid} has exited (signal ${child.signalCode ?? 'none'}, code ${child.exitCode ?? 'none'})`);
+  return Number(kib) / 1024;
 }
 
 const luaDir = mkdtempSync(path.join(tmpdir(), 'bench-'));
