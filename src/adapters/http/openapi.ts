@@ -37,20 +37,27 @@ function writeOperation(kind: 'put' | 'patch'): JsonSchema {
     summary: kind === 'put' ? 'Update an integration (the admin UI sends the whole record it read)' : 'Change some fields of an integration',
     description:
       'Never creates: an unknown id is 404. Unknown fields are refused (422). `version`, `createdAt` and `updatedAt` ' +
-      'in the body are ignored. Send `If-Match` with the ETag you read to refuse a lost update (412). ' +
+      'in the body are ignored. Send `If-Match` with the ETag you read to refuse a lost update (412); `If-None-Match: *` ' +
+      'on a write is 412 (the record exists). A conditional header that is not `*` or a list of quoted tags is 400. ' +
       `Integrations with fixed settings (${Object.keys(FIXED_STRING_SETTINGS).join(', ')}) use their own schema.`,
     tags: ['integrations'],
-    parameters: [idParameter, { name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } }],
+    parameters: [
+      idParameter,
+      { name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } },
+      { name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } },
+    ],
     requestBody: { required: true, content: { 'application/json': { schema: { anyOf: [...fixed, ref(name)] } } } },
     responses: {
       200: recordResponse,
-      400: problemResponse('Malformed JSON'),
+      400: problemResponse('Malformed JSON, path, compressed body, or conditional header'),
+      401: problemResponse('No token, or not a valid one'),
+      403: problemResponse('A read token may not write'),
       404: problemResponse('No integration with this id'),
-      412: problemResponse('If-Match no longer matches; nothing was changed'),
+      412: problemResponse('If-Match no longer matches (or If-None-Match does); nothing was changed'),
       413: problemResponse('Body too large'),
       415: problemResponse('Body is not application/json'),
       422: problemResponse('The body breaks the schema; `errors` names each field'),
-      503: problemResponse('The store did not answer in time; a write that timed out may still have been applied'),
+      503: problemResponse('The store did not answer in time (or is known to be down); a write that timed out may still have been applied. Retry-After says when to retry'),
     },
   };
 }
@@ -116,10 +123,14 @@ export function buildOpenApiDocument(version: string): JsonSchema {
           tags: ['integrations'],
           parameters: [idParameter, { name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } }],
           responses: {
-            200: recordResponse,
+            200: {
+              ...recordResponse,
+              description: `${recordResponse.description} While the store is down, a copy this replica served within STALE_IF_ERROR_MS, with Age and Warning: 110.`,
+            },
             304: { description: 'If-None-Match matches the current version' },
+            400: problemResponse('A conditional header that is not * or a list of quoted tags'),
             404: problemResponse('No integration with this id'),
-            503: problemResponse('The store did not answer'),
+            503: problemResponse('The store did not answer and no recent copy exists'),
           },
         },
         put: writeOperation('put'),
