@@ -164,10 +164,19 @@ describe('ops manifests agree with the code', () => {
       expect(kind('Ingress').spec.rules[0].http.paths[0].backend.service.name).to.equal(service.metadata.name);
     });
 
-    it('runs the migration Job with the built migrate entry point', () => {
-      const job = kind('Job');
-      expect(job.spec.template.spec.containers[0].command).to.deep.equal(['node', 'dist/migrate.js']);
-      expect(JSON.parse(read('package.json')).scripts.migrate).to.equal('node dist/migrate.js');
+    it('runs the migration and reseal Jobs with the built entry points, each with a deadline', () => {
+      const job = (file: string) => docs.find((d) => d.file === file && d.doc.kind === 'Job')!.doc;
+      const scripts = JSON.parse(read('package.json')).scripts;
+      for (const [file, entry, script] of [
+        ['migrate-job.yaml', 'dist/migrate.js', 'migrate'],
+        ['reseal-job.yaml', 'dist/reseal.js', 'reseal'],
+      ]) {
+        expect(job(file).spec.template.spec.containers[0].command).to.deep.equal(['node', entry]);
+        expect(job(file).spec.activeDeadlineSeconds).to.be.within(60, 3_600);
+        expect(scripts[script]).to.equal(`node ${entry}`);
+      }
+      const reseal = job('reseal-job.yaml').spec.template.spec.containers[0];
+      expect(reseal.env.map((e: { name: string }) => e.name)).to.include.members(['MONGODB_URI', 'ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS']);
     });
   });
 
