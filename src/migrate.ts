@@ -37,7 +37,7 @@ async function migrate(): Promise<void> {
       }
     }
   } catch (error) {
-    const reason = permanentFault(error) ?? permanentFault((error as Error).cause);
+    const reason = permanentFault(error);
     logger.error('migration failed', reason ? { reason } : errorFields(error, { stack: false }));
     process.exitCode = 1;
   } finally {

@@ -74,7 +74,7 @@ export function createStore(config: Config, logger: Logger, metrics: Metrics, ci
         }
       } catch (error) {
         if (error instanceof StartupRefusal || error instanceof MigrationLeaseHeld) throw error;
-        const permanent = permanentFault((error as Error).cause ?? error) ?? ((error as { permanent?: boolean }).permanent ? (error as Error).message : null);
+        const permanent = permanentFault(error);
         if (permanent) throw new StartupRefusal(permanent, { cause: error });
         throw error;
       }

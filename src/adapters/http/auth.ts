@@ -20,7 +20,6 @@ const digest = (token: string): Buffer => hash('sha256', token, 'buffer');
  * The label a token goes by in audit lines: its kind and the first 8 hex digits of its SHA-256, which an
  * operator computes with `printf %s "$TOKEN" | sha256sum | cut -c1-8`; never the token.
  */
-export const tokenLabel = (kind: 'admin' | 'read', token: string): string => labelOf(kind, digest(token));
 const labelOf = (kind: 'admin' | 'read', tokenDigest: Buffer): string => `${kind}:${tokenDigest.toString('hex').slice(0, 8)}`;
 
 /** Checks a request's token for an access; throws the problem (401, 403) when it may not. */

@@ -38,10 +38,14 @@ export function versionOf(tag: string): number | undefined {
 
 /** The versions an If-Match list names: strong comparison, so a weak tag names none. */
 export function strongVersions(tags: EntityTag[]): number[] {
-  return tags.flatMap(({ tag, weak }) => (weak ? [] : [versionOf(tag) ?? []].flat()));
+  return versionsOf(tags.filter(({ weak }) => !weak));
 }
 
 /** The versions an If-None-Match list names: weak comparison, so W/"3" names version 3. */
 export function weakVersions(tags: EntityTag[]): number[] {
-  return tags.flatMap(({ tag }) => [versionOf(tag) ?? []].flat());
+  return versionsOf(tags);
+}
+
+function versionsOf(tags: EntityTag[]): number[] {
+  return tags.map(({ tag }) => versionOf(tag)).filter((version) => version !== undefined);
 }

@@ -56,12 +56,13 @@ export function mountIntegrationRoutes(
 ): void {
   const at = (path: string): string[] => prefixes.map((prefix) => `${prefix}${path}`);
   const jsonBody: RequestHandler[] = [requireJson, express.json({ limit: bodyLimitBytes, type: JSON_TYPES, strict: true })];
-  const guard =
-    (access: Access): RequestHandler =>
-    (req, res, next) => {
-      authorize(access)(req, res);
+  const guard = (access: Access): RequestHandler => {
+    const check = authorize(access);
+    return (req, res, next) => {
+      check(req, res);
       next();
     };
+  };
   const mayRead = authorize('read');
 
   namedRoute(router, '/integrations', at(''))

@@ -19,14 +19,23 @@ export interface ResealReport {
   raced: string[];
 }
 
+/** The credential settings of a stored record that hold a string, with their names. */
+function credentialsOf(record: StoredIntegration): [key: string, value: string][] {
+  const settings = record.settings;
+  if (!settings) return [];
+  return CREDENTIAL_KEYS.flatMap((key) => {
+    const value = Object.hasOwn(settings, key) ? settings[key] : undefined;
+    return typeof value === 'string' ? [[key, value] as [string, string]] : [];
+  });
+}
+
 export async function resealCredentials(store: CredentialStore, cipher: CredentialCipher, log: (place: string, what: string) => void = () => {}): Promise<ResealReport> {
   if (!cipher.sealing) throw new Error('ENCRYPTION_KEY is not set: there is no key to seal with');
   const report: ResealReport = { resealed: [], unchanged: 0, raced: [] };
   for (const record of await store.storedRecords()) {
-    for (const key of CREDENTIAL_KEYS) {
-      const value = record.settings && Object.hasOwn(record.settings, key) ? record.settings[key] : undefined;
-      if (typeof value !== 'string' || !cipher.needsResealing(value)) {
-        if (typeof value === 'string' && value !== '') report.unchanged += 1;
+    for (const [key, value] of credentialsOf(record)) {
+      if (!cipher.needsResealing(value)) {
+        if (value !== '') report.unchanged += 1;
         continue;
       }
       const place = placeOf(record.id, key);
@@ -49,9 +58,8 @@ export async function resealCredentials(store: CredentialStore, cipher: Credenti
 export function unreadableCredentials(records: readonly StoredIntegration[], cipher: CredentialCipher): string | null {
   const missing = new Map<string, string[]>();
   for (const record of records) {
-    for (const key of CREDENTIAL_KEYS) {
-      const value = record.settings && Object.hasOwn(record.settings, key) ? record.settings[key] : undefined;
-      const sealed = typeof value === 'string' ? parseSealed(value) : null;
+    for (const [key, value] of credentialsOf(record)) {
+      const sealed = parseSealed(value);
       if (sealed && !cipher.canOpen(sealed)) missing.set(sealed.keyId, [...(missing.get(sealed.keyId) ?? []), placeOf(record.id, key)]);
     }
   }

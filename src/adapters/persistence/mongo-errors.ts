@@ -2,7 +2,7 @@
 // - "the store cannot answer now" (503, retry): network, selection, timeouts, a node stepping down, the
 //   pool closed or its wait queue full;
 // - "no retry will mend this" (a permanent fault: refuse to start, one line): an incompatible server, a
-//   failed authentication, a conflicting index, duplicate ids under the unique index;
+//   failed authentication, a conflicting or non-unique index on `id` (PermanentStoreFault);
 // - anything else is a bug or a refused command: it stays an error (500, logged).
 import {
   MongoClientClosedError,
@@ -34,6 +34,14 @@ export const MIN_SERVER_VERSION = '4.4';
 export const MIN_WIRE_VERSION = 9;
 const SERVER_VERSION_OF_WIRE: Record<number, string> = { 6: '3.6', 7: '4.0', 8: '4.2', 9: '4.4', 13: '5.0', 17: '6.0', 21: '7.0', 25: '8.0' };
 
+/** A fault of the database's own state that no retry mends; its message says what to do. */
+export class PermanentStoreFault extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentStoreFault';
+  }
+}
+
 /** True for every fault that makes the store unusable now, permanent ones included (a 503 to a request). */
 export function isStoreUnavailable(error: unknown): boolean {
   if (permanentFault(error) !== null) return true;
@@ -58,6 +66,7 @@ export function isStoreUnavailable(error: unknown): boolean {
  * Never includes credentials: the driver's messages name hosts, versions and codes only.
  */
 export function permanentFault(error: unknown): string | null {
+  if (error instanceof PermanentStoreFault) return error.message;
   const compatibility = compatibilityProblem(error);
   if (compatibility) return compatibility;
   const server = serverErrorWithin(error);
@@ -66,7 +75,8 @@ export function permanentFault(error: unknown): string | null {
   if (server?.code === INDEX_OPTIONS_CONFLICT || server?.code === INDEX_KEY_SPECS_CONFLICT) {
     return `an index on { id: 1 } exists with other options (${server.codeName}: ${server.errmsg ?? server.message}): drop it or make it unique, then start again`;
   }
-  return null;
+  // A driver call's failure wrapped on its way up (StoreUnavailableError, say) is judged by its cause.
+  return error instanceof Error && error.cause !== undefined ? permanentFault(error.cause) : null;
 }
 
 /** "Server 4.2 is too old", from a handshake refusal or a server selection that failed because of one. */

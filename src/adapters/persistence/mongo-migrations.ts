@@ -8,7 +8,7 @@ import type { Db, Document, WriteConcernSettings } from 'mongodb';
 import { chooseAmongDuplicates, fitToRules } from '../../domain/legacy-records';
 import type { StoredIntegration } from '../../domain/integration.entity';
 import { ID_INDEX_NAME, INTEGRATIONS_COLLECTION, createdAtOrObjectIdTime } from './mongo-integration.repository';
-import { DUPLICATE_KEY, translateDriverErrors } from './mongo-errors';
+import { DUPLICATE_KEY, PermanentStoreFault, translateDriverErrors } from './mongo-errors';
 
 export const MIGRATIONS_COLLECTION = 'schema_migrations';
 /** Where extra records of a duplicated id go: never deleted, moved here whole, with why. */
@@ -141,7 +141,7 @@ export async function uniqueIdIndex(db: Db): Promise<string | null> {
     });
   const found = indexes.find((index) => JSON.stringify(index.key) === JSON.stringify({ id: 1 }));
   if (found && found.unique !== true) {
-    throw Object.assign(new Error(`the index ${found.name} on { id: 1 } is not unique: drop it (db.integrations.dropIndex("${found.name}")) and start again`), { permanent: true });
+    throw new PermanentStoreFault(`the index ${found.name} on { id: 1 } is not unique: drop it (db.integrations.dropIndex("${found.name}")) and start again`);
   }
   return found ? (found.name as string) : null;
 }
