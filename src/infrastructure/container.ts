@@ -22,7 +22,7 @@ import type { StoredIntegration } from '../domain/integration.entity';
 import type { Config } from './config';
 import { WinstonLogger } from './logger';
 import { Metrics } from './metrics';
-import { Readiness, type ReadinessOptions } from './readiness';
+import { Readiness } from './readiness';
 import { createStore, type Store } from './store';
 import { CONFIG, HTTP_APP, METRICS, READINESS, STORE } from './tokens';
 import { SERVICE_VERSION } from './version';
@@ -38,8 +38,6 @@ export interface ContainerOverrides {
   memorySeed?: readonly StoredIntegration[];
   /** Wraps the store's repository before anything else does: tests put a double there that fails or stalls. */
   decorateStore?: (repository: IntegrationRepository) => IntegrationRepository;
-  /** How often readiness pings the store, and how long a silence it tolerates. */
-  readiness?: ReadinessOptions;
 }
 
 export function buildContainer(config: Config, overrides: ContainerOverrides = {}): Container {
@@ -62,7 +60,7 @@ export function buildContainer(config: Config, overrides: ContainerOverrides = {
   container.bind(EditIntegration).toSelf();
   container.bind(EnsureDefaultIntegrations).toSelf();
 
-  container.bind<Readiness>(READINESS).toDynamicValue((ctx) => new Readiness(ctx.get(INTEGRATION_REPOSITORY), overrides.readiness));
+  container.bind<Readiness>(READINESS).toDynamicValue((ctx) => new Readiness(ctx.get(INTEGRATION_REPOSITORY)));
   container.bind<Express>(HTTP_APP).toDynamicValue((ctx) => {
     const readiness = ctx.get<Readiness>(READINESS);
     return createHttpApp({

@@ -7,7 +7,6 @@ export type Behaviour = 'answer' | 'fail' | 'stall';
 
 export class FaultyRepository extends AroundEachOperation {
   behaviour: Behaviour = 'answer';
-  readonly calls: Record<string, number> = {};
   private stalled: (() => void)[] = [];
 
   /** Back to answering; calls stalled until now are released (they answer late, as after a long GC or failover). */
@@ -17,7 +16,6 @@ export class FaultyRepository extends AroundEachOperation {
   }
 
   protected async around<T>(operation: StoreOperation, work: () => Promise<T>): Promise<T> {
-    this.calls[operation] = (this.calls[operation] ?? 0) + 1;
     if (this.behaviour === 'fail') throw new StoreUnavailableError(`the double refuses ${operation}`);
     if (this.behaviour === 'stall') await new Promise<void>((resolve) => this.stalled.push(resolve));
     return work();
