@@ -2,7 +2,6 @@
 // The store adapter itself (MongoDB or in-memory) is picked from config and built in store.ts.
 import type { Writable } from 'node:stream';
 import { Container } from 'inversify';
-import type { Express } from 'express';
 import { CLOCK, systemClock, type Clock } from '../application/clock.port';
 import { EnsureDefaultIntegrations } from '../application/ensure-default-integrations.use-case';
 import { GetIntegration } from '../application/get-integration.use-case';
@@ -12,7 +11,7 @@ import { LOGGER, type Logger } from '../application/logger.port';
 import { EditIntegration } from '../application/edit-integration.use-case';
 import { STALE_COPIES, StaleCopies } from '../application/stale-copies';
 import { CircuitBreakingIntegrationRepository } from '../adapters/persistence/circuit-breaking-integration.repository';
-import { createHttpApp } from '../adapters/http/app';
+import { createHttpApp, type HttpApp } from '../adapters/http/app';
 import { CachedIntegrationRepository } from '../adapters/persistence/cached-integration.repository';
 import { CredentialCipher } from '../adapters/persistence/credential-cipher';
 import { EncryptingIntegrationRepository } from '../adapters/persistence/encrypting-integration.repository';
@@ -61,7 +60,7 @@ export function buildContainer(config: Config, overrides: ContainerOverrides = {
   container.bind(EnsureDefaultIntegrations).toSelf();
 
   container.bind<Readiness>(READINESS).toDynamicValue((ctx) => new Readiness(ctx.get(INTEGRATION_REPOSITORY)));
-  container.bind<Express>(HTTP_APP).toDynamicValue((ctx) => {
+  container.bind<HttpApp>(HTTP_APP).toDynamicValue((ctx) => {
     const readiness = ctx.get<Readiness>(READINESS);
     return createHttpApp({
       useCases: {

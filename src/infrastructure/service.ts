@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Container } from 'inversify';
-import type { Express } from 'express';
+import type { HttpApp } from '../adapters/http/app';
 import { EnsureDefaultIntegrations } from '../application/ensure-default-integrations.use-case';
 import { LOGGER, errorFields, type Logger } from '../application/logger.port';
 import { describeConfig, type Config } from './config';
@@ -62,7 +62,7 @@ export class Service {
         // How often Node checks the two timeouts above (its default, 30 s, would let them overrun by that much).
         connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs, headersTimeoutMs),
       },
-      container.get<Express>(HTTP_APP),
+      container.get<HttpApp>(HTTP_APP).listener,
     );
     this.server.maxConnections = maxConnections;
   }

@@ -116,7 +116,7 @@ describe('operations routes', () => {
   });
 
   it('names every route it has: each method of each route starts with the tag namedRoute adds', () => {
-    const app = createHttpApp({
+    const { express: app } = createHttpApp({
       useCases: {} as never,
       logger: { error() {}, warn() {}, info() {}, debug() {} },
       readiness: () => ({ ready: true, checks: {} }),

@@ -1,17 +1,19 @@
 // The Express application: every route of the API, assembled from use cases and a few callbacks, so
 // it knows nothing of how the service is configured or what store sits behind the use cases.
+import type { RequestListener } from 'node:http';
 import cors from 'cors';
-import express, { type Express, type Response } from 'express';
+import express, { type Express } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { Logger } from '../../application/logger.port';
 import { createAuthorizer, type AccessTokens } from './auth';
 import { BodyValidator } from './body-validator';
 import { docsRouter } from './docs.router';
-import { mountIntegrationRoutes, type IntegrationUseCases } from './integrations.router';
+import { withDirectRead, type Frame } from './direct-read';
+import { mountIntegrationRoutes, namesAnotherRoute, type IntegrationUseCases } from './integrations.router';
 import { buildOpenApiDocument } from './openapi';
-import { HttpProblem, errorMiddleware, problems } from './problem';
+import { HttpProblem, answerErrors, errorMiddleware, problems } from './problem';
 import { RecordResponder } from './record-responder';
-import { namedRoute, requestTracker, type RequestObserver } from './request-context';
+import { namedRoute, requestTracker, type HttpResponse, type RequestObserver } from './request-context';
 
 export const API_PREFIXES = ['/integrations', '/admin/integrations'] as const;
 
@@ -44,7 +46,14 @@ export interface HttpAppOptions {
   draining?: () => boolean;
 }
 
-export function createHttpApp(options: HttpAppOptions): Express {
+export interface HttpApp {
+  /** The Express application: every route. */
+  express: Express;
+  /** Node's request listener the server runs: plain record reads answered directly (direct-read.ts), the rest by `express`. */
+  listener: RequestListener;
+}
+
+export function createHttpApp(options: HttpAppOptions): HttpApp {
   const app = express();
   app.disable('x-powered-by');
   // ETags here come from record versions, never from hashing bodies.
@@ -66,7 +75,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
           maxAge: 600,
         })
       : undefined;
-  app.use((req, res, next) => {
+  const frame: Frame = (req, res, next) => {
     track(req, res);
     headers(res);
     if (draining()) res.setHeader('Connection', 'close');
@@ -77,11 +86,12 @@ export function createHttpApp(options: HttpAppOptions): Express {
       return next();
     }
     corsHandler(req, res, next);
-  });
+  };
+  app.use(frame);
 
   // The API first (the bot runtime's read is the hot path), one router under both prefixes: one layer to
   // match, whichever prefix the client uses.
-  mountIntegrationRoutes(app as unknown as express.Router, API_PREFIXES, options.useCases, {
+  const readRecord = mountIntegrationRoutes(app as unknown as express.Router, API_PREFIXES, options.useCases, {
     authorize: createAuthorizer(options.tokens),
     audit: (entry) => options.logger.info('audit', { ...entry }),
     onStaleRead: options.onStaleRead,
@@ -119,8 +129,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use((req) => {
     throw new HttpProblem(problems.notFound(`No route for ${req.method} ${req.path}.`));
   });
-  app.use(errorMiddleware(options.logger));
-  return app;
+  const answerError = answerErrors(options.logger);
+  app.use(errorMiddleware(answerError));
+  return { express: app, listener: withDirectRead({ frame, readRecord, namesAnotherRoute, answerError }, app) };
 }
 
 /**
@@ -144,7 +155,7 @@ const API_HELMET: HelmetOptions = {
  * /docs page works under, …). helmet's headers do not depend on the request, so they are worked out once
  * here and copied onto every response, instead of running its dozen middleware functions per request.
  */
-function securityHeaders(options?: HelmetOptions): (res: Response) => void {
+function securityHeaders(options?: HelmetOptions): (res: HttpResponse) => void {
   const headers = new Map<string, string>();
   const removed: string[] = [];
   let synchronous = false;

@@ -1,7 +1,7 @@
 // Bearer-token access: admin tokens read and write, read tokens only read. No tokens at all means open.
 import { hash, timingSafeEqual } from 'node:crypto';
-import type { Request, Response } from 'express';
 import { HttpProblem, problems } from './problem';
+import type { HttpRequest, HttpResponse } from './request-context';
 
 export interface AccessTokens {
   admin: readonly string[];
@@ -23,7 +23,7 @@ const digest = (token: string): Buffer => hash('sha256', token, 'buffer');
 const labelOf = (kind: 'admin' | 'read', tokenDigest: Buffer): string => `${kind}:${tokenDigest.toString('hex').slice(0, 8)}`;
 
 /** Checks a request's token for an access; throws the problem (401, 403) when it may not. */
-export type Guard = (req: Request, res: Response) => void;
+export type Guard = (req: HttpRequest, res: HttpResponse) => void;
 
 export function createAuthorizer(tokens: AccessTokens): (access: Access) => Guard {
   const known = [

@@ -1,5 +1,5 @@
 // The integrations routes, mounted by the app under /integrations and /admin/integrations alike.
-import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import { WRITABLE_FIELD_NAMES } from '../../domain/integration-fields';
 import type { IntegrationChanges } from '../../domain/integration.entity';
 import type { EditIntegration, EditPrecondition } from '../../application/edit-integration.use-case';
@@ -10,7 +10,7 @@ import type { Access, Guard } from './auth';
 import type { BodyKind, BodyValidator } from './body-validator';
 import { parseEntityTags, strongVersions, weakVersions, type EntityTags } from './etag';
 import { HttpProblem, problems } from './problem';
-import { namedRoute } from './request-context';
+import { namedRoute, type HttpRequest, type HttpResponse } from './request-context';
 import type { RecordResponder } from './record-responder';
 
 export interface IntegrationUseCases {
@@ -43,6 +43,14 @@ export interface IntegrationsRouterOptions {
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
+// The path segment the route beside /:id takes (Express matches paths case-insensitively, so any spelling).
+const ENSURE_DEFAULTS = 'ensure-defaults';
+/** Whether `/integrations/<segment>` names another route than a record (checked by the direct read). */
+export const namesAnotherRoute = (segment: string): boolean => segment.toLowerCase() === ENSURE_DEFAULTS;
+
+/** GET /integrations/:id, the bot runtime's read: one function for the Express route and the direct read. */
+export type RecordRead = (req: HttpRequest, res: HttpResponse, id: string) => Promise<void>;
+
 /**
  * Declares the integrations routes on `router` under each of `prefixes`, one route per path template for
  * all prefixes (one layer to match, whichever prefix the client uses). A read is one handler: its token
@@ -53,7 +61,7 @@ export function mountIntegrationRoutes(
   prefixes: readonly string[],
   useCases: IntegrationUseCases,
   { authorize, audit, onStaleRead, validator, bodyLimitBytes, responder }: IntegrationsRouterOptions,
-): void {
+): RecordRead {
   const at = (path: string): string[] => prefixes.map((prefix) => `${prefix}${path}`);
   const jsonBody: RequestHandler[] = [requireJson, express.json({ limit: bodyLimitBytes, type: JSON_TYPES, strict: true })];
   const guard = (access: Access): RequestHandler => {
@@ -74,7 +82,7 @@ export function mountIntegrationRoutes(
     })
     .all(methodNotAllowed('GET, HEAD'));
 
-  namedRoute(router, '/integrations/ensure-defaults', at('/ensure-defaults'))
+  namedRoute(router, '/integrations/ensure-defaults', at(`/${ENSURE_DEFAULTS}`))
     .post(guard('write'), async (_req, res) => {
       res.json(await useCases.ensureDefaults.execute());
     })
@@ -102,27 +110,30 @@ export function mountIntegrationRoutes(
     };
 
   /** RFC 9111: Age says how old the copy is, Warning 110 that it is stale (the store did not answer). */
-  const markStale = (res: Response, staleForMs: number | undefined): void => {
+  const markStale = (res: HttpResponse, staleForMs: number | undefined): void => {
     if (staleForMs === undefined) return;
     res.setHeader('Age', String(Math.floor(staleForMs / 1000)));
     res.setHeader('Warning', '110 integrations-service "Response is Stale"');
     onStaleRead?.();
   };
 
+  const readRecord: RecordRead = async (req, res, id) => {
+    mayRead(req, res);
+    const ifNoneMatch = conditionalHeader(req, 'if-none-match');
+    const served = await useCases.get.execute(id);
+    const integration = served.value;
+    markStale(res, served.staleForMs);
+    const unchanged = ifNoneMatch === '*' || (ifNoneMatch !== undefined && weakVersions(ifNoneMatch).includes(integration.version));
+    if (unchanged) responder.sendNotModified(res, integration);
+    else responder.sendRecord(res, integration);
+  };
+
   namedRoute(router, '/integrations/:id', at('/:id'))
-    .get(async (req, res) => {
-      mayRead(req, res);
-      const ifNoneMatch = conditionalHeader(req, 'if-none-match');
-      const served = await useCases.get.execute(req.params.id as string);
-      const integration = served.value;
-      markStale(res, served.staleForMs);
-      const unchanged = ifNoneMatch === '*' || (ifNoneMatch !== undefined && weakVersions(ifNoneMatch).includes(integration.version));
-      if (unchanged) responder.sendNotModified(res, integration);
-      else responder.sendRecord(res, integration);
-    })
+    .get((req, res) => readRecord(req, res, req.params.id as string))
     .put(guard('write'), ...jsonBody, write('put'))
     .patch(guard('write'), ...jsonBody, write('patch'))
     .all(methodNotAllowed('GET, HEAD, PUT, PATCH'));
+  return readRecord;
 }
 
 /** The body's writable fields; anything else in it (id, version, timestamps) the validator allowed and the edit ignores. */
@@ -133,7 +144,7 @@ function changesIn(body: Record<string, unknown>): IntegrationChanges {
 }
 
 /** If-Match and If-None-Match as the versions the edit depends on (RFC 9110 §13.1.1-2). */
-function writePrecondition(req: Request): EditPrecondition {
+function writePrecondition(req: HttpRequest): EditPrecondition {
   const ifMatch = conditionalHeader(req, 'if-match');
   const ifNoneMatch = conditionalHeader(req, 'if-none-match');
   return {
@@ -142,8 +153,8 @@ function writePrecondition(req: Request): EditPrecondition {
   };
 }
 
-function conditionalHeader(req: Request, name: 'if-match' | 'if-none-match'): EntityTags | undefined {
-  const tags = parseEntityTags(req.get(name));
+function conditionalHeader(req: HttpRequest, name: 'if-match' | 'if-none-match'): EntityTags | undefined {
+  const tags = parseEntityTags(req.headers[name]);
   if (tags === null) {
     throw new HttpProblem(problems.badRequest(`${name === 'if-match' ? 'If-Match' : 'If-None-Match'} must be * or a list of quoted entity tags, such as "3".`));
   }

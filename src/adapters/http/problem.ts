@@ -1,7 +1,8 @@
 // RFC 9457 problem details, and the one error middleware that turns every error into one.
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler } from 'express';
 import { DomainError, ValidationError, type DomainErrorCode, type FieldError } from '../../domain/errors';
 import { errorFields, type Logger } from '../../application/logger.port';
+import { requestTarget, type HttpRequest, type HttpResponse } from './request-context';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -53,19 +54,27 @@ export const problems = {
 
 const CLOSE_AFTER = new Set([401, 403, 413]);
 
-export function sendProblem(res: Response, problem: Problem, headers: Record<string, string> = {}): void {
+/** Writes a problem with Node's own calls, so Express's routes and the direct read answer it byte for byte alike. */
+export function sendProblem(req: HttpRequest, res: HttpResponse, problem: Problem, headers: Record<string, string> = {}): void {
   const requestId = res.locals.requestId as string | undefined;
-  res.status(problem.status).set(headers).set('Content-Type', PROBLEM_CONTENT_TYPE);
-  if (problem.status === 503) res.set('Retry-After', '1');
+  res.statusCode = problem.status;
+  for (const name of Object.keys(headers)) res.setHeader(name, headers[name]!);
+  res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
+  if (problem.status === 503) res.setHeader('Retry-After', '1');
   // Refused before its body was read (no token, a forbidden token, too large), or with a body left unread:
   // close the connection rather than read, or wait for, what the client is still sending.
-  if (CLOSE_AFTER.has(problem.status) || !res.req.complete) res.set('Connection', 'close');
-  res.send(JSON.stringify({ ...problem, instance: res.req.originalUrl, requestId }));
+  if (CLOSE_AFTER.has(problem.status) || !req.complete) res.setHeader('Connection', 'close');
+  const body = JSON.stringify({ ...problem, instance: requestTarget(req), requestId });
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  if (req.method === 'HEAD') res.end();
+  else res.end(body, 'utf8');
 }
 
 /** Errors raised while reading the request (body-parser's `type`s, a malformed path), by what they mean to a client. */
-function clientErrorProblem(error: { type?: string; status?: number; statusCode?: number; message?: string }): Problem | null {
-  if (error instanceof URIError) return problems.badRequest('The path holds a malformed percent-encoding.');
+function clientErrorProblem(thrown: unknown): Problem | null {
+  if (thrown instanceof URIError) return problems.badRequest('The path holds a malformed percent-encoding.');
+  if (typeof thrown !== 'object' || thrown === null) return null;
+  const error = thrown as { type?: string; status?: number; statusCode?: number; message?: string };
   switch (error.type) {
     case 'entity.parse.failed':
       return problems.badRequest('The body is not valid JSON (or is not a JSON object).');
@@ -94,17 +103,27 @@ const DOMAIN_PROBLEMS: { [C in DomainErrorCode]: (error: DomainError) => Problem
   STORE_UNAVAILABLE: () => problems.storeUnavailable(),
 };
 
-export function errorMiddleware(logger: Logger): ErrorRequestHandler {
-  return (error, _req, res, next) => {
-    if (res.headersSent) return next(error);
-    if (error instanceof HttpProblem) return sendProblem(res, error.problem, error.headers);
+/** Answers any error a request met with its problem; logs what is the store's or the service's fault, never a value. */
+export type ErrorAnswer = (error: unknown, req: HttpRequest, res: HttpResponse) => void;
+
+export function answerErrors(logger: Logger): ErrorAnswer {
+  return (error, req, res) => {
+    if (error instanceof HttpProblem) return sendProblem(req, res, error.problem, error.headers);
     if (error instanceof DomainError) {
       if (error.code === 'STORE_UNAVAILABLE') logger.warn('store unavailable', { requestId: res.locals.requestId, ...errorFields(error) });
-      return sendProblem(res, DOMAIN_PROBLEMS[error.code](error));
+      return sendProblem(req, res, DOMAIN_PROBLEMS[error.code](error));
     }
     const parsed = clientErrorProblem(error);
-    if (parsed) return sendProblem(res, parsed);
+    if (parsed) return sendProblem(req, res, parsed);
     logger.error('unhandled error', { requestId: res.locals.requestId, ...errorFields(error) });
-    return sendProblem(res, problems.internal());
+    return sendProblem(req, res, problems.internal());
+  };
+}
+
+/** Express's last middleware: every error a route raised, answered as a problem (after the headers went: Express's own handling). */
+export function errorMiddleware(answer: ErrorAnswer): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    if (res.headersSent) return next(error);
+    answer(error, req, res);
   };
 }

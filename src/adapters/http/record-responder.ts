@@ -1,6 +1,6 @@
 // Writes records to responses. An entity never changes, so its JSON and its ETag are made once per
 // entity and shared by every response that sends it (the bot runtime reads one record on every message).
-import type { Response } from 'express';
+import type { ServerResponse as Response } from 'node:http';
 import type { Integration } from '../../domain/integration.entity';
 import { etagOf } from './etag';
 

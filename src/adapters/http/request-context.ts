@@ -1,8 +1,8 @@
 // Per request: a request id (taken from X-Request-Id or made, and echoed), the route template,
 // and on completion one log line and one observation for metrics.
 import { randomUUID } from 'node:crypto';
-import { METHODS } from 'node:http';
-import type { IRoute, Request, RequestHandler, Response, Router } from 'express';
+import { METHODS, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IRoute, RequestHandler, Router } from 'express';
 import type { Logger } from '../../application/logger.port';
 
 export interface RequestObservation {
@@ -14,6 +14,17 @@ export interface RequestObservation {
 }
 
 export type RequestObserver = (observation: RequestObservation) => void;
+
+/**
+ * A request as this adapter's shared pieces see it: Node's, which Express's extends. The direct read
+ * (direct-read.ts) hands them Node's own; `originalUrl` is there only when Express routed the request.
+ */
+export type HttpRequest = IncomingMessage & { originalUrl?: string };
+/** A response with the per-request context (`locals`: request id, route name, principal), as Express's has. */
+export type HttpResponse = ServerResponse & { locals: Record<string, unknown> };
+
+/** The path and query the client asked for (Express's `originalUrl`, kept when a router strips a mount path). */
+export const requestTarget = (req: HttpRequest): string => req.originalUrl ?? req.url ?? '/';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // Probes and scrapes arrive every few seconds from every replica's kubelet and Prometheus: keep them at debug.
@@ -68,7 +79,7 @@ export function namedRoute(router: Router, name: RouteName, path: string | strin
 }
 
 /** Starts a request's context: its id, and on completion its log line and its observation. */
-export function requestTracker(logger: Logger, observe?: RequestObserver): (req: Request, res: Response) => void {
+export function requestTracker(logger: Logger, observe?: RequestObserver): (req: HttpRequest, res: HttpResponse) => void {
   return (req, res) => {
     const started = performance.now();
     const incoming = req.headers['x-request-id'];
@@ -82,7 +93,7 @@ export function requestTracker(logger: Logger, observe?: RequestObserver): (req:
       const observation = observationOf(req, res, durationMs / 1e3);
       observe?.(observation);
       const level = QUIET_ROUTES.has(observation.route) && observation.status < 500 ? 'debug' : 'info';
-      const url = req.originalUrl;
+      const url = requestTarget(req);
       const query = url.indexOf('?');
       const fields: Record<string, unknown> = {
         requestId,
@@ -98,8 +109,8 @@ export function requestTracker(logger: Logger, observe?: RequestObserver): (req:
   };
 }
 
-function observationOf(req: Request, res: Response, durationSeconds: number): RequestObservation {
+function observationOf(req: HttpRequest, res: HttpResponse, durationSeconds: number): RequestObservation {
   // Node's parser admits only the methods it knows; the guard keeps the label set closed whatever it admits.
-  const method = KNOWN_METHODS.has(req.method) ? req.method : 'OTHER';
+  const method = req.method !== undefined && KNOWN_METHODS.has(req.method) ? req.method : 'OTHER';
   return { method, route: (res.locals.route as RouteName | undefined) ?? 'unmatched', status: res.statusCode, durationSeconds };
 }
