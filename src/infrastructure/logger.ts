@@ -15,18 +15,44 @@ import { redactInto, redactString } from './redact';
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
-// One format (the time stamped here rather than by a second one): `time`, `level`, `msg`, then the fields.
-const OWN_KEYS: ReadonlySet<string> = new Set(['level', 'message']);
-const line = winston.format.printf((info) => {
-  const { level, message } = info;
-  const timestamp = new Date().toISOString();
-  const record = redactInto({ time: timestamp, level, msg: redactString(String(message)) }, info, OWN_KEYS);
+// The line's own keys come first; a field of the same name never overwrites them.
+const OWN_KEYS: ReadonlySet<string> = new Set(['time', 'level', 'msg']);
+
+/** What a line is before its format: winston's `level` and `message`, and the fields kept apart (no copy into it). */
+interface LineInfo {
+  level: LogLevel;
+  message: string;
+  fields: LogFields | undefined;
+  [MESSAGE]?: string;
+}
+
+// One winston format (the time stamped here rather than by a second one): `time`, `level`, `msg`, then the
+// fields, redacted. The info object has one fixed shape, so the format costs a JSON.stringify and little more.
+const line = winston.format((info) => {
+  const { level, message, fields } = info as unknown as LineInfo;
+  const time = now();
+  const head = { time, level, msg: redactString(message) };
+  let text: string;
   try {
-    return JSON.stringify(record);
+    text = JSON.stringify(fields === undefined ? head : redactInto(head, fields, OWN_KEYS));
   } catch {
-    return JSON.stringify({ time: timestamp, level, msg: redactString(String(message)), note: 'fields not serializable' });
+    text = JSON.stringify({ ...head, note: 'fields not serializable' });
   }
-});
+  (info as unknown as LineInfo)[MESSAGE] = text;
+  return info;
+})();
+
+// The ISO time of this millisecond, made once per millisecond rather than once per line.
+let lastMs = 0;
+let lastIso = '';
+function now(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
 
 /**
  * Writes formatted lines to a stream. To stdout, the lines of one turn of the event loop are gathered and
@@ -100,7 +126,8 @@ export class WinstonLogger implements Logger {
 
   private log(level: LogLevel, message: string, fields?: LogFields): void {
     if (LEVELS[level] > this.threshold) return;
-    const info = this.format.transform({ ...fields, level, message });
-    if (info && typeof info === 'object') this.transport.log(info as Record<string | symbol, unknown>, done);
+    const info: LineInfo = { level, message, fields, [MESSAGE]: undefined };
+    this.format.transform(info as never);
+    this.transport.log(info as never, done);
   }
 }
