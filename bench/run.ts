@@ -36,7 +36,8 @@ interface Load {
   headers?: Record<string, string>;
   body?: string;
   /** Every request with its own X-Request-Id, and every other one to its own unknown path. */
-  distinct?: boolean;
+  /** Each request with its own request id and, every other one, its own unknown path, all made unique by this prefix. */
+  distinct?: string;
 }
 
 interface Figures {
@@ -97,8 +98,8 @@ ${
   load.distinct
     ? `request = function()
   n = n + 1
-  wrk.headers["X-Request-Id"] = "bench-" .. n
-  local target = (n % 2 == 0) and ${JSON.stringify(load.path)} or ("/no-such-path-" .. n)
+  wrk.headers["X-Request-Id"] = "bench-${load.distinct}-" .. n
+  local target = (n % 2 == 0) and ${JSON.stringify(load.path)} or ("/no-such-path-${load.distinct}-" .. n)
   return wrk.format(nil, target)
 end`
     : ''
@@ -128,7 +129,7 @@ async function drive(url: string, load: Load, seconds: number): Promise<Figures>
     connections: CONNECTIONS,
     duration: seconds,
     requests: load.distinct
-      ? [{ setupRequest: (req) => ({ ...req, path: (n += 1) % 2 === 0 ? load.path : `/no-such-path-${n}`, headers: { ...req.headers, 'x-request-id': `bench-${n}` } }) }]
+      ? [{ setupRequest: (req) => ({ ...req, path: (n += 1) % 2 === 0 ? load.path : `/no-such-path-${load.distinct}-${n}`, headers: { ...req.headers, 'x-request-id': `bench-${load.distinct}-${n}` } }) }]
       : undefined,
   });
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: load.distinct ? 0 : result.non2xx + result.errors };
@@ -220,11 +221,16 @@ async function main(): Promise<void> {
     const puts = await drive(service.url, put, SECONDS);
     console.log(`| PUT /admin/integrations/chat_widget (whole record, as the admin UI) | ${fmt(puts.rps)} | ${fmt(puts.p50, 2)} | ${fmt(puts.p99, 2)} | ${puts.errors} |`);
 
+    // The soak in six parts (ids and paths never repeat across them), RSS read after each: a leak climbs
+    // part after part, a heap settling does not.
     const beforeSoak = rssMiB(service.child);
-    await drive(service.url, { ...hot, distinct: true }, SOAK_SECONDS);
-    const afterSoak = rssMiB(service.child);
+    const samples: number[] = [];
+    for (let part = 1; part <= 6; part += 1) {
+      await drive(service.url, { ...hot, distinct: `p${part}` }, SOAK_SECONDS / 6);
+      samples.push(rssMiB(service.child));
+    }
     console.log(
-      `\nRSS of the service: ${fmt(idleRss, 1)} MiB at idle; ${fmt(beforeSoak, 1)} MiB after the runs above; ${fmt(afterSoak, 1)} MiB after ${SOAK_SECONDS} s of distinct request ids and distinct unknown paths (growth over the soak: ${fmt(afterSoak - beforeSoak, 1)} MiB)`,
+      `\nRSS of the service: ${fmt(idleRss, 1)} MiB at idle; ${fmt(beforeSoak, 1)} MiB after the runs above; over ${SOAK_SECONDS} s of distinct request ids and distinct unknown paths, after each sixth: ${samples.map((mib) => fmt(mib, 1)).join(', ')} MiB (first to last sixth: ${fmt(samples[5]! - samples[0]!, 1)} MiB; range ${fmt(Math.min(...samples), 1)}–${fmt(Math.max(...samples), 1)})`,
     );
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     const series = metrics.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_count')).length;
