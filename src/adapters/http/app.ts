@@ -1,5 +1,7 @@
-// The Express application: every route of the API, assembled from use cases and a few callbacks, so
-// it knows nothing of how the service is configured or what store sits behind the use cases.
+// The HTTP adapter assembled: the Express application with every route of the API, and the request listener
+// the server runs (the bot runtime's plain read answered directly, by the same pieces, the rest by Express).
+// Built from use cases and a few callbacks, so it knows nothing of how the service is configured or what
+// store sits behind the use cases.
 import type { RequestListener } from 'node:http';
 import cors from 'cors';
 import express, { type Express } from 'express';
