@@ -5,6 +5,7 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
+import fc from 'fast-check';
 import sinon from 'sinon';
 import type { HttpApp } from '../../src/adapters/http/app';
 import { HTTP_APP } from '../../src/infrastructure/tokens';
@@ -145,6 +146,31 @@ describe('the direct read answers as the Express app does', () => {
     ]) {
       expect(await compare(method!, path!, { Authorization: `Bearer ${READ}` }), `${method} ${path}`).to.equal(true);
     }
+  });
+
+  it('for generated reads: ids, queries, tokens, entity tags and origins (fast-check, seeded)', async () => {
+    // Printable ASCII: what an HTTP client can put in a header value at all.
+    const text = (maxLength: number) => fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength });
+    const read = fc.record({
+      prefix: fc.constantFrom('/integrations/', '/admin/integrations/'),
+      id: fc.oneof(fc.constantFrom('facebook', 'chat_widget', 'ensure-defaults', 'toString', '__proto__'), fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/)),
+      query: fc.constantFrom('', '?', '?a=1', '?a=%ZZ&b', '?__proto__[x]=1'),
+      authorization: fc.option(fc.oneof(fc.constant(`Bearer ${READ}`), fc.constant(`Bearer ${ADMIN}`), text(40).map((t) => `Bearer ${t}`), text(20)), { nil: undefined }),
+      ifNoneMatch: fc.option(fc.oneof(fc.constantFrom('"1"', '"2"', 'W/"1"', '*', '"1", "2"', '"0"'), text(12)), { nil: undefined }),
+      origin: fc.option(fc.constantFrom('http://admin.example', 'http://evil.example', 'null'), { nil: undefined }),
+    });
+    let direct = 0;
+    await fc.assert(
+      fc.asyncProperty(read, async ({ prefix, id, query, authorization, ifNoneMatch, origin }) => {
+        const headers: Record<string, string> = {};
+        if (authorization !== undefined) headers.Authorization = authorization;
+        if (ifNoneMatch !== undefined) headers['If-None-Match'] = ifNoneMatch;
+        if (origin !== undefined) headers.Origin = origin;
+        if (!(await compare('GET', `${prefix}${id}${query}`, headers))) direct += 1;
+      }),
+      { seed: 20_261_125, numRuns: 300 },
+    );
+    expect(direct).to.be.greaterThan(150);
   });
 
   it('with a body sent along a GET, and after a write changed the record', async () => {
