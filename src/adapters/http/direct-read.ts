@@ -10,7 +10,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { RecordRead } from './integrations.router';
 import type { ErrorAnswer } from './problem';
-import type { HttpRequest, HttpResponse } from './request-context';
+import { tagRoute, type HttpRequest, type HttpResponse } from './request-context';
 
 /** What runs before every route: the request's context, its headers, CORS; calls `next` to go on (or with an error). */
 export type Frame = (req: HttpRequest, res: HttpResponse, next: (error?: unknown) => void) => void;
@@ -36,11 +36,6 @@ export function plainReadId(req: IncomingMessage, namesAnotherRoute: (segment: s
 /** Node's request listener: plain record reads answered directly, everything else by `express`. */
 export function withDirectRead(parts: DirectReadParts, express: RequestListener): RequestListener {
   const { frame, readRecord, namesAnotherRoute, answerError } = parts;
-  const fail = (error: unknown, req: HttpRequest, res: HttpResponse): void => {
-    // As Express does when a handler fails after its answer began: nothing can be said any more, so cut it.
-    if (res.headersSent) res.destroy();
-    else answerError(error, req, res);
-  };
   return (req: IncomingMessage, plain: ServerResponse) => {
     const id = plainReadId(req, namesAnotherRoute);
     if (id === undefined) return express(req, plain);
@@ -48,12 +43,12 @@ export function withDirectRead(parts: DirectReadParts, express: RequestListener)
     res.locals = Object.create(null) as Record<string, unknown>;
     try {
       frame(req, res, (error) => {
-        if (error !== undefined) return fail(error, req, res);
-        res.locals.route = '/integrations/:id';
-        readRecord(req, res, id).catch((failure: unknown) => fail(failure, req, res));
+        if (error !== undefined) return answerError(error, req, res);
+        tagRoute(res, '/integrations/:id');
+        readRecord(req, res, id).catch((failure: unknown) => answerError(failure, req, res));
       });
     } catch (error) {
-      fail(error, req, res);
+      answerError(error, req, res);
     }
   };
 }

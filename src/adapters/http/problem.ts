@@ -103,11 +103,19 @@ const DOMAIN_PROBLEMS: { [C in DomainErrorCode]: (error: DomainError) => Problem
   STORE_UNAVAILABLE: () => problems.storeUnavailable(),
 };
 
-/** Answers any error a request met with its problem; logs what is the store's or the service's fault, never a value. */
+/**
+ * Answers any error a request met with its problem; logs what is the store's or the service's fault, never a
+ * value. An error after the answer began can no longer be said: it is logged and the response cut.
+ */
 export type ErrorAnswer = (error: unknown, req: HttpRequest, res: HttpResponse) => void;
 
 export function answerErrors(logger: Logger): ErrorAnswer {
   return (error, req, res) => {
+    if (res.headersSent) {
+      logger.error('error after the answer began', { requestId: res.locals.requestId, ...errorFields(error) });
+      res.destroy();
+      return;
+    }
     if (error instanceof HttpProblem) return sendProblem(req, res, error.problem, error.headers);
     if (error instanceof DomainError) {
       if (error.code === 'STORE_UNAVAILABLE') logger.warn('store unavailable', { requestId: res.locals.requestId, ...errorFields(error) });
@@ -120,10 +128,7 @@ export function answerErrors(logger: Logger): ErrorAnswer {
   };
 }
 
-/** Express's last middleware: every error a route raised, answered as a problem (after the headers went: Express's own handling). */
+/** Express's last middleware: every error a route raised, answered as the direct read answers it. */
 export function errorMiddleware(answer: ErrorAnswer): ErrorRequestHandler {
-  return (error, req, res, next) => {
-    if (res.headersSent) return next(error);
-    answer(error, req, res);
-  };
+  return (error, req, res, _next) => answer(error, req, res);
 }

@@ -65,7 +65,7 @@ export function namedRoute(router: Router, name: RouteName, path: string | strin
   const route: IRoute = router.route(path as string);
   const tag = (first: Handler): Handler =>
     function namedRouteTag(req, res, next) {
-      res.locals.route = name;
+      tagRoute(res, name);
       return first(req, res, next);
     };
   const named = {} as NamedRoute;
@@ -76,6 +76,11 @@ export function namedRoute(router: Router, name: RouteName, path: string | strin
     };
   }
   return named;
+}
+
+/** Records which route answers a request: its log line and metric label carry the name. */
+export function tagRoute(res: HttpResponse, name: RouteName): void {
+  res.locals.route = name;
 }
 
 /** Starts a request's context: its id, and on completion its log line and its observation. */
