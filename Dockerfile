@@ -13,17 +13,20 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
+# Not 8080 nor 3000 (the chatbot's backend and admin UI). ALLOWED_HOSTS here suits a local `docker run`;
+# every deployment sets its own (ops/).
 ENV NODE_ENV=production \
-    PORT=8080 \
-    HOST=0.0.0.0
+    PORT=8090 \
+    HOST=0.0.0.0 \
+    ALLOWED_HOSTS=localhost,127.0.0.1
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The image's `node` user (uid 1000); the root filesystem may be mounted read-only: nothing is written.
 USER node
-EXPOSE 8080
+EXPOSE 8090
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8090) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node itself is PID 1 and handles SIGTERM/SIGINT: not ready, drain, close the store, exit 0.
 CMD ["node", "dist/main.js"]

@@ -2,10 +2,10 @@
 // re-seals every value sealed under an older key or format, under ENCRYPTION_KEY. Idempotent and resumable:
 // each value is swapped only if it is still what was read, so it is safe beside running replicas; run it
 // again after a failure or a race. Logs where it sealed (integration/setting), never a value.
-import { MongoClient } from 'mongodb';
 import { CredentialCipher } from './adapters/persistence/credential-cipher';
 import { resealCredentials } from './adapters/persistence/credential-resealer';
-import { MongoIntegrationRepository } from './adapters/persistence/mongo-integration.repository';
+import { resealStoreWithOwnClient } from './adapters/persistence/mongo/mongo-store';
+import { RecordCodec } from './adapters/persistence/record-codec';
 import { errorFields } from './application/logger.port';
 import { ConfigError, loadConfig } from './infrastructure/config';
 import { WinstonLogger } from './infrastructure/logger';
@@ -13,7 +13,7 @@ import { WinstonLogger } from './infrastructure/logger';
 async function reseal(): Promise<void> {
   let config;
   try {
-    config = loadConfig({ ...process.env, AUTH_DISABLED: 'true' });
+    config = loadConfig({ ...process.env, AUTH_DISABLED: 'true', HOST: '127.0.0.1' });
     const problems = [
       ...(config.mongodbUri ? [] : ['MONGODB_URI: is required to reseal (the in-memory store keeps nothing to seal)']),
       ...(config.encryptionKey ? [] : ['ENCRYPTION_KEY: is required to reseal: it is the key every credential is sealed under']),
@@ -25,11 +25,12 @@ async function reseal(): Promise<void> {
     process.exit(1);
   }
   const logger = new WinstonLogger(config.logLevel);
-  const client = new MongoClient(config.mongodbUri!, { serverSelectionTimeoutMS: Math.max(config.storeTimeoutMs, 10_000) });
+  let close = async (): Promise<void> => {};
   try {
-    await client.connect();
-    const store = new MongoIntegrationRepository(client.db(config.mongodbDb), { maxTimeMS: Math.max(config.storeTimeoutMs, 10_000) });
-    const cipher = new CredentialCipher(config.encryptionKey, config.encryptionKeysPrevious);
+    const cipher = new CredentialCipher(config.encryptionKey, [...config.encryptionKeysPrevious, ...(config.encryptionKeyNext ? [config.encryptionKeyNext] : [])]);
+    const opened = await resealStoreWithOwnClient(config.mongodbUri!, config.mongodbDb, new RecordCodec(cipher), Math.max(config.storeTimeoutMs, 10_000));
+    close = opened.close;
+    const store = opened.store;
     const report = await resealCredentials(store, cipher, (place, what) => logger.info('credential resealed', { place, what }));
     logger.info('reseal done', { resealed: report.resealed.length, unchanged: report.unchanged, raced: report.raced });
     if (report.raced.length > 0) {
@@ -40,7 +41,7 @@ async function reseal(): Promise<void> {
     logger.error('reseal failed', errorFields(error, { stack: false }));
     process.exitCode = 1;
   } finally {
-    await client.close();
+    await close();
   }
 }
 

@@ -1,7 +1,7 @@
 # integrations-service on ECS Fargate: task definition, service (2 tasks, circuit breaker), CPU autoscaling.
 
 locals {
-  port = 8080
+  port = 8090
 
   # Non-secret configuration; var.settings overrides any of it.
   settings = merge({
@@ -12,6 +12,7 @@ locals {
     METRICS_ENABLED     = "true"
     PORT                = tostring(local.port)
     HOST                = "0.0.0.0"
+    ALLOWED_HOSTS       = var.allowed_hosts
     AUTH_DISABLED       = "false"
     CORS_ORIGINS        = ""
     SHUTDOWN_GRACE_MS   = "10000"
@@ -26,8 +27,10 @@ locals {
     MONGODB_URI             = var.mongodb_uri_secret_arn
     ADMIN_TOKENS            = var.admin_tokens_secret_arn
     READ_TOKENS             = var.read_tokens_secret_arn
+    GATEWAY_TOKENS          = var.gateway_tokens_secret_arn
     ENCRYPTION_KEY          = var.encryption_key_secret_arn
     ENCRYPTION_KEY_PREVIOUS = var.encryption_key_previous_secret_arn
+    ENCRYPTION_KEY_NEXT     = var.encryption_key_next_secret_arn
   }
   secrets = { for name, arn in local.secret_arns : name => arn if arn != null }
 
@@ -44,7 +47,7 @@ locals {
       readonlyRootFilesystem = true
       user                   = "1000"
       healthCheck = {
-        command     = ["CMD", "node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+        command     = ["CMD", "node", "-e", "fetch('http://127.0.0.1:8090/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
         interval    = 15
         timeout     = 5
         retries     = 3

@@ -25,12 +25,12 @@ variable "subnet_ids" {
 }
 
 variable "security_group_ids" {
-  description = "Security groups for the tasks: allow 8080 from the load balancer, and egress to MongoDB"
+  description = "Security groups for the tasks: allow 8090 from the load balancer, and egress to MongoDB"
   type        = list(string)
 }
 
 variable "target_group_arn" {
-  description = "ALB target group (target type ip, port 8080, health check /readyz); null for no load balancer"
+  description = "ALB target group (target type ip, port 8090, health check /readyz); null for no load balancer"
   type        = string
   default     = null
 }
@@ -89,6 +89,12 @@ variable "read_tokens_secret_arn" {
   default     = null
 }
 
+variable "gateway_tokens_secret_arn" {
+  description = "Secrets Manager secret holding GATEWAY_TOKENS (comma-separated): the token of a gateway that signs people in and names them in X-Forwarded-User"
+  type        = string
+  default     = null
+}
+
 variable "encryption_key_secret_arn" {
   description = "Secrets Manager secret holding ENCRYPTION_KEY (32 bytes, base64)"
   type        = string
@@ -99,6 +105,17 @@ variable "encryption_key_previous_secret_arn" {
   description = "Secrets Manager secret holding ENCRYPTION_KEY_PREVIOUS, during a key rotation"
   type        = string
   default     = null
+}
+
+variable "encryption_key_next_secret_arn" {
+  description = "Secrets Manager secret holding ENCRYPTION_KEY_NEXT: the key every task learns before any task seals with it (a rotation's first rollout)"
+  type        = string
+  default     = null
+}
+
+variable "allowed_hosts" {
+  description = "ALLOWED_HOSTS: the host names clients reach the service by (the ALB's name, the service-discovery name), comma-separated"
+  type        = string
 }
 
 variable "settings" {

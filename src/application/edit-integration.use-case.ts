@@ -4,7 +4,6 @@ import type { Integration, IntegrationChanges } from '../domain/integration.enti
 import { isValidId } from '../domain/integration-rules';
 import { CLOCK, type Clock } from './clock.port';
 import { INTEGRATION_REPOSITORY, type IntegrationRepository } from './integration-repository.port';
-import { LIST_COPY, STALE_COPIES, type StaleCopies } from './stale-copies';
 
 /** The versions the editor saw: the edit applies only while the record's version fits. */
 export interface EditPrecondition {
@@ -38,21 +37,19 @@ export class EditIntegration {
   constructor(
     @inject(INTEGRATION_REPOSITORY) private readonly repository: IntegrationRepository,
     @inject(CLOCK) private readonly clock: Clock,
-    @inject(STALE_COPIES) private readonly copies: StaleCopies,
   ) {}
 
   async execute({ id, changes, precondition = {} }: EditIntegrationInput): Promise<EditOutcome> {
     for (let attempt = 1; ; attempt += 1) {
-      const current = isValidId(id) ? await this.repository.findById(id) : null;
+      // The version check is against the store itself, never a copy kept for speed (another replica may have
+      // written since): a client holding the current ETag is never refused.
+      const current = isValidId(id) ? await this.repository.findById(id, { fresh: true }) : null;
       if (!current) throw new IntegrationNotFoundError(id);
       if (!fits(precondition, current.version)) throw new VersionConflictError(id, current.version);
       const next = current.change(changes, this.clock.now());
       if (next === current) return { integration: current, previous: current };
       try {
         await this.repository.replace(next);
-        // A copy kept for stale-if-error is never older than a write this replica acknowledged.
-        this.copies.remember(id, next);
-        this.copies.forget(LIST_COPY);
         return { integration: next, previous: current };
       } catch (error) {
         // A conditional edit was made against the version another writer just replaced: it must not apply.

@@ -8,13 +8,18 @@ export interface InsertMissingResult {
   existing: string[];
 }
 
+export interface ReadOptions {
+  /** Read the store itself, never a copy kept for speed: what an edit's version check relies on. */
+  fresh?: boolean;
+}
+
 export interface IntegrationRepository {
   /** Every record, sorted by id. */
   list(): Promise<Integration[]>;
-  findById(id: string): Promise<Integration | null>;
+  findById(id: string, options?: ReadOptions): Promise<Integration | null>;
   /**
    * Stores `next` in place of the record it was changed from, atomically, and only while the stored
-   * record is still at `next.version - 1` (a record without a version is at 1); never creates.
+   * record is still at `next.version - 1`; never creates.
    * Throws IntegrationNotFoundError for an unknown id, VersionConflictError when another write came first.
    */
   replace(next: Integration): Promise<void>;

@@ -49,10 +49,23 @@ export class VersionConflictError extends DomainError {
   }
 }
 
+/** The last copy of what was asked for that a replica still holds, and how old it is. */
+export interface LastKnown<T = unknown> {
+  value: T;
+  ageMs: number;
+}
+
 export class StoreUnavailableError extends DomainError {
   readonly code = 'STORE_UNAVAILABLE';
 
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** `lastKnown`: a copy of what was asked for, kept from an earlier answer, that may be served instead (stale-if-error). */
+  constructor(
+    message: string,
+    options?: { cause?: unknown; lastKnown?: LastKnown },
+  ) {
     super(message, options);
+    this.lastKnown = options?.lastKnown;
   }
+
+  readonly lastKnown?: LastKnown;
 }

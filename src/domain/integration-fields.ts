@@ -1,53 +1,53 @@
 // The record's writable fields, declared once. The entity's type, its checks and its change rule, the
-// HTTP schemas, the request's changes and the MongoDB document are all derived from this table: adding a
-// field is one entry here (and, if every installation should carry a value, one in the defaults).
+// HTTP schemas, the request's changes, the legacy fitting and the stored record are all derived from this
+// table: adding a field is one entry here (and a new kind of rule, if it needs one, one in field-rules.ts).
 import type { FieldError } from './errors';
-import { DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, settingsViolations, type Settings } from './integration-rules';
-import { messages } from './validation-messages';
-
-/** What a field holds, as data both the domain's check and the edge's JSON Schema are built from. */
-export type FieldRule =
-  | { readonly type: 'string'; readonly minLength?: number; readonly maxLength: number }
-  | { readonly type: 'boolean' }
-  | { readonly type: 'settings' };
+import { flag, text, type FieldRule } from './field-rules';
+import { SETTINGS_RULE } from './integration-rules';
 
 export interface FieldSpec {
   readonly rule: FieldRule;
   readonly description: string;
-  /** The value a record takes when it was created or stored without this field (the old store's records). */
-  readonly fallback: (id: string) => unknown;
+  /**
+   * The value a record takes when it was created or stored without this field (the old store's records).
+   * A field without one is optional: a record may lack it.
+   */
+  readonly fallback?: (id: string) => unknown;
 }
 
 export const WRITABLE_FIELDS = {
   name: {
-    rule: { type: 'string', minLength: 1, maxLength: NAME_MAX_LENGTH },
+    rule: text({ minLength: 1, maxLength: 100 }),
     description: 'Shown in the admin UI.',
     fallback: (id: string) => id,
   },
   description: {
-    rule: { type: 'string', maxLength: DESCRIPTION_MAX_LENGTH },
+    rule: text({ maxLength: 500 }),
     description: 'Shown in the admin UI.',
     fallback: () => '',
   },
   status: {
-    rule: { type: 'boolean' },
+    rule: flag(),
     description: 'Enabled or not.',
     fallback: () => false,
   },
   settings: {
-    rule: { type: 'settings' },
+    rule: SETTINGS_RULE,
     description: 'Channel settings; replaced as a whole when written.',
     fallback: () => ({}),
   },
 } as const satisfies Record<string, FieldSpec>;
 
-export type WritableField = keyof typeof WRITABLE_FIELDS;
+type Table = typeof WRITABLE_FIELDS;
+export type WritableField = keyof Table;
 export const WRITABLE_FIELD_NAMES = Object.freeze(Object.keys(WRITABLE_FIELDS)) as readonly WritableField[];
 
-type ValueOf<R extends FieldRule> = R extends { type: 'string' } ? string : R extends { type: 'boolean' } ? boolean : Settings;
+type ValueOf<K extends WritableField> = Table[K]['rule'] extends FieldRule<infer T> ? T : never;
+type Required = { [K in WritableField]: Table[K] extends { fallback: unknown } ? K : never }[WritableField];
+type Optional = Exclude<WritableField, Required>;
 
-/** Every writable field with its value. */
-export type IntegrationFields = { [K in WritableField]: ValueOf<(typeof WRITABLE_FIELDS)[K]['rule']> };
+/** Every writable field with its value; an optional field may be absent. */
+export type IntegrationFields = { [K in Required]: ValueOf<K> } & { [K in Optional]?: ValueOf<K> };
 
 /** What an edit may change; a field left out (or undefined) stays as it is. `settings` replaces the whole object. */
 export type IntegrationChanges = Partial<IntegrationFields>;
@@ -56,20 +56,17 @@ export function isWritableField(name: string): name is WritableField {
   return Object.hasOwn(WRITABLE_FIELDS, name);
 }
 
-/** The broken rules of one field's value, for the record `id` (settings rules depend on the integration). */
+export function isOptionalField(field: WritableField): boolean {
+  return (WRITABLE_FIELDS[field] as FieldSpec).fallback === undefined;
+}
+
+/** The field's fallback for record `id`; undefined for an optional field. */
+export function fallbackOf(field: WritableField, id: string): unknown {
+  return (WRITABLE_FIELDS[field] as FieldSpec).fallback?.(id);
+}
+
+/** The broken rules of one field's value, for the record `id`; an optional field may be undefined. */
 export function fieldViolations(id: string, field: WritableField, value: unknown): FieldError[] {
-  const rule: FieldRule = WRITABLE_FIELDS[field].rule;
-  const at = `/${field}`;
-  switch (rule.type) {
-    case 'string':
-      if (typeof value !== 'string') return [{ field: at, message: messages.type('string') }];
-      if (value.length < (rule.minLength ?? 0) || value.length > rule.maxLength) {
-        return [{ field: at, message: messages.length(rule.minLength, rule.maxLength) }];
-      }
-      return [];
-    case 'boolean':
-      return typeof value === 'boolean' ? [] : [{ field: at, message: messages.type('boolean') }];
-    case 'settings':
-      return settingsViolations(id, value, at);
-  }
+  if (value === undefined && isOptionalField(field)) return [];
+  return (WRITABLE_FIELDS[field].rule as FieldRule).violations(value, `/${field}`, id);
 }

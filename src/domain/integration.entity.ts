@@ -1,19 +1,22 @@
 // The Integration entity: one channel integration of the chatbot, with its settings and version.
-// It is always valid and never changes: `create` and `change` check every rule of the domain and
-// answer a new, frozen record, so whatever an adapter stores was checked here.
+// It is always valid and never changes. It has two doors, and both check every rule of the domain:
+// `create` for a new record, `fromStored` for what a store holds (through the documented legacy fitting
+// first, for records the old store wrote); `change` answers the next record, checked as a whole.
 import { ValidationError, type FieldError } from './errors';
+import { wording } from './field-rules';
 import {
-  WRITABLE_FIELDS,
   WRITABLE_FIELD_NAMES,
+  fallbackOf,
   fieldViolations,
   isWritableField,
   type IntegrationChanges,
   type IntegrationFields,
 } from './integration-fields';
-import { ID_MAX_LENGTH, isValidId } from './integration-rules';
-import { messages } from './validation-messages';
+import { ID_RULE } from './integration-rules';
+import { fitToRules, storedTimes, storedVersion, type StoredIntegration } from './legacy-records';
 
 export type { IntegrationChanges, IntegrationFields } from './integration-fields';
+export type { StoredIntegration } from './legacy-records';
 
 /** The record as it travels over HTTP: dates as ISO-8601 strings. */
 export type IntegrationPrimitives = { id: string } & IntegrationFields & { version: number; createdAt: string; updatedAt: string };
@@ -21,15 +24,8 @@ export type IntegrationPrimitives = { id: string } & IntegrationFields & { versi
 /** A new record: its id and its fields; a field left out takes its fallback (see WRITABLE_FIELDS). */
 export type NewIntegration = { id: string } & Partial<IntegrationFields>;
 
-/**
- * A record as a store holds it. Records the old Python store wrote may lack any field but `id`, and
- * have no version (they are at version 1) nor timestamps.
- */
-export type StoredIntegration = { id: string } & { [K in keyof IntegrationFields]?: IntegrationFields[K] | null } & {
-  version?: number;
-  createdAt?: Date;
-  updatedAt?: Date;
-};
+/** What a store keeps of a record written by this service: every field, the version and both times. */
+export type IntegrationRecord = { id: string } & IntegrationFields & { version: number; createdAt: Date; updatedAt: Date };
 
 // The entity carries each writable field as a read-only property of the same name.
 export interface Integration extends Readonly<IntegrationFields> {}
@@ -40,6 +36,7 @@ export class Integration {
   readonly createdAt!: Date;
   readonly updatedAt!: Date;
 
+  /** Only after every rule was checked. */
   private constructor(id: string, fields: IntegrationFields, version: number, createdAt: Date, updatedAt: Date) {
     Object.assign(this, { id, ...fields, version, createdAt, updatedAt });
     Object.freeze(this);
@@ -47,20 +44,31 @@ export class Integration {
 
   /** A new record at version 1; throws ValidationError when it breaks a rule. */
   static create(props: NewIntegration, now: Date): Integration {
-    const errors: FieldError[] = isValidId(props.id) ? [] : [{ field: '/id', message: messages.idShape(ID_MAX_LENGTH) }];
-    const fields = withFallbacks(props);
-    for (const field of WRITABLE_FIELD_NAMES) errors.push(...fieldViolations(props.id, field, fields[field]));
-    if (errors.length > 0) throw new ValidationError(errors);
-    return new Integration(props.id, deepFrozenCopy(fields), 1, now, now);
+    const fields: Record<string, unknown> = {};
+    for (const field of WRITABLE_FIELD_NAMES) {
+      const given = Object.hasOwn(props, field) ? props[field] : undefined;
+      const value = given ?? fallbackOf(field, props.id);
+      if (value !== undefined) fields[field] = value;
+    }
+    return Integration.checked(props.id, fields, 1, now, now);
   }
 
   /**
-   * Rebuilds a stored record as it is: stored data is read, never refused, and a field the old store
-   * did not write takes its fallback. Its next change is checked as a whole.
+   * A record as a store holds it, which may be one the old store wrote: made to fit today's rules first
+   * (fitToRules: fallbacks for what it lacks, the rule kinds' fitting for what breaks a rule, the same as
+   * migration 003 does), then checked like any other. `storeTime`: when the store says it was made (MongoDB's
+   * ObjectId), for a record without createdAt. Throws ValidationError for an id no record can have.
    */
-  static restore(stored: StoredIntegration): Integration {
-    const createdAt = stored.createdAt ?? new Date(0);
-    return new Integration(stored.id, deepFrozenCopy(withFallbacks(stored)), stored.version ?? 1, createdAt, stored.updatedAt ?? createdAt);
+  static fromStored(stored: StoredIntegration, storeTime?: Date): Integration {
+    const { createdAt, updatedAt } = storedTimes(stored, storeTime);
+    return Integration.checked(stored.id, fitToRules(stored).fields, storedVersion(stored), createdAt, updatedAt);
+  }
+
+  private static checked(id: string, fields: Record<string, unknown>, version: number, createdAt: Date, updatedAt: Date): Integration {
+    const errors: FieldError[] = [...ID_RULE.violations(id, '/id', id)];
+    for (const field of WRITABLE_FIELD_NAMES) errors.push(...fieldViolations(id, field, fields[field]));
+    if (errors.length > 0) throw new ValidationError(errors);
+    return new Integration(id, deepFrozenCopy(fields) as IntegrationFields, version, createdAt, updatedAt);
   }
 
   /**
@@ -70,14 +78,10 @@ export class Integration {
    */
   change(changes: IntegrationChanges, now: Date): Integration {
     const given = Object.entries(changes).filter(([, value]) => value !== undefined);
-    const errors: FieldError[] = [];
-    for (const [field] of given) if (!isWritableField(field)) errors.push({ field: `/${field}`, message: messages.unknownField });
-    if (errors.length > 0) throw new ValidationError(errors);
+    const unknown: FieldError[] = given.filter(([field]) => !isWritableField(field)).map(([field]) => ({ field: `/${field}`, message: wording.unknownField }));
+    if (unknown.length > 0) throw new ValidationError(unknown);
     if (given.length === 0) return this;
-    const fields = { ...this.fields(), ...Object.fromEntries(given) } as IntegrationFields;
-    for (const field of WRITABLE_FIELD_NAMES) errors.push(...fieldViolations(this.id, field, fields[field]));
-    if (errors.length > 0) throw new ValidationError(errors);
-    return new Integration(this.id, deepFrozenCopy(fields), this.version + 1, this.createdAt, now);
+    return Integration.checked(this.id, { ...this.fields(), ...Object.fromEntries(given) }, this.version + 1, this.createdAt, now);
   }
 
   /** The writable fields whose value differs from `other`'s. */
@@ -85,32 +89,21 @@ export class Integration {
     return WRITABLE_FIELD_NAMES.filter((field) => JSON.stringify(this[field]) !== JSON.stringify(other[field]));
   }
 
-  /** The writable fields alone. */
+  /** The writable fields alone (an optional field this record lacks is left out). */
   fields(): IntegrationFields {
-    return Object.fromEntries(WRITABLE_FIELD_NAMES.map((field) => [field, this[field]])) as IntegrationFields;
+    const fields: Record<string, unknown> = {};
+    for (const field of WRITABLE_FIELD_NAMES) if (this[field] !== undefined) fields[field] = this[field];
+    return fields as IntegrationFields;
   }
 
-  /** The same record with other settings, neither checked nor versioned: for adapters that encode values at rest. */
-  withStoredSettings(settings: IntegrationFields['settings']): Integration {
-    return new Integration(this.id, { ...this.fields(), settings: deepFrozenCopy(settings) }, this.version, this.createdAt, this.updatedAt);
-  }
-
-  toStored(): Required<StoredIntegration> {
+  /** The record as a store keeps it. */
+  toRecord(): IntegrationRecord {
     return { id: this.id, ...this.fields(), version: this.version, createdAt: this.createdAt, updatedAt: this.updatedAt };
   }
 
   toPrimitives(): IntegrationPrimitives {
     return { id: this.id, ...this.fields(), version: this.version, createdAt: this.createdAt.toISOString(), updatedAt: this.updatedAt.toISOString() };
   }
-}
-
-function withFallbacks(props: StoredIntegration): IntegrationFields {
-  const fields: Record<string, unknown> = {};
-  for (const field of WRITABLE_FIELD_NAMES) {
-    const value = Object.hasOwn(props, field) ? props[field] : undefined;
-    fields[field] = value ?? WRITABLE_FIELDS[field].fallback(props.id);
-  }
-  return fields as IntegrationFields;
 }
 
 // Values this module froze all the way down: entities share them instead of copying them again.

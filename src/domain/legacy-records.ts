@@ -1,8 +1,35 @@
-// Records the old Python store left behind that today's rules refuse, and what is done about them. The
-// migrations apply these rules; they live here because they are the domain's rules, stated once.
-import { WRITABLE_FIELDS, WRITABLE_FIELD_NAMES, fieldViolations, type IntegrationFields } from './integration-fields';
-import type { StoredIntegration } from './integration.entity';
-import { fixedSettingsOf, isPlainObject, keyProblem, type Settings } from './integration-rules';
+// Records as stores hold them, and the rules for those the old Python store left behind, stated once: the
+// entity reads stored records through them, the repositories and the migrations filter and fit with them.
+import { WRITABLE_FIELD_NAMES, WRITABLE_FIELDS, fallbackOf, fieldViolations, isOptionalField, type IntegrationFields } from './integration-fields';
+import type { FieldRule } from './field-rules';
+
+/**
+ * A record as a store holds it. Records the old Python store wrote may lack any field but `id` (or hold it
+ * as null), and have no version nor timestamps.
+ */
+export type StoredIntegration = { id: string } & { [K in keyof IntegrationFields]?: IntegrationFields[K] | null } & {
+  version?: number | null;
+  createdAt?: Date | null;
+  updatedAt?: Date | null;
+};
+
+/** The version a stored record is at: the old store never wrote one, and a record without one (or null) is at 1. */
+export const LEGACY_VERSION = 1;
+export function storedVersion(stored: { version?: number | null }): number {
+  return stored.version ?? LEGACY_VERSION;
+}
+
+/** When a record whose creation time nobody wrote down was made, if nothing else tells: never "now", which moves. */
+export const UNKNOWN_CREATION_TIME = new Date(0);
+
+/**
+ * When a stored record was created: its `createdAt`, else the time its store can tell (MongoDB: the ObjectId's),
+ * else UNKNOWN_CREATION_TIME. Its `updatedAt`, when absent, is that same time.
+ */
+export function storedTimes(stored: StoredIntegration, storeTime?: Date): { createdAt: Date; updatedAt: Date } {
+  const createdAt = stored.createdAt ?? storeTime ?? UNKNOWN_CREATION_TIME;
+  return { createdAt, updatedAt: stored.updatedAt ?? createdAt };
+}
 
 export interface DuplicateChoice<D> {
   kept: D;
@@ -12,15 +39,15 @@ export interface DuplicateChoice<D> {
 }
 
 /**
- * Which of several records with one id stays: the highest version (a record without one is at 1), and
- * among equals the first in the collection's natural order, which is the one the old store's find_one
- * returned, so the one the chatbot has been serving. `records` must be in natural order.
+ * Which of several records with one id stays: the highest version (see storedVersion), and among equals the
+ * first in the collection's natural order, which is the one the old store's find_one returned, so the one the
+ * chatbot has been serving. `records` must be in natural order.
  */
-export function chooseAmongDuplicates<D extends { version?: number }>(records: readonly D[]): DuplicateChoice<D> {
-  let kept = records[0];
-  for (const record of records) if ((record.version ?? 1) > (kept.version ?? 1)) kept = record;
-  const top = kept.version ?? 1;
-  const tied = records.filter((record) => (record.version ?? 1) === top).length > 1;
+export function chooseAmongDuplicates<D extends { version?: number | null }>(records: readonly D[]): DuplicateChoice<D> {
+  let kept = records[0]!;
+  for (const record of records) if (storedVersion(record) > storedVersion(kept)) kept = record;
+  const top = storedVersion(kept);
+  const tied = records.filter((record) => storedVersion(record) === top).length > 1;
   return {
     kept,
     extras: records.filter((record) => record !== kept),
@@ -30,99 +57,39 @@ export function chooseAmongDuplicates<D extends { version?: number }>(records: r
 
 export interface FittedRecord {
   fields: IntegrationFields;
-  /** What had to go for the record to fit, by field (settings by key); empty when it already fitted. */
+  /** What had to go for the record to fit, by field; empty when it already fitted. */
   setAside: Record<string, unknown>;
-  /** What was done, by field or settings key name; never a value. */
+  /** What was done, by field; names, never values. */
   notes: string[];
 }
 
 /**
- * The record made to fit today's rules with as little change as possible, so the admin UI can edit it:
- * a missing or null field takes its fallback; facebook keeps exactly its three string settings (a missing
- * one is ''; another key, or a non-string value, is set aside); a settings key no store may hold is set
- * aside; an over-long name or description is cut to fit (the original set aside); a non-boolean status is
- * set aside and false.
+ * The record made to fit today's rules with as little change as possible, so the admin UI can edit it: a
+ * missing or null field takes its fallback; a value that breaks its rule is fitted by the rule's kind (see
+ * field-rules.ts and SETTINGS_RULE: a text cut to length, a settings key set aside, a missing facebook
+ * setting ''), and what had to go is returned to be kept. A record that fits is returned as it is.
  */
 export function fitToRules(stored: StoredIntegration): FittedRecord {
+  const fields: Record<string, unknown> = {};
   const setAside: Record<string, unknown> = {};
   const notes: string[] = [];
-  const fields = {} as Record<string, unknown>;
   for (const field of WRITABLE_FIELD_NAMES) {
-    const value = Object.hasOwn(stored, field) ? stored[field] : undefined;
-    if (value === undefined || value === null) {
-      fields[field] = WRITABLE_FIELDS[field].fallback(stored.id);
-      notes.push(`${field}: was ${value === null ? 'null' : 'missing'}, now its default`);
-    } else {
-      fields[field] = value;
+    const given = Object.hasOwn(stored, field) ? stored[field] : undefined;
+    const fallback = fallbackOf(field, stored.id);
+    if (given === undefined || given === null) {
+      if (isOptionalField(field)) continue;
+      fields[field] = fallback;
+      notes.push(`${field}: was ${given === null ? 'null' : 'missing'}, now its default`);
+      continue;
     }
-  }
-
-  const settings = fields.settings;
-  if (!isPlainObject(settings)) {
-    setAside.settings = settings;
-    fields.settings = {};
-    notes.push('settings: not an object, set aside');
-  } else {
-    fields.settings = fitSettings(stored.id, settings as Settings, setAside, notes);
-  }
-
-  for (const field of ['name', 'description'] as const) {
-    const rule = WRITABLE_FIELDS[field].rule;
-    const value = fields[field];
-    if (typeof value !== 'string') {
-      setAside[field] = value;
-      fields[field] = WRITABLE_FIELDS[field].fallback(stored.id);
-      notes.push(`${field}: not a string, set aside`);
-    } else if (value.length > rule.maxLength) {
-      setAside[field] = value;
-      fields[field] = value.slice(0, rule.maxLength);
-      notes.push(`${field}: cut to ${rule.maxLength} characters`);
-    } else if (value.length < ('minLength' in rule ? rule.minLength : 0)) {
-      fields[field] = WRITABLE_FIELDS[field].fallback(stored.id);
-      notes.push(`${field}: empty, now its default`);
+    if (fieldViolations(stored.id, field, given).length === 0) {
+      fields[field] = given;
+      continue;
     }
-  }
-  if (typeof fields.status !== 'boolean') {
-    setAside.status = fields.status;
-    fields.status = false;
-    notes.push('status: not a boolean, set aside');
-  }
-
-  // Whatever is left unfixable for a field (a settings object too large, say) is set aside whole.
-  for (const field of WRITABLE_FIELD_NAMES) {
-    if (fieldViolations(stored.id, field, fields[field]).length > 0) {
-      setAside[field] = setAside[field] ?? fields[field];
-      fields[field] = WRITABLE_FIELDS[field].fallback(stored.id);
-      notes.push(`${field}: still broke a rule, set aside whole`);
-    }
+    const fitted = (WRITABLE_FIELDS[field].rule as FieldRule).fit(given, stored.id, fallback);
+    if (fitted.value !== undefined) fields[field] = fitted.value;
+    if (fitted.setAside !== undefined) setAside[field] = fitted.setAside;
+    notes.push(`${field}: ${fitted.note ?? 'fitted'}`);
   }
   return { fields: fields as IntegrationFields, setAside, notes };
-}
-
-function fitSettings(id: string, settings: Settings, setAside: Record<string, unknown>, notes: string[]): Settings {
-  const fitted: Settings = {};
-  const asideSettings: Record<string, unknown> = {};
-  const fixed = fixedSettingsOf(id);
-  for (const [key, value] of Object.entries(settings)) {
-    const unsafe = keyProblem(key) !== null || hasUnsafeKeyWithin(value);
-    if (unsafe || (fixed && !fixed.includes(key)) || (fixed && typeof value !== 'string')) {
-      asideSettings[key] = value;
-      notes.push(`settings.${key}: set aside (${unsafe ? 'a key no store may hold' : fixed?.includes(key) ? 'not a string' : `not a ${id} setting`})`);
-    } else {
-      fitted[key] = value;
-    }
-  }
-  for (const key of fixed ?? []) {
-    if (!Object.hasOwn(fitted, key)) {
-      fitted[key] = '';
-      if (!Object.hasOwn(asideSettings, key)) notes.push(`settings.${key}: was missing, now ''`);
-    }
-  }
-  if (Object.keys(asideSettings).length > 0) setAside.settings = asideSettings;
-  return fitted;
-}
-
-function hasUnsafeKeyWithin(value: unknown, depth = 0): boolean {
-  if (typeof value !== 'object' || value === null || depth > 16) return depth > 16;
-  return Object.entries(value).some(([key, child]) => (!Array.isArray(value) && keyProblem(key) !== null) || hasUnsafeKeyWithin(child, depth + 1));
 }

@@ -1,9 +1,11 @@
 // Configuration: the environment, validated once at start with envalid. Every problem is reported
 // on a line of its own, and the process stops before anything listens.
+import { isIP } from 'node:net';
 import { EnvMissingError, bool, cleanEnv, host, makeValidator, str } from 'envalid';
-import { MongoClient } from 'mongodb';
-import { ConnectionString } from 'mongodb-connection-string-url';
+import { checkMongoUri, describeMongoUri } from '../adapters/persistence/mongo/mongo-uri';
 import { redactString } from './redact';
+
+export { describeMongoUri } from '../adapters/persistence/mongo/mongo-uri';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -20,7 +22,11 @@ export interface Config {
   host: string;
   adminTokens: string[];
   readTokens: string[];
+  /** Tokens of gateways that sign people in and name them (X-Forwarded-User). */
+  gatewayTokens: string[];
   authDisabled: boolean;
+  /** Host names the API answers to (DNS rebinding). */
+  allowedHosts: string[];
   /** ['*'] for any origin, [] for none. */
   corsOrigins: string[];
   shutdownGraceMs: number;
@@ -29,7 +35,9 @@ export interface Config {
   /** How old a copy this replica served may be and still answer a read while the store is down; 0: never. */
   staleIfErrorMs: number;
   encryptionKey?: Buffer;
+  /** Keys that open what they sealed but seal nothing: the previous key after a rotation, the next one before it. */
   encryptionKeysPrevious: Buffer[];
+  encryptionKeyNext?: Buffer;
   migrateOnStart: boolean;
 }
 
@@ -90,14 +98,20 @@ const keyList = makeValidator<Buffer[]>((input) =>
 );
 
 const mongoUri = makeValidator<string>((input) => {
-  if (input === '') return input;
-  try {
-    // Parses only; no connection is made.
-    new MongoClient(input);
-  } catch (error) {
-    throw new Error(`is not a MongoDB connection string (${redactString((error as Error).message)})`);
-  }
+  if (input !== '') checkMongoUri(input, redactString);
   return input;
+});
+
+// name, name:port, *.domain, [::1]:8090: what a Host header may carry.
+const HOST_ENTRY = /^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$|^\[[0-9a-f:.]+\](?::\d{1,5})?$/i;
+
+const hostList = makeValidator<string[]>((input) => {
+  const hosts = list(input);
+  for (const entry of hosts) {
+    if (entry === '*') throw new Error('must name the hosts (a wildcard would let any page rebind its name to this service)');
+    if (!HOST_ENTRY.test(entry)) throw new Error(`"${entry}" is not a host name like integrations-service, admin.example.com:8443, *.example.com or [::1]:8090`);
+  }
+  return hosts;
 });
 
 // Every variable the service reads; the ops manifests and the README are checked against this list.
@@ -108,10 +122,13 @@ const SPEC = {
   MONGO_MAX_POOL_SIZE: intIn(1, 1000)({ default: 10 }),
   LOG_LEVEL: str({ choices: ['error', 'warn', 'info', 'debug'], default: 'info' }),
   METRICS_ENABLED: bool({ default: true }),
-  PORT: intIn(0, 65535)({ default: 8080 }), // 0: any free port (tests)
+  // Not 8080 nor 3000: the chatbot's backend and admin UI use those on the same machine.
+  PORT: intIn(0, 65535)({ default: 8090 }), // 0: any free port (tests)
   HOST: host({ default: '127.0.0.1' }), // only this machine, unless the deployment says otherwise
+  ALLOWED_HOSTS: hostList({ default: undefined }),
   ADMIN_TOKENS: tokenList({ default: [] }),
   READ_TOKENS: tokenList({ default: [] }),
+  GATEWAY_TOKENS: tokenList({ default: [] }),
   AUTH_DISABLED: bool({ default: false }),
   CORS_ORIGINS: originList({ default: undefined }),
   SHUTDOWN_GRACE_MS: intIn(0, 600_000)({ default: 10_000 }),
@@ -120,6 +137,7 @@ const SPEC = {
   STALE_IF_ERROR_MS: intIn(0, 86_400_000)({ default: 300_000 }),
   ENCRYPTION_KEY: keyList({ default: undefined }),
   ENCRYPTION_KEY_PREVIOUS: keyList({ default: [] }),
+  ENCRYPTION_KEY_NEXT: keyList({ default: undefined }),
   MIGRATE_ON_START: bool({ default: undefined }),
 };
 
@@ -142,14 +160,26 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (problems.length > 0) throw new ConfigError(problems.sort());
 
   const isProduction = e.NODE_ENV === 'production';
-  const open = e.ADMIN_TOKENS.length === 0 && e.READ_TOKENS.length === 0;
+  const withTokens = e.ADMIN_TOKENS.length + e.READ_TOKENS.length + e.GATEWAY_TOKENS.length > 0;
   if (isProduction && !e.MONGODB_URI) problems.push('MONGODB_URI: is required when NODE_ENV=production (the in-memory store keeps nothing)');
-  if (isProduction && open && !e.AUTH_DISABLED) {
+  if (isProduction && !withTokens && !e.AUTH_DISABLED) {
     problems.push('ADMIN_TOKENS: is required when NODE_ENV=production; set AUTH_DISABLED=true to run open on purpose');
+  }
+  const corsOrigins = e.CORS_ORIGINS ?? [];
+  if (corsOrigins.includes('*') && (isProduction || withTokens)) {
+    problems.push(
+      `CORS_ORIGINS: * is refused ${isProduction ? 'in production' : 'when tokens are set'}: any web page could then call the API with whatever a gateway adds; name the admin UI's origin (https://admin.example.com)`,
+    );
+  }
+  const loopback = isLoopback(e.HOST);
+  if (e.ALLOWED_HOSTS === undefined && !loopback) {
+    problems.push(`ALLOWED_HOSTS: is required when HOST is not a loopback address (${e.HOST}): list the names clients reach this service by (integrations-service,integrations-service.chatbot.svc.cluster.local)`);
   }
   // An empty value (a manifest passing through an unset secret) is the same as unset.
   const encryptionKeys = e.ENCRYPTION_KEY ?? [];
+  const nextKeys = e.ENCRYPTION_KEY_NEXT ?? [];
   if (encryptionKeys.length > 1) problems.push('ENCRYPTION_KEY: must be exactly one key; older keys go in ENCRYPTION_KEY_PREVIOUS');
+  if (nextKeys.length > 1) problems.push('ENCRYPTION_KEY_NEXT: must be exactly one key, the one every replica learns before any replica seals with it');
   if (encryptionKeys.length === 0 && e.ENCRYPTION_KEY_PREVIOUS.length > 0) problems.push('ENCRYPTION_KEY_PREVIOUS: is set without ENCRYPTION_KEY');
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -165,15 +195,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     host: e.HOST,
     adminTokens: e.ADMIN_TOKENS,
     readTokens: e.READ_TOKENS,
+    gatewayTokens: e.GATEWAY_TOKENS,
     authDisabled: e.AUTH_DISABLED,
+    // Bound to loopback: the loopback names, on this port (any port when PORT is 0, as in tests).
+    allowedHosts: e.ALLOWED_HOSTS ?? LOOPBACK_NAMES.map((name) => (e.PORT === 0 ? name : `${name}:${e.PORT}`)),
     // No cross-origin access unless asked for: a web page a developer opens must not reach the credentials.
-    corsOrigins: e.CORS_ORIGINS ?? [],
+    corsOrigins,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     storeTimeoutMs: e.STORE_TIMEOUT_MS,
     cacheTtlMs: e.CACHE_TTL_MS,
     staleIfErrorMs: e.STALE_IF_ERROR_MS,
     encryptionKey: encryptionKeys[0],
     encryptionKeysPrevious: e.ENCRYPTION_KEY_PREVIOUS,
+    encryptionKeyNext: nextKeys[0],
     migrateOnStart: e.MIGRATE_ON_START ?? !isProduction,
   };
 }
@@ -189,31 +223,27 @@ export function describeConfig(config: Config): Record<string, unknown> {
     logLevel: config.logLevel,
     metricsEnabled: config.metricsEnabled,
     listen: `${config.host}:${config.port}`,
-    auth: config.adminTokens.length + config.readTokens.length > 0 ? `${config.adminTokens.length} admin, ${config.readTokens.length} read tokens` : 'open',
+    auth:
+      config.adminTokens.length + config.readTokens.length + config.gatewayTokens.length > 0
+        ? `${config.adminTokens.length} admin, ${config.readTokens.length} read, ${config.gatewayTokens.length} gateway tokens`
+        : 'open',
+    allowedHosts: config.allowedHosts,
     corsOrigins: config.corsOrigins,
     shutdownGraceMs: config.shutdownGraceMs,
     storeTimeoutMs: config.storeTimeoutMs,
     cacheTtlMs: config.cacheTtlMs,
     staleIfErrorMs: config.staleIfErrorMs,
-    encryption: config.encryptionKey ? `on (${config.encryptionKeysPrevious.length} previous keys)` : 'off',
+    encryption: config.encryptionKey
+      ? `on (${config.encryptionKeysPrevious.length} previous keys${config.encryptionKeyNext ? ', a next key' : ''})`
+      : config.encryptionKeyNext
+        ? 'off (a next key is known: it opens what it sealed)'
+        : 'off',
     migrateOnStart: config.migrateOnStart,
   };
 }
 
-// Options of a connection string that hold a secret (proxyPassword, tlsCertificateKeyFilePassword, AWS
-// session tokens in authMechanismProperties, …).
-const SECRET_OPTION = /pass|secret|token|key|credential|authMechanismProperties/i;
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
-/** The connection string without its user info and without the value of any option that holds a secret. */
-export function describeMongoUri(uri: string): string {
-  try {
-    const parsed = new ConnectionString(uri);
-    const hadUser = parsed.username !== '' || parsed.password !== '';
-    parsed.username = '';
-    parsed.password = '';
-    for (const name of [...parsed.searchParams.keys()]) if (SECRET_OPTION.test(name)) parsed.searchParams.set(name, 'REDACTED');
-    return hadUser ? parsed.toString().replace('://', '://[REDACTED]@') : parsed.toString();
-  } catch {
-    return '[unparseable connection string]';
-  }
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
 }

@@ -16,7 +16,7 @@ export async function main(): Promise<void> {
 
   const container = buildContainer(config);
   const logger = container.get<Logger>(LOGGER);
-  const service = new Service(container);
+  const service = container.get(Service);
 
   // A bug nobody caught leaves the process in an unknown state: log it, stop gracefully (requests in
   // flight finish, the store closes), and exit 1 so the orchestrator starts a clean one.

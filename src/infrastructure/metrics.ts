@@ -1,12 +1,12 @@
 // Prometheus metrics with prom-client, in a registry of this service's own (so tests may build many).
-import type { MongoClient } from 'mongodb';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MetricsEndpoint } from '../adapters/http/app';
 import type { RequestObservation } from '../adapters/http/request-context';
 import type { CircuitStateName } from '../adapters/persistence/circuit-breaking-integration.repository';
 import type { StoreObserver, StoreOperation } from '../adapters/persistence/measured-integration.repository';
+import type { PoolGauges } from '../adapters/persistence/mongo/mongo-pool';
 
-export class Metrics implements MetricsEndpoint, StoreObserver {
+export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges {
   readonly registry = new Registry();
 
   private readonly httpDuration = new Histogram({
@@ -19,14 +19,14 @@ export class Metrics implements MetricsEndpoint, StoreObserver {
 
   readonly storeOperations = new Counter({
     name: 'store_operations_total',
-    help: 'Operations sent to the integrations store, by operation',
+    help: 'Operations sent to the integrations store, by operation (reads the cache answered and calls the open circuit refused are not sent)',
     labelNames: ['operation'] as const,
     registers: [this.registry],
   });
 
   readonly storeErrors = new Counter({
     name: 'store_operation_errors_total',
-    help: 'Store operations that failed (unreachable, timed out, or unexpected), by operation and kind',
+    help: 'Operations sent to the store that failed, by operation and kind: unavailable (unreachable, timed out, no majority in time) or unexpected',
     labelNames: ['operation', 'kind'] as const,
     registers: [this.registry],
   });
@@ -100,39 +100,9 @@ export class Metrics implements MetricsEndpoint, StoreObserver {
     this.staleReads.inc();
   };
 
-  /**
-   * Follows the driver's connection-pool (CMAP) events, by connection: a connection closed while checked out
-   * (a network error, a pool cleared under it) leaves both gauges, and a closed pool takes all of its own.
-   */
-  watchMongoPool(client: MongoClient): void {
-    const open = new Set<string>();
-    const inUse = new Set<string>();
-    const key = (event: { address?: string; connectionId?: unknown }): string => `${event.address}#${String(event.connectionId)}`;
-    const update = (): void => {
-      this.poolOpen.set(open.size);
-      this.poolInUse.set(inUse.size);
-    };
-    client.on('connectionCreated', (event) => {
-      open.add(key(event));
-      update();
-    });
-    client.on('connectionClosed', (event) => {
-      open.delete(key(event));
-      inUse.delete(key(event));
-      update();
-    });
-    client.on('connectionCheckedOut', (event) => {
-      inUse.add(key(event));
-      update();
-    });
-    client.on('connectionCheckedIn', (event) => {
-      inUse.delete(key(event));
-      update();
-    });
-    client.on('connectionPoolClosed', (event) => {
-      for (const set of [open, inUse]) for (const entry of [...set]) if (entry.startsWith(`${event.address}#`)) set.delete(entry);
-      update();
-    });
+  poolConnections(open: number, inUse: number): void {
+    this.poolOpen.set(open);
+    this.poolInUse.set(inUse);
   }
 
   render(): Promise<string> {

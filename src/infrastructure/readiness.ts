@@ -2,8 +2,18 @@
 // has not answered a ping for longer than a primary election takes. The store is pinged in the background
 // every few seconds, never once per /readyz call, so probes (or anyone) cannot multiply the store's load;
 // a blip shorter than the tolerance does not take every replica out of the load balancer at once.
-import type { IntegrationRepository } from '../application/integration-repository.port';
+//
+// A stored record this replica cannot open (a credential sealed with a key it lacks, or altered) is named in the
+// report. A missing key takes this replica out of the load balancer (another replica may have the key, and one
+// is told in the log line what to set); an altered value leaves it in (every replica fails alike, and the API is
+// how an admin writes the credential again).
+import { inject, injectable, optional } from 'inversify';
+import { INTEGRATION_REPOSITORY, type IntegrationRepository } from '../application/integration-repository.port';
 import type { ReadinessReport } from '../adapters/http/app';
+import { MissingKeyError } from '../adapters/persistence/credential-cipher';
+import type { ReadabilityObserver, UnreadableCredentialError } from '../adapters/persistence/record-codec';
+
+export const READINESS_OPTIONS = Symbol.for('ReadinessOptions');
 
 export interface ReadinessOptions {
   pingIntervalMs?: number;
@@ -12,6 +22,28 @@ export interface ReadinessOptions {
   now?: () => number;
 }
 
+/** The stored records this replica could not open on their last read, and why; the codec tells it. */
+@injectable()
+export class UnreadableRecords implements ReadabilityObserver {
+  private readonly records = new Map<string, { reason: string; missingKey: boolean }>();
+
+  unreadable(id: string, error: UnreadableCredentialError): void {
+    this.records.set(id, { reason: error.message, missingKey: error.cause instanceof MissingKeyError });
+  }
+
+  readable(id: string): void {
+    this.records.delete(id);
+  }
+
+  /** Ready unless a key is missing; the check names every record that cannot be read. */
+  check(): { ready: boolean; check?: string } {
+    if (this.records.size === 0) return { ready: true };
+    const entries = [...this.records.values()];
+    return { ready: !entries.some((entry) => entry.missingKey), check: `cannot be read: ${entries.map((entry) => entry.reason).join('; ')}` };
+  }
+}
+
+@injectable()
 export class Readiness {
   private initialized = false;
   private draining = false;
@@ -24,8 +56,9 @@ export class Readiness {
   private readonly now: () => number;
 
   constructor(
-    private readonly repository: IntegrationRepository,
-    { pingIntervalMs = 2_000, toleranceMs = 20_000, now = () => performance.now() }: ReadinessOptions = {},
+    @inject(INTEGRATION_REPOSITORY) private readonly repository: IntegrationRepository,
+    @inject(UnreadableRecords) private readonly unreadable: UnreadableRecords,
+    @inject(READINESS_OPTIONS) @optional() { pingIntervalMs = 2_000, toleranceMs = 20_000, now = () => performance.now() }: ReadinessOptions = {},
   ) {
     this.pingIntervalMs = pingIntervalMs;
     this.toleranceMs = toleranceMs;
@@ -67,10 +100,12 @@ export class Readiness {
     if (this.draining) return { ready: false, checks: { shutdown: 'draining' } };
     if (this.refusal) return { ready: false, checks: { store: 'refused', reason: this.refusal } };
     if (!this.initialized) return { ready: false, checks: { store: 'connecting', defaults: 'pending' } };
+    const records = this.unreadable.check();
     const silentForMs = this.now() - this.lastOkAt;
-    if (!this.lastFailure) return { ready: true, checks: { store: 'ok', defaults: 'ensured' } };
     const since = `${Math.round(silentForMs / 1000)} s`;
-    if (silentForMs <= this.toleranceMs) return { ready: true, checks: { store: `degraded: no answer for ${since}`, defaults: 'ensured' } };
-    return { ready: false, checks: { store: `unreachable for ${since}`, defaults: 'ensured' } };
+    const store = !this.lastFailure ? 'ok' : silentForMs <= this.toleranceMs ? `degraded: no answer for ${since}` : `unreachable for ${since}`;
+    const storeReady = !this.lastFailure || silentForMs <= this.toleranceMs;
+    return { ready: storeReady && records.ready, checks: { store, defaults: 'ensured', ...(records.check ? { records: records.check } : {}) } };
   }
+
 }

@@ -3,15 +3,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Container } from 'inversify';
+import { inject, injectable } from 'inversify';
 import type { HttpApp } from '../adapters/http/app';
+import { PermanentStoreFault, type Store } from '../adapters/persistence/store';
 import { EnsureDefaultIntegrations } from '../application/ensure-default-integrations.use-case';
 import { LOGGER, errorFields, type Logger } from '../application/logger.port';
 import { describeConfig, type Config } from './config';
-import type { Readiness } from './readiness';
-import { StartupRefusal } from './startup-refusal';
-import type { Store } from './store';
-import { CONFIG, HTTP_APP, READINESS, STORE } from './tokens';
+import { Readiness } from './readiness';
+import { CONFIG, HTTP_APP, STORE } from './tokens';
 
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 10_000;
@@ -28,32 +27,40 @@ export interface ServerLimits {
   maxConnections: number;
 }
 
-export const SERVER_LIMITS: ServerLimits = {
+export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 20_000,
   keepAliveTimeoutMs: 65_000,
   maxConnections: 2_048,
 };
 
+export const SERVER_LIMITS = Symbol.for('ServerLimits');
+
+/** A fault at start that no retry mends: the service says why in one line and exits 1, instead of retrying forever. */
+export class StartupRefusal extends Error {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(reason, options);
+    this.name = 'StartupRefusal';
+  }
+}
+
+@injectable()
 export class Service {
-  private readonly config: Config;
-  private readonly logger: Logger;
-  private readonly readiness: Readiness;
-  private readonly store: Store;
   private readonly server: Server;
   private readonly stopping = new AbortController();
   private initialization: Promise<void> = Promise.resolve();
   private stopped?: Promise<void>;
 
   constructor(
-    private readonly container: Container,
-    limits: Partial<ServerLimits> = {},
+    @inject(CONFIG) private readonly config: Config,
+    @inject(LOGGER) private readonly logger: Logger,
+    @inject(Readiness) private readonly readiness: Readiness,
+    @inject(STORE) private readonly store: Store,
+    @inject(EnsureDefaultIntegrations) private readonly ensureDefaults: EnsureDefaultIntegrations,
+    @inject(HTTP_APP) http: HttpApp,
+    @inject(SERVER_LIMITS) limits: Partial<ServerLimits>,
   ) {
-    const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs, maxConnections } = { ...SERVER_LIMITS, ...limits };
-    this.config = container.get<Config>(CONFIG);
-    this.logger = container.get<Logger>(LOGGER);
-    this.readiness = container.get<Readiness>(READINESS);
-    this.store = container.get<Store>(STORE);
+    const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs, maxConnections } = { ...DEFAULT_SERVER_LIMITS, ...limits };
     this.server = createServer(
       {
         requestTimeout: requestTimeoutMs,
@@ -62,7 +69,7 @@ export class Service {
         // How often Node checks the two timeouts above (its default, 30 s, would let them overrun by that much).
         connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs, headersTimeoutMs),
       },
-      container.get<HttpApp>(HTTP_APP).listener,
+      http.listener,
     );
     this.server.maxConnections = maxConnections;
   }
@@ -94,19 +101,21 @@ export class Service {
   }
 
   private async initialize(): Promise<void> {
-    const ensureDefaults = this.container.get(EnsureDefaultIntegrations);
     let delay = FIRST_RETRY_MS;
     for (let attempt = 1; !this.stopping.signal.aborted; attempt += 1) {
       try {
         await this.store.prepare();
-        const result = await ensureDefaults.execute();
+        const { created, existing } = await this.ensureDefaults.execute();
+        for (const integration of created) {
+          this.logger.info('audit', { integration: integration.id, versionBefore: 0, versionAfter: integration.version, changed: Object.keys(integration.fields()), actor: 'integrations-service (defaults at start)' });
+        }
         this.readiness.markInitialized();
-        this.logger.info('ready', { defaults: result });
+        this.logger.info('ready', { defaults: { created: created.map((integration) => integration.id), existing } });
         return;
       } catch (error) {
-        if (error instanceof StartupRefusal) {
+        if (error instanceof PermanentStoreFault) {
           this.readiness.markRefused(error.message);
-          throw error;
+          throw new StartupRefusal(error.message, { cause: error });
         }
         this.logger.warn('store not ready; retrying', { attempt, retryInMs: delay, ...errorFields(error, { stack: false }) });
         try {

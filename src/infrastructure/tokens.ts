@@ -2,5 +2,4 @@
 export const CONFIG = Symbol.for('Config');
 export const METRICS = Symbol.for('Metrics');
 export const STORE = Symbol.for('Store');
-export const READINESS = Symbol.for('Readiness');
 export const HTTP_APP = Symbol.for('HttpApp');

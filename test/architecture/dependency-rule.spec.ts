@@ -55,6 +55,14 @@ describe('architecture: the dependency rule', () => {
     });
   }
 
+  it('only the MongoDB adapter (adapters/persistence/mongo) imports the MongoDB driver', () => {
+    const offences = sourceFiles(SRC)
+      .filter((file) => !path.relative(SRC, file).startsWith(path.join('adapters', 'persistence', 'mongo') + path.sep))
+      .filter((file) => importsOf(file).some((specifier) => specifier === 'mongodb' || specifier.startsWith('mongodb-connection-string-url')))
+      .map((file) => path.relative(SRC, file));
+    expect(offences).to.deep.equal([]);
+  });
+
   it('the rule itself catches an offence (so a green run means something)', () => {
     const file = path.join(SRC, 'domain', 'x.ts');
     expect(target(file, '../infrastructure/config')).to.deep.equal({ layer: 'infrastructure' });

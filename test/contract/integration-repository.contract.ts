@@ -70,8 +70,15 @@ export function integrationRepositoryContract(name: string, makeHarness: MakeHar
         expect((await repository.findById('facebook'))!.settings.secret).to.equal('');
       });
 
-      it('answers a ping', async () => {
-        await repository.ping();
+      it('answers a ping, with nothing, while the store answers', async () => {
+        expect(await repository.ping()).to.equal(undefined);
+      });
+
+      it('answers a fresh read (what an edit checks its version against) with what the store holds', async () => {
+        await repository.insertMissing(theDefaults());
+        await repository.findById('facebook');
+        const updated = await edit(repository, 'facebook', { status: true });
+        expect((await repository.findById('facebook', { fresh: true }))!.toPrimitives()).to.deep.equal(updated.toPrimitives());
       });
     });
 
@@ -196,6 +203,19 @@ export function integrationRepositoryContract(name: string, makeHarness: MakeHar
         const base = (await repository.findById('facebook'))!;
         await repository.replace(base.change({ status: false }, T1));
         expect(await repository.replace(base.change({ name: 'late' }, T1)).catch((e: unknown) => e)).to.be.instanceOf(VersionConflictError);
+      });
+
+      it('are read through the legacy fitting: a facebook record with an extra key is served without it, and can be saved back', async () => {
+        await start([{ ...legacy, settings: { ...legacy.settings, page_token_old: 'x' } }]);
+        const found = (await repository.findById('facebook'))!;
+        expect(found.settings).to.deep.equal(legacy.settings);
+        await repository.replace(found.change({ ...found.fields(), status: false }, T1));
+        expect((await repository.findById('facebook'))!.toPrimitives()).to.deep.include({ version: 2, settings: legacy.settings });
+      });
+
+      it('are not listed when their id is one no client could name', async () => {
+        await start([legacy, { id: 'Not A Slug', name: 'x' }]);
+        expect((await repository.list()).map((i) => i.id)).to.deep.equal(['facebook']);
       });
 
       it('are never overwritten by the seed', async () => {

@@ -57,7 +57,7 @@ describe('the admin UI and bot runtime, end to end', () => {
     expect((await bot().get('/integrations/facebook').expect(200)).body).to.deep.equal(toggled.body);
 
     // Re-seeding keeps every change the user made.
-    expect((await ui().post('/admin/integrations/ensure-defaults').expect(200)).body).to.deep.equal({ created: [], existing: ['facebook', 'chat_widget'] });
+    expect((await ui().post('/admin/integrations/ensure-defaults').send({}).expect(200)).body).to.deep.equal({ created: [], existing: ['facebook', 'chat_widget'] });
     expect((await bot().get('/integrations/facebook').expect(200)).body).to.deep.equal(toggled.body);
   });
 });

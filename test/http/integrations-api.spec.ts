@@ -49,7 +49,7 @@ describe('integrations API', () => {
 
       it('answers 404 problem+json for an unknown id', async () => {
         const res = await api().get(`${prefix}/telegram`).expect(404).expect('Content-Type', /^application\/problem\+json/);
-        expect(res.body).to.include({ status: 404, title: 'Not found', instance: `${prefix}/telegram` });
+        expect(res.body).to.include({ status: 404, title: 'Integration not found', type: 'urn:problem-type:integrations-service:integration-not-found', instance: `${prefix}/telegram` });
         expect(res.body.type).to.be.a('string');
         expect(res.body.detail).to.include('telegram');
       });
@@ -176,7 +176,7 @@ describe('integrations API', () => {
     it('reports the defaults as existing and keeps what the user changed', async () => {
       await api().patch('/integrations/facebook').send({ status: true, settings: facebookSettings() }).expect(200);
       for (const prefix of ['/integrations', '/admin/integrations']) {
-        const res = await api().post(`${prefix}/ensure-defaults`).expect(200);
+        const res = await api().post(`${prefix}/ensure-defaults`).send({}).expect(200);
         expect(res.body).to.deep.equal({ created: [], existing: ['facebook', 'chat_widget'] });
       }
       const facebook = (await api().get('/integrations/facebook').expect(200)).body;
@@ -192,23 +192,34 @@ describe('integrations API', () => {
       await api().post('/integrations').send({}).expect(405);
     });
 
-    it('answers 404 problem+json for an unknown path', async () => {
+    it('answers 404 problem+json for an unknown path, of another type than a missing record, so a client can tell a wrong URL', async () => {
       const res = await api().get('/nope').expect(404).expect('Content-Type', /^application\/problem\+json/);
-      expect(res.body).to.include({ status: 404 });
+      expect(res.body).to.include({ status: 404, type: 'urn:problem-type:integrations-service:no-route' });
+    });
+
+    it('refuses a POST of ensure-defaults without a JSON body (what a form on another site sends) with 415, and creates nothing', async () => {
+      await api().post('/integrations/ensure-defaults').set('Content-Type', 'text/plain').send('x').expect(415);
+      await api().post('/integrations/ensure-defaults').set('Content-Type', 'application/x-www-form-urlencoded').send('a=1').expect(415);
+      await api().post('/integrations/ensure-defaults').expect(415);
     });
   });
 
   describe('request ids', () => {
-    it('echoes X-Request-Id, or makes one, and puts it in problem bodies', async () => {
-      await api().get('/integrations').set('X-Request-Id', 'admin-ui-42').expect(200).expect('X-Request-Id', 'admin-ui-42');
-      const res = await api().get('/integrations/unknown').expect(404);
+    it("answers with its own request id always, in the header and in problem bodies, and logs a client's X-Request-Id beside it", async () => {
+      const res = await api().get('/integrations/unknown').set('X-Request-Id', 'admin-ui-42').expect(404);
       expect(res.headers['x-request-id']).to.match(/^[0-9a-f-]{36}$/);
       expect(res.body.requestId).to.equal(res.headers['x-request-id']);
+      const line = running.logs().find((l) => l.msg === 'request' && l.requestId === res.headers['x-request-id']);
+      expect(line).to.deep.include({ clientRequestId: 'admin-ui-42', status: 404 });
+      // Two requests sending the same client id are still two request ids.
+      const again = await api().get('/integrations/unknown').set('X-Request-Id', 'admin-ui-42').expect(404);
+      expect(again.headers['x-request-id']).to.not.equal(res.headers['x-request-id']);
     });
 
-    it('does not echo a request id that could forge log lines or headers', async () => {
-      const res = await api().get('/integrations').set('X-Request-Id', 'x'.repeat(200)).expect(200);
-      expect(res.headers['x-request-id']).to.match(/^[0-9a-f-]{36}$/);
+    it('does not log a client request id that could forge log lines', async () => {
+      const res = await api().get('/integrations').set('X-Request-Id', `${'x'.repeat(200)}`).expect(200);
+      const line = running.logs().find((l) => l.msg === 'request' && l.requestId === res.headers['x-request-id']);
+      expect(line).to.not.have.property('clientRequestId');
     });
   });
 });

@@ -16,7 +16,7 @@ function problems(env: NodeJS.ProcessEnv): string[] {
 }
 
 describe('configuration', () => {
-  it('with no environment: development, in-memory store, :8080, loopback only, no CORS origin, migrations on start', () => {
+  it('with no environment: development, in-memory store, :8090 (not the chatbot\'s 8080 nor 3000), loopback only, no CORS origin, migrations on start', () => {
     expect(loadConfig({})).to.deep.include({
       nodeEnv: 'development',
       isProduction: false,
@@ -25,8 +25,9 @@ describe('configuration', () => {
       mongoMaxPoolSize: 10,
       logLevel: 'info',
       metricsEnabled: true,
-      port: 8080,
+      port: 8090,
       host: '127.0.0.1',
+      allowedHosts: ['localhost:8090', '127.0.0.1:8090', '[::1]:8090'],
       corsOrigins: [],
       shutdownGraceMs: 10_000,
       storeTimeoutMs: 3_000,

@@ -45,7 +45,8 @@ describe('logs', () => {
 
     it('log each request with its request id, method, route template, status and duration', async () => {
       await request(running.url).get('/admin/integrations/facebook').set('Authorization', `Bearer ${ADMIN_TOKEN}`).set('X-Request-Id', 'trace-me-1').expect(200);
-      const line = running.logs().find((l) => l.requestId === 'trace-me-1');
+      const line = running.logs().find((l) => l.clientRequestId === 'trace-me-1');
+      expect(line!.requestId).to.match(/^[0-9a-f-]{36}$/);
       expect(line).to.deep.include({ level: 'info', msg: 'request', method: 'GET', route: '/integrations/:id', path: '/admin/integrations/facebook', status: 200 });
       expect(line!.durationMs).to.be.a('number').and.at.least(0);
     });
@@ -101,6 +102,6 @@ describe('logs', () => {
     for (const secret of ['p%40ss-word', 'admin-token-aaaaaaaaaaaa', 'read-token-bbbbbbbbbbbbbb', testKey(7)]) {
       expect(described).to.not.include(secret);
     }
-    expect(described).to.include('cluster0.example.net').and.include('1 admin, 1 read tokens');
+    expect(described).to.include('cluster0.example.net').and.include('1 admin, 1 read, 0 gateway tokens');
   });
 });

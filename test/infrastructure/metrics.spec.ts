@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { expect } from 'chai';
 import type { MongoClient } from 'mongodb';
 import request from 'supertest';
+import { watchPool } from '../../src/adapters/persistence/mongo/mongo-pool';
 import { Metrics } from '../../src/infrastructure/metrics';
 import { startService, type RunningService } from '../support/service';
 
@@ -93,7 +94,7 @@ describe('MongoDB pool gauges', () => {
   it('follow the driver connection-pool (CMAP) events, connection by connection', async () => {
     const metrics = new Metrics();
     const client = new EventEmitter();
-    metrics.watchMongoPool(client as unknown as MongoClient);
+    watchPool(client as unknown as MongoClient, metrics);
     client.emit('connectionCreated', at(1));
     client.emit('connectionCreated', at(2));
     client.emit('connectionCheckedOut', at(1));
@@ -109,7 +110,7 @@ describe('MongoDB pool gauges', () => {
   it('stay exact when a connection dies checked out, events repeat, or a pool closes', async () => {
     const metrics = new Metrics();
     const client = new EventEmitter();
-    metrics.watchMongoPool(client as unknown as MongoClient);
+    watchPool(client as unknown as MongoClient, metrics);
     for (const id of [1, 2, 3]) client.emit('connectionCreated', at(id));
     client.emit('connectionCreated', at(1, 'other:27017'));
     client.emit('connectionCheckedOut', at(1));

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { CredentialCipher, keyId } from '../../src/adapters/persistence/credential-cipher';
-import { StartupRefusal } from '../../src/infrastructure/startup-refusal';
+import { StartupRefusal } from '../../src/infrastructure/service';
 import { startService, testKey, type RunningService } from '../support/service';
 
 describe('start-up refusal', () => {
@@ -21,7 +21,7 @@ describe('start-up refusal', () => {
     ['the key that sealed a stored credential was dropped', { ENCRYPTION_KEY: testKey('new') }],
     ['ENCRYPTION_KEY was unset while credentials are sealed', {}],
   ] as const) {
-    it(`[finding 6] refuses to start, with one line naming the credential and the key, when ${title}`, async () => {
+    it(`refuses to start, with one line naming the credential and the key, when ${title}`, async () => {
       running = await startService(env, { waitUntilReady: false, overrides: { memorySeed: sealedBy(testKey('retired')) } });
       const error = await running.service.whenInitialized().catch((e: unknown) => e);
       expect(error).to.be.instanceOf(StartupRefusal);

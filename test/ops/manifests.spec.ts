@@ -14,12 +14,12 @@ const yamlFile = (relative: string) => parseYaml(read(relative)) as Record<strin
 const DEFAULTS = loadConfig({});
 const PORT = DEFAULTS.port;
 const IMAGE = 'integrations-service';
-const SECRET_VARIABLES = ['MONGODB_URI', 'ADMIN_TOKENS', 'READ_TOKENS', 'ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS'];
+const SECRET_VARIABLES = ['MONGODB_URI', 'ADMIN_TOKENS', 'READ_TOKENS', 'GATEWAY_TOKENS', 'ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS', 'ENCRYPTION_KEY_NEXT'];
 
 describe('ops manifests agree with the code', () => {
   it('the configuration list the manifests are checked against is the one the service reads', () => {
     expect(ENV_VARIABLES).to.include.members(['MONGODB_URI', 'MONGODB_DB', 'MONGO_MAX_POOL_SIZE', 'LOG_LEVEL', 'METRICS_ENABLED', 'PORT', 'HOST']);
-    expect(ENV_VARIABLES).to.have.length(19);
+    expect(ENV_VARIABLES).to.have.length(22);
   });
 
   describe('Dockerfile', () => {
@@ -66,7 +66,7 @@ describe('ops manifests agree with the code', () => {
     it('builds the Dockerfile, publishes the service port, and waits longer than the shutdown grace', () => {
       expect(service.build).to.deep.equal({ context: '../..', dockerfile: 'Dockerfile' });
       expect(service.image).to.match(new RegExp(`^${IMAGE}:`));
-      expect(service.ports).to.include(`${PORT}:${PORT}`);
+      expect(service.ports).to.include(`\${SERVICE_LISTEN:-127.0.0.1}:${PORT}:${PORT}`);
       expect(parseInt(service.stop_grace_period, 10) * 1000).to.be.above(Number(service.environment.SHUTDOWN_GRACE_MS));
     });
 

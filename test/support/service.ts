@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { Container } from 'inversify';
 import { loadConfig, type Config } from '../../src/infrastructure/config';
+import { Writable } from 'node:stream';
 import { buildContainer, type ContainerOverrides } from '../../src/infrastructure/container';
-import { Service, type ServerLimits } from '../../src/infrastructure/service';
+import { Service } from '../../src/infrastructure/service';
 
 export interface RunningService {
   url: string;
@@ -24,18 +25,29 @@ export const TEST_ENV: NodeJS.ProcessEnv = { NODE_ENV: 'test', HOST: '127.0.0.1'
 export interface StartOptions {
   waitUntilReady?: boolean;
   overrides?: Omit<ContainerOverrides, 'logStream'>;
-  limits?: Partial<ServerLimits>;
+}
+
+/** A log stream that keeps nothing: for a container whose lines no test reads. */
+export function silentStream(): Writable {
+  return new Writable({ write: (_chunk, _encoding, done) => done() });
 }
 
 export async function startService(env: NodeJS.ProcessEnv = {}, options: StartOptions = {}): Promise<RunningService> {
   const config = loadConfig({ ...TEST_ENV, ...env });
   const stream = new PassThrough();
   let written = '';
+  // Parsed as they come, once: tests look lines up many times.
+  const parsed: Record<string, unknown>[] = [];
+  let partial = '';
   stream.on('data', (chunk: Buffer) => {
-    written += chunk.toString('utf8');
+    const text = chunk.toString('utf8');
+    written += text;
+    const lines = (partial + text).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) if (line.trim() !== '') parsed.push(JSON.parse(line) as Record<string, unknown>);
   });
   const container = buildContainer(config, { ...options.overrides, logStream: stream });
-  const service = new Service(container, options.limits);
+  const service = container.get(Service);
   const address = await service.start();
   if (options.waitUntilReady !== false) await service.whenInitialized();
   return {
@@ -44,11 +56,7 @@ export async function startService(env: NodeJS.ProcessEnv = {}, options: StartOp
     container,
     service,
     rawLogs: () => written,
-    logs: () =>
-      written
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    logs: () => parsed,
     stop: () => service.stop('test over'),
   };
 }

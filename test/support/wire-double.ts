@@ -3,7 +3,7 @@
 // implements none of it: it lets the real driver meet a server that is too old, refuses credentials, or
 // keeps failing, on a machine where no MongoDB can run.
 import { createServer, type Server, type Socket } from 'node:net';
-import { deserialize, serialize, type Document } from 'bson';
+import { Long, deserialize, serialize, type Document } from 'bson';
 
 const OP_REPLY = 1;
 const OP_QUERY = 2004;
@@ -16,14 +16,16 @@ export interface WireDouble {
   uri: string;
   /** Every command received, in order, by name. */
   received: string[];
+  /** Every command received, in order, whole. */
+  documents: Document[];
   setScript(script: Script): void;
   close(): Promise<void>;
 }
 
-/** A hello reply for a server of `maxWireVersion` (8 is MongoDB 4.2, 21 is 7.0). */
-export function helloReply(maxWireVersion: number): Document {
+/** A hello reply for a server of `maxWireVersion` (8 is MongoDB 4.2, 9 is 4.4, 21 is 7.0); `helloOk: false` as before 4.4.2. */
+export function helloReply(maxWireVersion: number, { helloOk = true }: { helloOk?: boolean } = {}): Document {
   return {
-    helloOk: true,
+    ...(helloOk ? { helloOk: true } : {}),
     ismaster: true,
     isWritablePrimary: true,
     maxBsonObjectSize: 16 * 1024 * 1024,
@@ -42,6 +44,7 @@ export function helloReply(maxWireVersion: number): Document {
 export async function startWireDouble(script: Script): Promise<WireDouble> {
   let current = script;
   const received: string[] = [];
+  const documents: Document[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -59,6 +62,7 @@ export async function startWireDouble(script: Script): Promise<WireDouble> {
         const { document, reply } = parse(opCode, message);
         const command = Object.keys(document)[0] ?? '';
         received.push(command);
+        documents.push(document);
         const answer = current(command, document);
         if (answer === undefined) {
           socket.destroy();
@@ -73,6 +77,7 @@ export async function startWireDouble(script: Script): Promise<WireDouble> {
   return {
     uri: `mongodb://127.0.0.1:${port}/?directConnection=true`,
     received,
+    documents,
     setScript: (next) => {
       current = next;
     },
@@ -112,6 +117,11 @@ function parse(opCode: number, message: Buffer): { document: Document; reply: (r
     return { document, reply: opMsg };
   }
   throw new Error(`the wire double does not speak opCode ${opCode}`);
+}
+
+/** A cursor's first and only batch, as a find, listIndexes or aggregate answers it. */
+export function cursorReply(ns: string, firstBatch: Document[]): Document {
+  return { ok: 1, cursor: { id: Long.fromNumber(0), ns, firstBatch } };
 }
 
 function header(length: number, responseTo: number, opCode: number): Buffer {

@@ -170,11 +170,12 @@ describe('Integration', () => {
         ]);
     });
 
-    it('checks the whole record it makes: a legacy record that breaks a rule must be fixed by the change', () => {
-      const legacy = Integration.restore({ id: 'facebook', settings: { verify: 'v', secret: 's', page_access_token: 't', extra: 'x' } });
-      expect(legacy.toPrimitives()).to.deep.include({ name: 'facebook', version: 1 });
-      expect(() => legacy.change({ status: true }, T1)).to.throw(ValidationError);
-      expect(legacy.change({ status: true, settings: facebookSettings() }, T1).version).to.equal(2);
+    it('refuses a credential that looks like a value this service sealed (enc:), whatever the integration', () => {
+      expect(violations('facebook', { settings: facebookSettings({ secret: 'enc:v2:deadbeef:AAAA:BBBB:CCCC' }) })).to.deep.equal([
+        { field: '/settings/secret', message: 'must not start with "enc:": that prefix marks values this service sealed' },
+      ]);
+      expect(violations('custom', { settings: { page_access_token: 'enc:anything' } })).to.have.length(1);
+      expect(violations('custom', { settings: { note: 'enc: is fine elsewhere' } })).to.deep.equal([]);
     });
 
     it('refuses a settings key holding NUL, which no store could keep', () => {
@@ -187,6 +188,39 @@ describe('Integration', () => {
       expect(violations('chat_widget', { settings: nested(20_000) })).to.deep.equal([
         { field: '/settings/child/child/child/child/child/child/child/child', message: 'must not nest deeper than 8 levels' },
       ]);
+    });
+  });
+
+  describe('fromStored', () => {
+    it('reads a stored record that fits as it is', () => {
+      const stored = anIntegration({}, T0).toRecord();
+      expect(Integration.fromStored(stored).toPrimitives()).to.deep.equal(anIntegration({}, T0).toPrimitives());
+    });
+
+    it("reads the old store's record through the legacy fitting: version 1, fallbacks, an extra facebook key left out", () => {
+      const legacy = Integration.fromStored({ id: 'facebook', settings: { verify: 'v', secret: 's', page_access_token: 't', extra: 'x' } }, T0);
+      expect(legacy.toPrimitives()).to.deep.equal({
+        id: 'facebook',
+        name: 'facebook',
+        description: '',
+        status: false,
+        settings: { verify: 'v', secret: 's', page_access_token: 't' },
+        version: 1,
+        createdAt: T0.toISOString(),
+        updatedAt: T0.toISOString(),
+      });
+      expect(legacy.change({ status: true }, T1).version).to.equal(2);
+    });
+
+    it('takes an explicit null version or time as absent, and a record without any time as created at the epoch', () => {
+      const read = Integration.fromStored({ id: 'chat_widget', version: null, createdAt: null, settings: null });
+      expect(read.toPrimitives()).to.deep.include({ version: 1, createdAt: new Date(0).toISOString(), settings: {} });
+    });
+
+    it('refuses a stored record whose id no record can have: there is no door that checks nothing', () => {
+      for (const id of ['BAD ID/../x', '', 'Facebook']) expect(() => Integration.fromStored({ id }), id).to.throw(ValidationError);
+      const doors = Object.getOwnPropertyNames(Integration).filter((name) => typeof (Integration as unknown as Record<string, unknown>)[name] === 'function');
+      expect(doors.sort()).to.deep.equal(['checked', 'create', 'fromStored']);
     });
   });
 });

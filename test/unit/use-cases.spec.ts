@@ -6,7 +6,6 @@ import { GetIntegration } from '../../src/application/get-integration.use-case';
 import type { IntegrationRepository } from '../../src/application/integration-repository.port';
 import { ListIntegrations } from '../../src/application/list-integrations.use-case';
 import { EditIntegration } from '../../src/application/edit-integration.use-case';
-import { StaleCopies } from '../../src/application/stale-copies';
 import { IntegrationNotFoundError, StoreUnavailableError, ValidationError, VersionConflictError } from '../../src/domain/errors';
 import { T0, T1, theDefaults } from '../support/integration.mother';
 
@@ -17,7 +16,6 @@ function stubRepository(): StubbedRepository {
 }
 
 const clock = { now: () => T1 };
-const copies = () => new StaleCopies(60_000);
 
 describe('use cases', () => {
   let repository: StubbedRepository;
@@ -30,7 +28,7 @@ describe('use cases', () => {
     it('answers what the store lists', async () => {
       const all = theDefaults();
       repository.list.resolves(all);
-      expect(await new ListIntegrations(repository, copies()).execute()).to.deep.equal({ value: all });
+      expect(await new ListIntegrations(repository).execute()).to.deep.equal({ value: all });
     });
   });
 
@@ -38,32 +36,60 @@ describe('use cases', () => {
     it('answers the record the store finds', async () => {
       const facebook = theDefaults()[0];
       repository.findById.withArgs('facebook').resolves(facebook);
-      expect(await new GetIntegration(repository, copies()).execute('facebook')).to.deep.equal({ value: facebook });
+      expect(await new GetIntegration(repository).execute({ id: 'facebook' })).to.deep.equal({ value: facebook });
     });
 
     it('throws IntegrationNotFoundError when the store has none', async () => {
       repository.findById.resolves(null);
-      const error = await new GetIntegration(repository, copies()).execute('telegram').catch((e: unknown) => e);
+      const error = await new GetIntegration(repository).execute({ id: 'telegram' }).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(IntegrationNotFoundError).with.property('id', 'telegram');
     });
 
+    it('answers the copy a store that did not answer still holds, saying how old it is', async () => {
+      const facebook = theDefaults()[0];
+      repository.findById.rejects(new StoreUnavailableError('down', { lastKnown: { value: facebook, ageMs: 1_500 } }));
+      expect(await new GetIntegration(repository).execute({ id: 'facebook' })).to.deep.equal({ value: facebook, staleForMs: 1_500 });
+    });
+
+    it('never answers a reader a copy older than a version it has seen: 503 instead', async () => {
+      const v1 = theDefaults()[0];
+      repository.findById.rejects(new StoreUnavailableError('down', { lastKnown: { value: v1, ageMs: 10 } }));
+      const error = await new GetIntegration(repository).execute({ id: 'facebook', seenVersion: 2 }).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(StoreUnavailableError);
+    });
+
+    it('reads the store itself when the answer it got is older than a version the reader has seen', async () => {
+      const v1 = theDefaults()[0];
+      const v2 = v1.change({ status: true }, T1);
+      repository.findById.withArgs('facebook').resolves(v1);
+      repository.findById.withArgs('facebook', { fresh: true }).resolves(v2);
+      expect((await new GetIntegration(repository).execute({ id: 'facebook', seenVersion: 2 })).value).to.equal(v2);
+    });
+
     it('does not ask the store about an id no record can have', async () => {
-      const error = await new GetIntegration(repository, copies()).execute('{"$ne":null}').catch((e: unknown) => e);
+      const error = await new GetIntegration(repository).execute({ id: '{"$ne":null}' }).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(IntegrationNotFoundError);
       expect(repository.findById.called).to.equal(false);
     });
   });
 
   describe('EditIntegration', () => {
-    const editing = () => new EditIntegration(repository, clock, copies());
+    const editing = () => new EditIntegration(repository, clock);
     const facebook = () => theDefaults()[0];
 
     it('reads the record, applies only the fields given, and stores the next version made from it', async () => {
-      repository.findById.withArgs('facebook').resolves(facebook());
+      repository.findById.resolves(facebook());
       repository.replace.resolves();
       const { integration: result } = await editing().execute({ id: 'facebook', changes: { status: true, name: undefined } });
       expect(result.toPrimitives()).to.deep.include({ status: true, name: 'Facebook Messenger', version: 2, updatedAt: T1.toISOString() });
       expect(repository.replace.firstCall.args[0]).to.equal(result);
+    });
+
+    it('checks the version against the store itself, never a copy kept for speed', async () => {
+      repository.findById.resolves(facebook());
+      repository.replace.resolves();
+      await editing().execute({ id: 'facebook', changes: { status: true }, precondition: { versionIn: [1] } });
+      expect(repository.findById.firstCall.args).to.deep.equal(['facebook', { fresh: true }]);
     });
 
     it('refuses settings that break the rules, and writes nothing', async () => {
@@ -132,7 +158,8 @@ describe('use cases', () => {
     it('offers the store facebook and chat_widget with their defaults, stamped now', async () => {
       repository.insertMissing.resolves({ created: ['facebook'], existing: ['chat_widget'] });
       const result = await new EnsureDefaultIntegrations(repository, { now: () => T0 }).execute();
-      expect(result).to.deep.equal({ created: ['facebook'], existing: ['chat_widget'] });
+      expect(result.created.map((integration) => integration.toPrimitives())).to.deep.equal([theDefaults(T0)[0].toPrimitives()]);
+      expect(result.existing).to.deep.equal(['chat_widget']);
       const offered = (repository.insertMissing.firstCall.args[0] as ReturnType<typeof theDefaults>).map((i) => i.toPrimitives());
       expect(offered).to.deep.equal(theDefaults(T0).map((i) => i.toPrimitives()));
       expect(offered[0]).to.deep.include({

@@ -1,34 +1,23 @@
-// The HTTP adapter assembled: the Express application with every route of the API, and the request listener
-// the server runs (the bot runtime's plain read answered directly, by the same pieces, the rest by Express).
-// Built from use cases and a few callbacks, so it knows nothing of how the service is configured or what
-// store sits behind the use cases.
+// The HTTP adapter assembled: the route table, Express built from it, and Node's request listener. Every request
+// first goes through the frame (request id, log line, metrics, security headers, draining, CORS) — the one
+// place a per-request step is added — then to the direct read when it is the bot runtime's read of one record,
+// else to Express. Built from use cases and a few callbacks: it knows nothing of configuration or stores.
 import type { RequestListener } from 'node:http';
 import cors from 'cors';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { Logger } from '../../application/logger.port';
 import { createAuthorizer, type AccessTokens } from './auth';
 import { BodyValidator } from './body-validator';
-import { docsRouter } from './docs.router';
-import { withDirectRead, type Frame } from './direct-read';
-import { mountIntegrationRoutes, namesAnotherRoute, type IntegrationUseCases } from './integrations.router';
+import { integrationRoutes, type AuditEntry, type IntegrationUseCases } from './integrations.routes';
 import { buildOpenApiDocument } from './openapi';
+import { operationRoutes, type MetricsEndpoint, type ReadinessReport } from './operations.routes';
 import { HttpProblem, answerErrors, errorMiddleware, problems } from './problem';
 import { RecordResponder } from './record-responder';
-import { namedRoute, requestTracker, type HttpResponse, type RequestObserver } from './request-context';
+import { requestTracker, type HttpRequest, type HttpResponse, type RequestObserver } from './request-context';
+import { mountRoutes, type RouteSpec } from './route-table';
 
-export const API_PREFIXES = ['/integrations', '/admin/integrations'] as const;
-
-export interface ReadinessReport {
-  ready: boolean;
-  /** Why, in a word per check: `store: ok`, `defaults: pending`, `shutdown: draining`, … */
-  checks: Record<string, string>;
-}
-
-export interface MetricsEndpoint {
-  contentType: string;
-  render(): Promise<string>;
-}
+export type { MetricsEndpoint, ReadinessReport } from './operations.routes';
 
 export interface HttpAppOptions {
   useCases: IntegrationUseCases;
@@ -42,6 +31,8 @@ export interface HttpAppOptions {
   /** Browser origins allowed to call the API; ['*'] for any, [] for none. */
   corsOrigins: readonly string[];
   tokens: AccessTokens;
+  /** Host names the API answers to (ALLOWED_HOSTS). */
+  allowedHosts: readonly string[];
   bodyLimitBytes: number;
   version: string;
   /** True once shutdown began: responses then close their connection, so clients reconnect elsewhere. */
@@ -49,11 +40,17 @@ export interface HttpAppOptions {
 }
 
 export interface HttpApp {
-  /** The Express application: every route. */
-  express: Express;
-  /** Node's request listener the server runs: plain record reads answered directly (direct-read.ts), the rest by `express`. */
+  /** Node's request listener the server runs. */
   listener: RequestListener;
+  /** The same listener with the direct read turned off, every request through Express: what the direct read is held to (tests). */
+  viaExpressOnly: RequestListener;
+  /** Every route, as declared. */
+  routes: readonly RouteSpec[];
+  express: Express;
 }
+
+/** Probes and scrapes log at debug. */
+const QUIET_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const app = express();
@@ -61,9 +58,57 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   // ETags here come from record versions, never from hashing bodies.
   app.set('etag', false);
 
-  // What every request gets, in one middleware (each Express layer costs a little on the hot path): its
-  // context (id, log line, metrics), the security headers, `Connection: close` while draining, and CORS.
-  const track = requestTracker(options.logger, options.observe);
+  const pageHeaders = securityHeaders();
+  let openapi: string | undefined;
+  const routes: RouteSpec[] = [
+    ...integrationRoutes(options.useCases, {
+      audit: (entry: AuditEntry) => options.logger.info('audit', { ...entry }),
+      onStaleRead: options.onStaleRead,
+      validator: new BodyValidator(),
+      responder: new RecordResponder(),
+    }),
+    ...operationRoutes({
+      readiness: options.readiness,
+      metrics: options.metrics,
+      openapi: () => (openapi ??= JSON.stringify(buildOpenApiDocument(routes, options.version))),
+      pageHeaders,
+    }),
+  ];
+  const directRead = mountRoutes(app, routes, {
+    guard: createAuthorizer(options.tokens, options.allowedHosts),
+    jsonBody: [requireJson, express.json({ limit: options.bodyLimitBytes, type: 'application/json', strict: true })],
+  });
+  app.use((req) => {
+    throw new HttpProblem(problems.noRoute(`No route for ${req.method} ${req.path}.`));
+  });
+  const answerError = answerErrors(options.logger);
+  app.use(errorMiddleware(answerError));
+
+  const frame = createFrame(options);
+  const listen =
+    (direct: boolean): RequestListener =>
+    (req, plain) => {
+      const res = plain as HttpResponse;
+      res.locals = Object.create(null) as Record<string, unknown>;
+      try {
+        frame(req, res, (error) => {
+          if (error !== undefined) return answerError(error, req, res);
+          const answered = direct ? directRead(req, res) : false;
+          if (answered === false) return app(req, res);
+          answered.catch((failure: unknown) => answerError(failure, req, res));
+        });
+      } catch (error) {
+        answerError(error, req, res);
+      }
+    };
+  return { listener: listen(true), viaExpressOnly: listen(false), routes, express: app };
+}
+
+type Frame = (req: HttpRequest, res: HttpResponse, next: (error?: unknown) => void) => void;
+
+/** What every request gets, on both paths: its context (id, log line, metrics), the security headers, `Connection: close` while draining, and CORS. */
+function createFrame(options: HttpAppOptions): Frame {
+  const track = requestTracker(options.logger, options.observe, QUIET_ROUTES);
   const headers = securityHeaders(API_HELMET);
   const draining = options.draining ?? (() => false);
   // No origin configured: no CORS at all, so a browser lets no other origin read, and no preflight passes.
@@ -77,7 +122,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
           maxAge: 600,
         })
       : undefined;
-  const frame: Frame = (req, res, next) => {
+  return (req, res, next) => {
     track(req, res);
     headers(res);
     if (draining()) res.setHeader('Connection', 'close');
@@ -89,52 +134,13 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     }
     corsHandler(req, res, next);
   };
-  app.use(frame);
-
-  // The API first (the bot runtime's read is the hot path), one router under both prefixes: one layer to
-  // match, whichever prefix the client uses.
-  const readRecord = mountIntegrationRoutes(app as unknown as express.Router, API_PREFIXES, options.useCases, {
-    authorize: createAuthorizer(options.tokens),
-    audit: (entry) => options.logger.info('audit', { ...entry }),
-    onStaleRead: options.onStaleRead,
-    validator: new BodyValidator(),
-    bodyLimitBytes: options.bodyLimitBytes,
-    responder: new RecordResponder(),
-  });
-
-  const operations = express.Router();
-  namedRoute(operations, '/healthz', '/healthz').get((_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  namedRoute(operations, '/readyz', '/readyz').get((_req, res) => {
-    const report = options.readiness();
-    res.status(report.ready ? 200 : 503).set('Cache-Control', 'no-store').json({ status: report.ready ? 'ready' : 'not ready', checks: report.checks });
-  });
-  namedRoute(operations, '/metrics', '/metrics').get(async (_req, res) => {
-    if (!options.metrics) throw new HttpProblem(problems.notFound('Metrics are disabled (METRICS_ENABLED=false).'));
-    res.set('Content-Type', options.metrics.contentType).send(await options.metrics.render());
-  });
-  const openapi = JSON.stringify(buildOpenApiDocument(options.version));
-  namedRoute(operations, '/openapi.json', '/openapi.json').get((_req, res) => {
-    res.type('application/json').send(openapi);
-  });
-  app.use(operations);
-  // The docs page is HTML: helmet's full set (its CSP is one Swagger UI works under).
-  const pageHeaders = securityHeaders();
-  app.use('/docs', (_req, res, next) => {
-    pageHeaders(res);
-    next();
-  });
-  app.use('/docs', docsRouter());
-
-
-  app.use((req) => {
-    throw new HttpProblem(problems.notFound(`No route for ${req.method} ${req.path}.`));
-  });
-  const answerError = answerErrors(options.logger);
-  app.use(errorMiddleware(answerError));
-  return { express: app, listener: withDirectRead({ frame, readRecord, namesAnotherRoute, answerError }, app) };
 }
+
+// Writes take JSON only: what the document says, and what a plain HTML form cannot send without a preflight.
+const requireJson: RequestHandler = (req, _res, next) => {
+  if (!req.is('application/json')) throw new HttpProblem(problems.unsupportedMediaType('Send a JSON body with Content-Type: application/json.'));
+  next();
+};
 
 /**
  * The headers OWASP's REST Security Cheat Sheet asks of a JSON API, by helmet: a CSP that allows nothing

@@ -1,42 +1,105 @@
-// Bearer-token access: admin tokens read and write, read tokens only read. No tokens at all means open.
+// Who may call a route, checked the same way on both HTTP paths (route-table.ts runs it for every declared
+// operation): the Host first (DNS rebinding), then the bearer token. Admin tokens read and write, read tokens
+// only read, gateway tokens read and write on behalf of the person the gateway signed in (X-Forwarded-User,
+// believed from a gateway only). No tokens at all means open.
 import { hash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 import { HttpProblem, problems } from './problem';
 import type { HttpRequest, HttpResponse } from './request-context';
 
 export interface AccessTokens {
   admin: readonly string[];
   read: readonly string[];
+  /** Tokens of gateways that sign people in and name them in X-Forwarded-User. */
+  gateway: readonly string[];
 }
 
-export type Access = 'read' | 'write';
+/** Who may call an operation: anyone (probes, docs), a reader, a writer. */
+export type Access = 'open' | 'read' | 'write';
 
+/** Who called, for the audit: never a token, only its label. */
+export interface Principal {
+  /** The person a gateway signed in, else the token's label, else `open`. */
+  actor: string;
+  /** The token's label (`admin:1a2b3c4d`), or `open`. */
+  tokenLabel: string;
+  /** The client's address: from the gateway's X-Real-IP for a gateway's request, else the connection's. */
+  clientAddress: string;
+}
+
+/** The header a gateway names the signed-in person in (oauth2-proxy and nginx's auth_request setups use it). */
+export const USER_HEADER = 'x-forwarded-user';
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="integrations-service"' };
+// A name a gateway passes on: printable, one line, bounded.
+const USER_NAME = /^[^\x00-\x1f\x7f]{1,256}$/;
 
 // Comparing digests keeps the comparison constant-time whatever the tokens' lengths.
 // One-shot hashing (crypto.hash, Node >= 20.12): no Hash object per request.
 const digest = (token: string): Buffer => hash('sha256', token, 'buffer');
 
+type Kind = 'admin' | 'read' | 'gateway';
+
 /**
  * The label a token goes by in audit lines: its kind and the first 8 hex digits of its SHA-256, which an
  * operator computes with `printf %s "$TOKEN" | sha256sum | cut -c1-8`; never the token.
  */
-const labelOf = (kind: 'admin' | 'read', tokenDigest: Buffer): string => `${kind}:${tokenDigest.toString('hex').slice(0, 8)}`;
+const labelOf = (kind: Kind, tokenDigest: Buffer): string => `${kind}:${tokenDigest.toString('hex').slice(0, 8)}`;
 
-/** Checks a request's token for an access; throws the problem (401, 403) when it may not. */
+/** Checks a request for an access; throws the problem (421, 401, 403) when it may not go on. */
 export type Guard = (req: HttpRequest, res: HttpResponse) => void;
 
-export function createAuthorizer(tokens: AccessTokens): (access: Access) => Guard {
-  const known = [
-    ...tokens.admin.map((token) => ({ kind: 'admin' as const, digest: digest(token) })),
-    ...tokens.read.map((token) => ({ kind: 'read' as const, digest: digest(token) })),
-  ].map((entry) => ({ ...entry, label: labelOf(entry.kind, entry.digest) }));
+/**
+ * Host names this service answers to, as ALLOWED_HOSTS lists them: `name`, `name:port`, `*.domain` (its
+ * subdomains), `[::1]:8090`. A name without a port allows any port.
+ */
+export function hostMatcher(allowed: readonly string[]): (host: string | undefined) => boolean {
+  const entries = allowed.map((entry) => splitHost(entry.toLowerCase()));
+  const known = new Map<string, boolean>();
+  return (host) => {
+    if (host === undefined) return false;
+    let answer = known.get(host);
+    if (answer === undefined) {
+      const { name, port } = splitHost(host.toLowerCase());
+      answer = entries.some((entry) => (entry.port === undefined || entry.port === port) && (entry.name.startsWith('*.') ? name.endsWith(entry.name.slice(1)) : entry.name === name));
+      // Bounded: a client sending ever new Host values does not grow it.
+      if (known.size < 256) known.set(host, answer);
+    }
+    return answer;
+  };
+}
+
+function splitHost(host: string): { name: string; port?: string } {
+  const bracket = /^(\[[^\]]*\])(?::(\d+))?$/.exec(host);
+  if (bracket) return { name: bracket[1]!, port: bracket[2] };
+  const colon = host.lastIndexOf(':');
+  return colon < 0 ? { name: host } : { name: host.slice(0, colon), port: host.slice(colon + 1) };
+}
+
+export function createAuthorizer(tokens: AccessTokens, allowedHosts: readonly string[]): (access: Access) => Guard {
+  const known = (
+    [
+      ...tokens.admin.map((token) => ['admin', token]),
+      ...tokens.read.map((token) => ['read', token]),
+      ...tokens.gateway.map((token) => ['gateway', token]),
+    ] as [Kind, string][]
+  ).map(([kind, token]) => ({ kind, digest: digest(token), label: labelOf(kind, digest(token)) }));
   const open = known.length === 0;
+  const hostAllowed = hostMatcher(allowedHosts);
   // Every token is compared, so the time taken does not say which one matched.
   const match = (candidate: Buffer): (typeof known)[number] | undefined =>
     known.reduce<(typeof known)[number] | undefined>((found, entry) => (timingSafeEqual(entry.digest, candidate) && !found ? entry : found), undefined);
 
   return (access) => (req, res) => {
-    if (open) return;
+    if (access === 'open') return;
+    // Before anything else: a page on another site that rebinds its name to this address gets nothing.
+    if (!hostAllowed(req.headers.host)) {
+      throw new HttpProblem(problems.misdirected(`This service does not answer to the host "${String(req.headers.host ?? '')}"; see ALLOWED_HOSTS.`));
+    }
+    const socketAddress = req.socket.remoteAddress ?? 'unknown';
+    if (open) {
+      res.locals.principal = { actor: 'open', tokenLabel: 'open', clientAddress: socketAddress } satisfies Principal;
+      return;
+    }
     const header = req.headers.authorization ?? '';
     const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
     if (!token) throw new HttpProblem(problems.unauthorized('Send "Authorization: Bearer <token>".'), CHALLENGE);
@@ -44,7 +107,18 @@ export function createAuthorizer(tokens: AccessTokens): (access: Access) => Guar
     if (!entry) {
       throw new HttpProblem(problems.unauthorized('The token is not valid.'), { ...CHALLENGE, 'WWW-Authenticate': `${CHALLENGE['WWW-Authenticate']}, error="invalid_token"` });
     }
-    res.locals.principal = entry.label;
+    const named = req.headers[USER_HEADER];
+    if (entry.kind === 'gateway') {
+      if (typeof named !== 'string' || !USER_NAME.test(named)) {
+        throw new HttpProblem(problems.forbidden('A gateway token acts on behalf of a signed-in person: the gateway must name them in X-Forwarded-User.'));
+      }
+      const realIp = req.headers['x-real-ip'];
+      const clientAddress = typeof realIp === 'string' && isIP(realIp) !== 0 ? realIp : socketAddress;
+      res.locals.principal = { actor: named, tokenLabel: entry.label, clientAddress } satisfies Principal;
+    } else {
+      if (named !== undefined) throw new HttpProblem(problems.forbidden('Only a gateway token may name a person (X-Forwarded-User).'));
+      res.locals.principal = { actor: entry.label, tokenLabel: entry.label, clientAddress: socketAddress } satisfies Principal;
+    }
     if (entry.kind === 'read' && access === 'write') throw new HttpProblem(problems.forbidden('This token may only read.'));
   };
 }

@@ -1,32 +1,23 @@
-// Validates request bodies against the schemas of integration.schemas.ts with ajv, reporting every
-// broken rule as a FieldError (a JSON Pointer and a message).
+// Validates request bodies against the schemas of integration.schemas.ts with ajv. ajv says whether a body
+// breaks a rule and which field; what is wrong is said by that field's own rule (its kind's wording, see
+// domain/field-rules.ts), so the edge and the domain word every broken rule the same.
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { ValidationError, type FieldError } from '../../domain/errors';
-import { ID_MAX_LENGTH, fixedSettingsOf, pointer, settingsSafetyViolations } from '../../domain/integration-rules';
-import { messages } from '../../domain/validation-messages';
-import { SAFE_SETTINGS_KEYWORD, patchBodySchema, putBodySchema, settingsSchemaFor, type JsonSchema } from './integration.schemas';
+import { wording, type FieldRule } from '../../domain/field-rules';
+import { WRITABLE_FIELDS, isWritableField } from '../../domain/integration-fields';
+import { ID_RULE, SAFE_SETTINGS_KEYWORD, fixedSettingsOf, pointer, settingsSafetyViolations } from '../../domain/integration-rules';
+import { patchBodySchema, putBodySchema } from './integration.schemas';
 
 export type BodyKind = 'put' | 'patch';
 
 export function createAjv(): Ajv2020 {
-  // verbose: errors carry their schema, so a length error can be worded with both bounds, as the domain words it.
-  const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
+  const ajv = new Ajv2020({ allErrors: true, strict: true });
   addFormats(ajv);
   ajv.addKeyword({
     keyword: SAFE_SETTINGS_KEYWORD,
     schemaType: 'boolean',
-    errors: true,
-    validate: function safeSettings(this: unknown, enabled: boolean, data: unknown, _schema?: unknown, ctx?: { instancePath: string }) {
-      if (!enabled) return true;
-      const violations = settingsSafetyViolations(data, ctx?.instancePath ?? '');
-      (safeSettings as unknown as { errors: Partial<ErrorObject>[] }).errors = violations.map((v) => ({
-        keyword: SAFE_SETTINGS_KEYWORD,
-        message: v.message,
-        params: { field: v.field },
-      }));
-      return violations.length === 0;
-    },
+    validate: (enabled: boolean, data: unknown) => !enabled || settingsSafetyViolations(data, '').length === 0,
   });
   return ajv;
 }
@@ -38,48 +29,47 @@ export class BodyValidator {
   /** Throws ValidationError listing every problem of `body` as a PUT or PATCH of integration `id`. */
   assertValid(kind: BodyKind, id: string, body: unknown): void {
     const validate = this.validatorFor(kind, id);
-    const errors = validate(body) ? [] : (validate.errors ?? []).map((error) => toFieldError(error, id));
+    const errors = validate(body) ? [] : wordingOf(validate.errors ?? [], id, body);
     // The body's id, when sent, must name the record of the path: an id never changes.
     const bodyId = (body as { id?: unknown }).id;
-    if (bodyId !== undefined && bodyId !== id && !errors.some((e) => e.field === '/id')) errors.push({ field: '/id', message: messages.idMismatch(id) });
+    if (bodyId !== undefined && bodyId !== id && !errors.some((e) => e.field === '/id')) errors.push({ field: '/id', message: wording.idMismatch(id) });
     if (errors.length > 0) throw new ValidationError(errors);
   }
 
   private validatorFor(kind: BodyKind, id: string): ValidateFunction {
     // Integrations with a fixed settings schema get their own validator; every other id shares one.
-    const key = `${kind}:${fixedSettingsOf(id) ? id : '*'}`;
+    const fixed = fixedSettingsOf(id) ? id : undefined;
+    const key = `${kind}:${fixed ?? '*'}`;
     let validate = this.compiled.get(key);
     if (!validate) {
-      const settings: JsonSchema = settingsSchemaFor(id);
-      validate = this.ajv.compile(kind === 'put' ? putBodySchema(settings) : patchBodySchema(settings));
+      validate = this.ajv.compile(kind === 'put' ? putBodySchema(fixed) : patchBodySchema(fixed));
       this.compiled.set(key, validate);
     }
     return validate;
   }
 }
 
-/** An ajv error in the domain's words (see validation-messages.ts). */
-function toFieldError(error: ErrorObject, id: string): FieldError {
-  const params = error.params as Record<string, string>;
-  const schema = (error.parentSchema ?? {}) as { minLength?: number; maxLength?: number };
-  switch (error.keyword) {
-    case 'required':
-      return { field: pointer(error.instancePath, params.missingProperty), message: messages.required };
-    case 'additionalProperties': {
-      const field = pointer(error.instancePath, params.additionalProperty);
-      const fixed = error.instancePath === '/settings' ? fixedSettingsOf(id) : undefined;
-      return { field, message: fixed ? messages.notASetting(id, fixed) : messages.unknownField };
-    }
-    case 'type':
-      return { field: error.instancePath, message: messages.type(params.type) };
-    case 'minLength':
-    case 'maxLength':
-      return { field: error.instancePath, message: messages.length(schema.minLength, schema.maxLength) };
-    case 'pattern':
-      return { field: error.instancePath, message: messages.idShape(ID_MAX_LENGTH) };
-    case SAFE_SETTINGS_KEYWORD:
-      return { field: params.field, message: error.message ?? 'is not allowed' };
-    default:
-      return { field: error.instancePath, message: error.message ?? 'is invalid' };
+/** The field errors of a body ajv refused: each top-level field it names is worded by that field's rule. */
+function wordingOf(ajvErrors: readonly ErrorObject[], id: string, body: unknown): FieldError[] {
+  const errors: FieldError[] = [];
+  const fields = new Set<string>();
+  for (const error of ajvErrors) {
+    const params = error.params as Record<string, string>;
+    if (error.instancePath === '' && error.keyword === 'required') errors.push({ field: pointer('', params.missingProperty!), message: wording.required });
+    else if (error.instancePath === '' && error.keyword === 'additionalProperties') errors.push({ field: pointer('', params.additionalProperty!), message: wording.unknownField });
+    else if (error.instancePath === '' && error.keyword === 'type') errors.push({ field: '', message: wording.type('object') });
+    else fields.add(decodeSegment(error.instancePath.split('/')[1] ?? ''));
   }
+  const given = body as Record<string, unknown>;
+  for (const field of fields) {
+    const rule: FieldRule | undefined = field === 'id' ? ID_RULE : isWritableField(field) ? (WRITABLE_FIELDS[field].rule as FieldRule) : undefined;
+    const worded = rule?.violations(given[field], `/${field}`, id) ?? [];
+    // A rule and its schema say the same (test/unit/validation-wording.spec.ts); should they ever not, say something.
+    errors.push(...(worded.length > 0 ? worded : [{ field: `/${field}`, message: 'is not valid' }]));
+  }
+  return errors;
+}
+
+function decodeSegment(segment: string): string {
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~');
 }

@@ -1,114 +1,84 @@
-// JSON Schemas (2020-12) of the API's bodies, built from the domain's constants. The request validator
-// compiles them and the OpenAPI document embeds them, so what is documented is what is enforced.
-import { WRITABLE_FIELDS, WRITABLE_FIELD_NAMES, type FieldRule } from '../../domain/integration-fields';
-import {
-  ID_MAX_LENGTH,
-  ID_PATTERN,
-  RESERVED_KEYS,
-  SETTINGS_MAX_BYTES,
-  SETTINGS_MAX_DEPTH,
-  fixedSettingsOf,
-} from '../../domain/integration-rules';
+// JSON Schemas (2020-12) of the API's bodies and answers, built from the domain's rules (each rule kind gives
+// its own schema). The request validator compiles them and the OpenAPI document embeds them, so what is
+// documented is what is enforced.
+import type { JsonSchema } from '../../domain/field-rules';
+import { WRITABLE_FIELDS, WRITABLE_FIELD_NAMES, isOptionalField, type FieldSpec } from '../../domain/integration-fields';
+import { ID_RULE } from '../../domain/integration-rules';
 
-export type JsonSchema = Record<string, unknown>;
+export type { JsonSchema } from '../../domain/field-rules';
 
-/** The custom keyword that runs the domain's key, depth and size checks on a settings object. */
-export const SAFE_SETTINGS_KEYWORD = 'x-safe-settings';
-
-const settingsDescription =
-  `No key may start with "$", contain "." or be one of ${RESERVED_KEYS.join(', ')}; ` +
-  `nesting at most ${SETTINGS_MAX_DEPTH} deep; at most ${SETTINGS_MAX_BYTES} bytes serialized.`;
-
-export const genericSettingsSchema: JsonSchema = {
-  type: 'object',
-  description: `Settings of an integration without a fixed schema. ${settingsDescription}`,
-  [SAFE_SETTINGS_KEYWORD]: true,
+/** The names the document's components give these schemas. */
+export const schemaName = {
+  record: 'Integration',
+  put: 'IntegrationPut',
+  patch: 'IntegrationPatch',
+  problem: 'Problem',
+  fixed: (id: string, kind: 'put' | 'patch' | 'settings'): string =>
+    `${id.replace(/(^|[_-])([a-z0-9])/g, (_m, _sep, c: string) => c.toUpperCase())}${kind === 'settings' ? 'Settings' : kind === 'put' ? 'IntegrationPut' : 'IntegrationPatch'}`,
 };
 
-export function fixedSettingsSchema(integrationId: string, fields: readonly string[]): JsonSchema {
+/** The fields the service sets itself: in every record it answers, ignored in a body. */
+export const SERVER_SET_FIELDS = ['version', 'createdAt', 'updatedAt'] as const;
+
+/** Each writable field's schema for the record `id` (undefined: any record). */
+function fieldSchemas(id: string | undefined): Record<string, JsonSchema> {
+  return Object.fromEntries(
+    WRITABLE_FIELD_NAMES.map((field) => {
+      const { rule, description } = WRITABLE_FIELDS[field] as FieldSpec;
+      return [field, { ...rule.schema(id), description: `${description}${isOptionalField(field) ? ' Optional.' : ''}` }];
+    }),
+  );
+}
+
+const idSchema: JsonSchema = { ...ID_RULE.schema(), description: 'Lowercase slug; the key of the record; never changes.' };
+
+function writableProperties(id: string | undefined): Record<string, JsonSchema> {
   return {
-    type: 'object',
-    description: `Settings of ${integrationId}: exactly these string fields. ${settingsDescription}`,
-    properties: Object.fromEntries(fields.map((field) => [field, { type: 'string' }])),
-    required: [...fields],
-    additionalProperties: false,
-    [SAFE_SETTINGS_KEYWORD]: true,
+    id: { ...idSchema, description: 'Optional; when present it must equal the id in the path.' },
+    ...fieldSchemas(id),
+    // The admin UI sends back the whole record it read: these are accepted and ignored, never taken from the client.
+    version: { description: 'Ignored: the service sets it. Use If-Match to guard against lost updates.' },
+    createdAt: { description: 'Ignored: the service sets it.' },
+    updatedAt: { description: 'Ignored: the service sets it.' },
   };
 }
 
-/** Settings schema for one integration id. */
-export function settingsSchemaFor(integrationId: string): JsonSchema {
-  const fields = fixedSettingsOf(integrationId);
-  return fields ? fixedSettingsSchema(integrationId, fields) : genericSettingsSchema;
-}
-
-const idSchema: JsonSchema = {
-  type: 'string',
-  pattern: ID_PATTERN.source,
-  minLength: 1,
-  maxLength: ID_MAX_LENGTH,
-  description: 'Lowercase slug; the key of the record; never changes.',
-};
-
-/** The JSON Schema of one of the domain's field rules. */
-function ruleSchema(rule: FieldRule, settings: JsonSchema): JsonSchema {
-  switch (rule.type) {
-    case 'string':
-      return { type: 'string', ...(rule.minLength ? { minLength: rule.minLength } : {}), maxLength: rule.maxLength };
-    case 'boolean':
-      return { type: 'boolean' };
-    case 'settings':
-      return settings;
-  }
-}
-
-const fieldSchemas = (settings: JsonSchema): Record<string, JsonSchema> =>
-  Object.fromEntries(
-    WRITABLE_FIELD_NAMES.map((field) => {
-      const { rule, description } = WRITABLE_FIELDS[field];
-      const schema = ruleSchema(rule, settings);
-      return [field, schema === settings ? schema : { ...schema, description }];
-    }),
-  );
-
-const writableProperties = (settings: JsonSchema): Record<string, JsonSchema> => ({
-  id: { ...idSchema, description: 'Optional; when present it must equal the id in the path.' },
-  ...fieldSchemas(settings),
-  // The admin UI sends back the whole record it read: these are accepted and ignored, never taken from the client.
-  version: { description: 'Ignored: the service sets it. Use If-Match to guard against lost updates.' },
-  createdAt: { description: 'Ignored: the service sets it.' },
-  updatedAt: { description: 'Ignored: the service sets it.' },
-});
-
-export function patchBodySchema(settings: JsonSchema = genericSettingsSchema): JsonSchema {
+/** A PATCH body for record `id` (undefined: an integration without fixed settings). */
+export function patchBodySchema(id?: string): JsonSchema {
   return {
     type: 'object',
     description: 'Partial update: only the fields present change; settings, when present, replaces the whole object.',
-    properties: writableProperties(settings),
+    properties: writableProperties(id),
     additionalProperties: false,
   };
 }
 
-export function putBodySchema(settings: JsonSchema = genericSettingsSchema): JsonSchema {
+/** A PUT body: the whole record as read, changed; `name` and `description` required, fields absent stay. */
+export function putBodySchema(id?: string): JsonSchema {
   return {
     type: 'object',
     description: 'The whole record as read, changed; fields absent (status, settings) stay as they are.',
-    properties: writableProperties(settings),
+    properties: writableProperties(id),
     required: ['name', 'description'],
     additionalProperties: false,
   };
+}
+
+/** The settings schema of record `id`. */
+export function settingsSchema(id?: string): JsonSchema {
+  return fieldSchemas(id).settings!;
 }
 
 export const integrationSchema: JsonSchema = {
   type: 'object',
   properties: {
     id: idSchema,
-    ...fieldSchemas({ type: 'object' }),
-    version: { type: 'integer', minimum: 1, description: 'Starts at 1, +1 on every change; the ETag.' },
-    createdAt: { type: 'string', format: 'date-time' },
-    updatedAt: { type: 'string', format: 'date-time' },
+    ...fieldSchemas(undefined),
+    version: { type: 'integer', minimum: 1, readOnly: true, description: 'Starts at 1, +1 on every change; the ETag.' },
+    createdAt: { type: 'string', format: 'date-time', readOnly: true },
+    updatedAt: { type: 'string', format: 'date-time', readOnly: true },
   },
-  required: ['id', ...WRITABLE_FIELD_NAMES, 'version', 'createdAt', 'updatedAt'],
+  required: ['id', ...WRITABLE_FIELD_NAMES.filter((field) => !isOptionalField(field)), ...SERVER_SET_FIELDS],
   additionalProperties: false,
 };
 
@@ -126,20 +96,23 @@ export const problemSchema: JsonSchema = {
   type: 'object',
   description: 'RFC 9457 problem details.',
   properties: {
-    type: { type: 'string' },
+    type: { type: 'string', description: 'urn:problem-type:integrations-service:<slug>; integration-not-found and no-route tell a missing record from a wrong URL.' },
     title: { type: 'string' },
     status: { type: 'integer' },
     detail: { type: 'string' },
-    instance: { type: 'string' },
-    requestId: { type: 'string' },
+    instance: { type: 'string', description: 'The path and query asked for.' },
+    requestId: { type: 'string', description: 'The request id of the log lines (also in X-Request-Id).' },
     errors: {
       type: 'array',
+      description: 'For 422: every broken rule.',
       items: {
         type: 'object',
         properties: { field: { type: 'string', description: 'JSON Pointer into the body' }, message: { type: 'string' } },
         required: ['field', 'message'],
+        additionalProperties: false,
       },
     },
   },
-  required: ['type', 'title', 'status'],
+  required: ['type', 'title', 'status', 'detail', 'instance', 'requestId'],
+  additionalProperties: false,
 };

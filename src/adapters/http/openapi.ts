@@ -1,80 +1,101 @@
-// The OpenAPI 3.1 document of this API, assembled from the schemas the validator enforces.
-import { DEFAULT_INTEGRATIONS } from '../../domain/default-integrations';
+// The OpenAPI 3.1 document, generated from the route table: every declared route under every path it answers
+// (both API prefixes), every operation with what it answers itself plus what its kind can answer — 400/401/403/
+// 421 from who may call it, 405 from the methods its route has, 503 when it uses the store, 500 — and every
+// header the service sends. test/http/openapi.spec.ts lints it with Redocly and holds real answers to it.
 import { FIXED_STRING_SETTINGS } from '../../domain/integration-rules';
-import {
-  ensureDefaultsResultSchema,
-  fixedSettingsSchema,
-  genericSettingsSchema,
-  integrationSchema,
-  patchBodySchema,
-  problemSchema,
-  putBodySchema,
-  type JsonSchema,
-} from './integration.schemas';
+import { integrationSchema, patchBodySchema, problemSchema, putBodySchema, schemaName, settingsSchema, type JsonSchema } from './integration.schemas';
+import { allowedMethods, type Method, type Operation, type ResponseDoc, type RouteSpec } from './route-table';
 
-const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
-const problemResponse = (description: string): JsonSchema => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
-
-const idParameter = {
-  name: 'id',
-  in: 'path',
-  required: true,
-  schema: { type: 'string' },
-  example: DEFAULT_INTEGRATIONS[0].id,
+const HEADERS: Record<string, JsonSchema> = {
+  'X-Request-Id': { description: 'The id of this request in the service\'s log lines (a client\'s own X-Request-Id is logged as clientRequestId).', schema: { type: 'string' } },
+  ETag: { description: 'The record\'s version, quoted: "3".', schema: { type: 'string' } },
+  'Cache-Control': { description: 'no-store: records carry credentials, no cache may keep them.', schema: { type: 'string' } },
+  Age: { description: 'On a stale copy: its age in seconds.', schema: { type: 'string' } },
+  Warning: { description: 'On a stale copy: 110 (Response is Stale): the store did not answer.', schema: { type: 'string' } },
+  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string' } },
+  'WWW-Authenticate': { description: 'The bearer challenge.', schema: { type: 'string' } },
+  Allow: { description: 'The methods this path has.', schema: { type: 'string' } },
 };
 
-const recordResponse = {
-  description: 'The record; ETag carries its version.',
-  headers: { ETag: { schema: { type: 'string' }, description: 'The record version, quoted: "3".' } },
-  content: { 'application/json': { schema: ref('Integration') } },
-};
+const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
+const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
-function writeOperation(kind: 'put' | 'patch'): JsonSchema {
-  const name = kind === 'put' ? 'IntegrationPut' : 'IntegrationPatch';
-  const fixed = Object.keys(FIXED_STRING_SETTINGS).map((id) => ref(`${pascal(id)}${name}`));
-  return {
-    operationId: kind === 'put' ? 'updateIntegration' : 'patchIntegration',
-    summary: kind === 'put' ? 'Update an integration (the admin UI sends the whole record it read)' : 'Change some fields of an integration',
-    description:
-      'Never creates: an unknown id is 404. Unknown fields are refused (422). `version`, `createdAt` and `updatedAt` ' +
-      'in the body are ignored. Send `If-Match` with the ETag you read to refuse a lost update (412); `If-None-Match: *` ' +
-      'on a write is 412 (the record exists). A conditional header that is not `*` or a list of quoted tags is 400. ' +
-      `Integrations with fixed settings (${Object.keys(FIXED_STRING_SETTINGS).join(', ')}) use their own schema.`,
-    tags: ['integrations'],
-    parameters: [
-      idParameter,
-      { name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } },
-      { name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } },
-    ],
-    requestBody: { required: true, content: { 'application/json': { schema: { anyOf: [...fixed, ref(name)] } } } },
-    responses: {
-      200: recordResponse,
-      400: problemResponse('Malformed JSON, path, compressed body, or conditional header'),
-      401: problemResponse('No token, or not a valid one'),
-      403: problemResponse('A read token may not write'),
-      404: problemResponse('No integration with this id'),
-      412: problemResponse('If-Match no longer matches (or If-None-Match does); nothing was changed'),
-      413: problemResponse('Body too large'),
-      415: problemResponse('Body is not application/json'),
-      422: problemResponse('The body breaks the schema; `errors` names each field'),
-      503: problemResponse('The store did not answer in time (or is known to be down); a write that timed out may still have been applied. Retry-After says when to retry'),
-    },
-  };
+function response(doc: ResponseDoc): JsonSchema {
+  const headers = Object.fromEntries(['X-Request-Id', ...(doc.headers ?? [])].map((name) => [name, headerRef(name)]));
+  const content = doc.problem
+    ? { 'application/problem+json': { schema: schemaRef(schemaName.problem) } }
+    : doc.content && Object.fromEntries(Object.entries(doc.content).map(([type, schema]) => [type, { schema }]));
+  return { description: doc.description, headers, ...(content ? { content } : {}) };
 }
 
-export function buildOpenApiDocument(version: string): JsonSchema {
+/** What every operation of its kind can answer, besides what it answers itself. */
+function kindResponses(operation: Operation, allow: string): Record<number, ResponseDoc> {
+  const responses: Record<number, ResponseDoc> = {};
+  if (operation.access !== 'open') {
+    responses[400] = { description: 'Malformed request: a percent-encoding in the path, a conditional header, a JSON body', problem: true };
+    responses[401] = { description: 'No token, or not a valid one (only when the service has tokens)', problem: true, headers: ['WWW-Authenticate'] };
+    responses[403] = {
+      description: `${operation.access === 'write' ? 'A read token may not write; ' : ''}a gateway token without the signed-in person's name, or a name without a gateway token`,
+      problem: true,
+    };
+    responses[421] = { description: 'The Host is not one this service answers to (ALLOWED_HOSTS)', problem: true };
+  }
+  responses[405] = { description: `A method this path does not have (it has ${allow})`, problem: true, headers: ['Allow'] };
+  responses[500] = { description: 'An unexpected error; the request id says which log lines', problem: true };
+  if (operation.doc.usesStore) {
+    responses[503] = {
+      description: 'The store did not answer in time, is known to be down, or holds a record this replica cannot open; a write that timed out may still have been applied',
+      problem: true,
+      headers: ['Retry-After'],
+    };
+  }
+  return responses;
+}
+
+const capitalized = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+
+export function buildOpenApiDocument(routes: readonly RouteSpec[], version: string): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const spec of routes.filter((route) => !route.undocumented)) {
+    const allow = allowedMethods(spec).join(', ');
+    for (const path of spec.paths) {
+      const admin = path.startsWith('/admin/');
+      const params = [...path.matchAll(/:(\w+)/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string' }, ...(name === 'id' ? { example: 'facebook' } : {}) }));
+      const item: Record<string, JsonSchema> = {};
+      for (const [method, operation] of Object.entries(spec.methods) as [Method, Operation][]) {
+        const { operationId, summary, description, tags, parameters = [], requestBody, responses } = operation.doc;
+        const all = { ...kindResponses(operation, allow), ...responses };
+        item[method.toLowerCase()] = {
+          operationId: admin ? `admin${capitalized(operationId)}` : operationId,
+          summary,
+          ...(description ? { description } : {}),
+          tags: [...tags],
+          ...(params.length + parameters.length > 0 ? { parameters: [...params, ...parameters] } : {}),
+          ...(requestBody ? { requestBody } : {}),
+          security: operation.access === 'open' ? [] : [{ bearer: [] }],
+          responses: Object.fromEntries(Object.entries(all).map(([status, doc]) => [status, response(doc)])),
+        };
+      }
+      paths[path.replace(/:(\w+)/g, '{$1}')] = item;
+    }
+  }
+
   const schemas: Record<string, JsonSchema> = {
-    Integration: integrationSchema,
-    Settings: genericSettingsSchema,
-    IntegrationPut: putBodySchema(genericSettingsSchema),
-    IntegrationPatch: patchBodySchema(genericSettingsSchema),
-    EnsureDefaultsResult: ensureDefaultsResultSchema,
-    Problem: problemSchema,
+    [schemaName.record]: integrationSchema,
+    Settings: settingsSchema(),
+    [schemaName.put]: putBodySchema(),
+    [schemaName.patch]: patchBodySchema(),
+    [schemaName.problem]: problemSchema,
+    Readiness: {
+      type: 'object',
+      properties: { status: { enum: ['ready', 'not ready'] }, checks: { type: 'object', additionalProperties: { type: 'string' } } },
+      required: ['status', 'checks'],
+    },
   };
-  for (const [id, fields] of Object.entries(FIXED_STRING_SETTINGS)) {
-    schemas[`${pascal(id)}Settings`] = fixedSettingsSchema(id, fields);
-    schemas[`${pascal(id)}IntegrationPut`] = putBodySchema(fixedSettingsSchema(id, fields));
-    schemas[`${pascal(id)}IntegrationPatch`] = patchBodySchema(fixedSettingsSchema(id, fields));
+  for (const id of Object.keys(FIXED_STRING_SETTINGS)) {
+    schemas[schemaName.fixed(id, 'settings')] = settingsSchema(id);
+    schemas[schemaName.fixed(id, 'put')] = putBodySchema(id);
+    schemas[schemaName.fixed(id, 'patch')] = patchBodySchema(id);
   }
 
   return {
@@ -83,90 +104,28 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       title: 'integrations-service',
       version,
       description:
-        'Channel integrations of ai-chatbot-framework. Every /integrations route is also served, unchanged, under ' +
-        '/admin/integrations (the admin UI\'s paths); a trailing slash is accepted everywhere. Errors are ' +
-        'application/problem+json (RFC 9457).',
+        'Channel integrations of ai-chatbot-framework. Every /integrations route is also served, unchanged, under /admin/integrations ' +
+        '(the admin UI\'s paths); a trailing slash is accepted everywhere. Errors are application/problem+json (RFC 9457).',
+      license: { name: 'MIT', identifier: 'MIT' },
     },
-    tags: [{ name: 'integrations' }, { name: 'operations' }],
+    servers: [{ url: '/', description: 'This service, where this document was fetched from' }],
+    tags: [
+      { name: 'integrations', description: 'The integrations: read by the bot runtime, edited in the admin UI' },
+      { name: 'operations', description: 'Probes, metrics and this document' },
+    ],
+    security: [{ bearer: [] }],
+    paths,
     components: {
       schemas,
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Required only when ADMIN_TOKENS or READ_TOKENS is set.' } },
-    },
-    security: [{}, { bearer: [] }],
-    paths: {
-      '/integrations': {
-        get: {
-          operationId: 'listIntegrations',
-          summary: 'List all integrations, sorted by id',
-          tags: ['integrations'],
-          responses: {
-            200: { description: 'All records', content: { 'application/json': { schema: { type: 'array', items: ref('Integration') } } } },
-            503: problemResponse('The store did not answer'),
-          },
+      headers: HEADERS,
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'Required when the service has tokens: ADMIN_TOKENS read and write, READ_TOKENS only read, GATEWAY_TOKENS read and write on behalf of the person named in X-Forwarded-User. Without any token configured the API is open.',
         },
-      },
-      '/integrations/ensure-defaults': {
-        post: {
-          operationId: 'ensureDefaultIntegrations',
-          summary: 'Insert the default integrations that are missing; never overwrites',
-          tags: ['integrations'],
-          responses: {
-            200: { description: 'Which defaults were created and which existed', content: { 'application/json': { schema: ref('EnsureDefaultsResult') } } },
-            503: problemResponse('The store did not answer'),
-          },
-        },
-      },
-      '/integrations/{id}': {
-        get: {
-          operationId: 'getIntegration',
-          summary: 'Read one integration',
-          tags: ['integrations'],
-          parameters: [idParameter, { name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } }],
-          responses: {
-            200: {
-              ...recordResponse,
-              description: `${recordResponse.description} While the store is down, a copy this replica served within STALE_IF_ERROR_MS, with Age and Warning: 110.`,
-            },
-            304: { description: 'If-None-Match matches the current version' },
-            400: problemResponse('A conditional header that is not * or a list of quoted tags'),
-            404: problemResponse('No integration with this id'),
-            503: problemResponse('The store did not answer and no recent copy exists'),
-          },
-        },
-        put: writeOperation('put'),
-        patch: writeOperation('patch'),
-      },
-      '/healthz': {
-        get: { operationId: 'liveness', summary: 'Liveness: the process is up', tags: ['operations'], security: [], responses: { 200: { description: 'Up' } } },
-      },
-      '/readyz': {
-        get: {
-          operationId: 'readiness',
-          summary: 'Readiness: the store answers and the defaults are ensured',
-          tags: ['operations'],
-          security: [],
-          responses: { 200: { description: 'Ready' }, 503: { description: 'Starting, store unreachable, or shutting down' } },
-        },
-      },
-      '/metrics': {
-        get: {
-          operationId: 'metrics',
-          summary: 'Prometheus metrics (when METRICS_ENABLED)',
-          tags: ['operations'],
-          security: [],
-          responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': {} } }, 404: { description: 'Metrics disabled' } },
-        },
-      },
-      '/openapi.json': {
-        get: { operationId: 'openapi', summary: 'This document', tags: ['operations'], security: [], responses: { 200: { description: 'OpenAPI 3.1' } } },
-      },
-      '/docs': {
-        get: { operationId: 'docs', summary: 'This document, rendered', tags: ['operations'], security: [], responses: { 200: { description: 'HTML page' } } },
       },
     },
   };
-}
-
-function pascal(id: string): string {
-  return id.replace(/(^|[_-])([a-z0-9])/g, (_m, _sep, c: string) => c.toUpperCase());
 }

@@ -10,7 +10,7 @@ export interface Problem {
   type: string;
   title: string;
   status: number;
-  detail?: string;
+  detail: string;
   errors?: FieldError[];
 }
 
@@ -20,19 +20,24 @@ export class HttpProblem extends Error {
     readonly problem: Problem,
     readonly headers: Record<string, string> = {},
   ) {
-    super(problem.detail ?? problem.title);
+    super(problem.detail);
     this.name = 'HttpProblem';
   }
 }
 
-const typeUri = (slug: string): string => `urn:problem-type:integrations-service:${slug}`;
+/** Every problem type this service answers with, as the OpenAPI document lists them. */
+export const typeUri = (slug: string): string => `urn:problem-type:integrations-service:${slug}`;
 
 export const problems = {
   badRequest: (detail: string): Problem => ({ type: typeUri('malformed-request'), title: 'Malformed request', status: 400, detail }),
   unauthorized: (detail: string): Problem => ({ type: typeUri('unauthorized'), title: 'Unauthorized', status: 401, detail }),
   forbidden: (detail: string): Problem => ({ type: typeUri('forbidden'), title: 'Forbidden', status: 403, detail }),
-  notFound: (detail: string): Problem => ({ type: typeUri('not-found'), title: 'Not found', status: 404, detail }),
+  /** No record with that id: what a client of the API may expect for a record that does not exist. */
+  integrationNotFound: (detail: string): Problem => ({ type: typeUri('integration-not-found'), title: 'Integration not found', status: 404, detail }),
+  /** No such route: a wrong base URL or prefix, another server's path; never a missing record. */
+  noRoute: (detail: string): Problem => ({ type: typeUri('no-route'), title: 'No such route', status: 404, detail }),
   methodNotAllowed: (detail: string): Problem => ({ type: typeUri('method-not-allowed'), title: 'Method not allowed', status: 405, detail }),
+  misdirected: (detail: string): Problem => ({ type: typeUri('misdirected-request'), title: 'Misdirected request', status: 421, detail }),
   preconditionFailed: (detail: string): Problem => ({ type: typeUri('precondition-failed'), title: 'Precondition failed', status: 412, detail }),
   tooLarge: (detail: string): Problem => ({ type: typeUri('payload-too-large'), title: 'Payload too large', status: 413, detail }),
   unsupportedMediaType: (detail: string): Problem => ({ type: typeUri('unsupported-media-type'), title: 'Unsupported media type', status: 415, detail }),
@@ -52,7 +57,7 @@ export const problems = {
   internal: (): Problem => ({ type: typeUri('internal'), title: 'Internal server error', status: 500, detail: 'An unexpected error occurred.' }),
 };
 
-const CLOSE_AFTER = new Set([401, 403, 413]);
+const CLOSE_AFTER = new Set([401, 403, 413, 421]);
 
 /** Writes a problem with Node's own calls, so Express's routes and the direct read answer it byte for byte alike. */
 export function sendProblem(req: HttpRequest, res: HttpResponse, problem: Problem, headers: Record<string, string> = {}): void {
@@ -97,7 +102,7 @@ function clientErrorProblem(thrown: unknown): Problem | null {
 
 /** The problem each domain error code answers: a new code without an entry here does not compile. */
 const DOMAIN_PROBLEMS: { [C in DomainErrorCode]: (error: DomainError) => Problem } = {
-  NOT_FOUND: (error) => problems.notFound(error.message),
+  NOT_FOUND: (error) => problems.integrationNotFound(error.message),
   VALIDATION: (error) => problems.validation((error as ValidationError).errors),
   VERSION_CONFLICT: (error) => problems.preconditionFailed(`${error.message}; read it again and retry with its new ETag.`),
   STORE_UNAVAILABLE: () => problems.storeUnavailable(),
@@ -130,5 +135,5 @@ export function answerErrors(logger: Logger): ErrorAnswer {
 
 /** Express's last middleware: every error a route raised, answered as the direct read answers it. */
 export function errorMiddleware(answer: ErrorAnswer): ErrorRequestHandler {
-  return (error, req, res, _next) => answer(error, req, res);
+  return (error, req, res, _next) => answer(error, req as unknown as HttpRequest, res as unknown as HttpResponse);
 }

@@ -1,7 +1,7 @@
 // The shape every decorator of the repository port shares: each operation passes through `around`, which
 // may time it, count it, bound it or refuse it, then calls the same operation of the store inside.
 import type { Integration } from '../../domain/integration.entity';
-import type { InsertMissingResult, IntegrationRepository } from '../../application/integration-repository.port';
+import type { InsertMissingResult, IntegrationRepository, ReadOptions } from '../../application/integration-repository.port';
 
 export type StoreOperation = 'list' | 'findById' | 'replace' | 'insertMissing' | 'ping';
 
@@ -12,8 +12,8 @@ export abstract class AroundEachOperation implements IntegrationRepository {
     return this.around('list', () => this.inner.list());
   }
 
-  findById(id: string): Promise<Integration | null> {
-    return this.around('findById', () => this.inner.findById(id));
+  findById(id: string, options?: ReadOptions): Promise<Integration | null> {
+    return this.around('findById', () => this.inner.findById(id, options));
   }
 
   replace(next: Integration): Promise<void> {

@@ -1,39 +1,70 @@
-// A read cache in front of a shared store, for the bot runtime's hot read of `facebook`.
-// Another replica's write may look stale here for at most `ttlMs`, counted on a monotonic clock from
-// the moment the read was sent; this replica's own acknowledged writes never do: every write empties
-// the cache before it is answered, and a read that was under way across a write never fills it.
-// Bounded: at most `maxEntries` ids (unknown ones included) are kept, the least recently used go first.
+// The one read cache, in front of the store: it answers the bot runtime's hot read from memory, and keeps the
+// last copy of each answer for stale-if-error.
+//
+// Fresh: a copy read while the store's change feed was live is kept until the feed tells of a change to it
+// (another replica's write, the old Python store's); while the feed is down, a copy is fresh for `ttlMs` from
+// when its read was sent. This replica's own acknowledged writes are never followed by an older answer: the
+// written record replaces its copy, the list's copy goes, and a read under way across a write or a change
+// never fills the cache.
+//
+// Stale-if-error: when the store does not answer, the error carries the copy (StoreUnavailableError.lastKnown)
+// if it is at most `staleIfErrorMs` old; the use case decides whether to serve it. A change told by the feed
+// removes the copy too, so a replica never serves a copy older than a change it heard of (another replica
+// disabling an integration, rotating a leaked token).
+//
+// Bounded: at most `maxEntries` keys (unknown ids included), the least recently used go first.
 import { LRUCache } from 'lru-cache';
+import { StoreUnavailableError } from '../../domain/errors';
 import type { Integration } from '../../domain/integration.entity';
-import type { InsertMissingResult, IntegrationRepository } from '../../application/integration-repository.port';
+import type { InsertMissingResult, IntegrationRepository, ReadOptions } from '../../application/integration-repository.port';
+import { NO_CHANGE_FEED, type ChangeFeed, type ChangeListener } from './change-feed';
 
-// Entities are frozen: the cache hands out the records it holds. `null` (no such id) is cached too.
 type Cached = Integration | null | Integration[];
 
+interface Entry {
+  value: Cached;
+  /** When the value was last known to be what the store holds (monotonic ms). */
+  confirmedAt: number;
+  /** Read while the feed was live (in `epoch`): current until the feed tells of a change. */
+  trusted: boolean;
+}
+
 const LIST_KEY = '\u0000list';
+const keyOf = (id: string): string => `id:${id}`;
 const monotonicMs = (): number => performance.now();
 
 export interface CacheOptions {
+  /** How long a copy is fresh while the change feed is down; 0: never (every read goes to the store). */
   ttlMs: number;
+  /** How old a copy may be and still be offered while the store does not answer; 0: never. */
+  staleIfErrorMs?: number;
   maxEntries?: number;
+  /** The store's change feed; without one, copies expire by ttlMs only. */
+  feed?: ChangeFeed;
   /** Milliseconds on a clock that never goes back; tests move it by hand. */
   now?: () => number;
 }
 
-export class CachedIntegrationRepository implements IntegrationRepository {
-  private readonly entries: LRUCache<string, { value: Cached; expiresAt: number }>;
+export class CachedIntegrationRepository implements IntegrationRepository, ChangeListener {
+  private readonly entries: LRUCache<string, Entry>;
   private readonly inflight = new Map<string, { generation: number; promise: Promise<Cached> }>();
   private readonly ttlMs: number;
+  private readonly staleIfErrorMs: number;
   private readonly now: () => number;
+  // Moves on every change and every write: a read that began in an older generation never fills the cache.
   private generation = 0;
+  private feedLive = false;
+  readonly stop: () => void;
 
   constructor(
     private readonly inner: IntegrationRepository,
-    { ttlMs, maxEntries = 1_000, now = monotonicMs }: CacheOptions,
+    { ttlMs, staleIfErrorMs = 0, maxEntries = 1_000, feed = NO_CHANGE_FEED, now = monotonicMs }: CacheOptions,
   ) {
     this.ttlMs = ttlMs;
+    this.staleIfErrorMs = staleIfErrorMs;
     this.now = now;
     this.entries = new LRUCache({ max: maxEntries });
+    this.stop = feed.subscribe(this);
   }
 
   get size(): number {
@@ -41,58 +72,117 @@ export class CachedIntegrationRepository implements IntegrationRepository {
   }
 
   async list(): Promise<Integration[]> {
-    return (await this.read(LIST_KEY, () => this.inner.list())) as Integration[];
+    return (await this.read(LIST_KEY, () => this.inner.list(), false)) as Integration[];
   }
 
-  async findById(id: string): Promise<Integration | null> {
-    return (await this.read(`id:${id}`, () => this.inner.findById(id))) as Integration | null;
+  async findById(id: string, options?: ReadOptions): Promise<Integration | null> {
+    return (await this.read(keyOf(id), () => this.inner.findById(id, options), options?.fresh === true)) as Integration | null;
   }
 
-  replace(next: Integration): Promise<void> {
-    return this.write(() => this.inner.replace(next));
+  async replace(next: Integration): Promise<void> {
+    const key = keyOf(next.id);
+    try {
+      await this.inner.replace(next);
+    } catch (error) {
+      // A conflict means the copy may be the old one; a write that timed out may have been applied.
+      this.forget(key);
+      throw error;
+    }
+    this.forget(key);
+    // Acknowledged: no answer from here on is older. Fresh for the TTL only: a change told meanwhile wins.
+    this.entries.set(key, { value: next, confirmedAt: this.now(), trusted: false });
   }
 
-  insertMissing(integrations: readonly Integration[]): Promise<InsertMissingResult> {
-    return this.write(() => this.inner.insertMissing(integrations));
+  async insertMissing(integrations: readonly Integration[]): Promise<InsertMissingResult> {
+    try {
+      return await this.inner.insertMissing(integrations);
+    } finally {
+      for (const integration of integrations) this.forget(keyOf(integration.id));
+    }
   }
 
   ping(): Promise<void> {
     return this.inner.ping();
   }
 
-  /** Whatever the outcome (a conflict means our copy may be old), the cache is emptied before answering. */
-  private async write<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } finally {
-      this.invalidate();
+  changed(id?: string): void {
+    if (id === undefined) {
+      this.generation += 1;
+      this.entries.clear();
+      this.inflight.clear();
+    } else {
+      this.forget(keyOf(id));
     }
   }
 
-  private invalidate(): void {
-    this.generation += 1;
-    this.entries.clear();
-    this.inflight.clear();
+  live(): void {
+    this.feedLive = true;
   }
 
-  /** Serves a fresh entry, joins a read already under way since the last write, or reads once for all. */
-  private read(key: string, load: () => Promise<Cached>): Promise<Cached> {
-    const hit = this.entries.get(key);
-    if (hit && hit.expiresAt > this.now()) return Promise.resolve(hit.value);
-    const pending = this.inflight.get(key);
-    if (pending && pending.generation === this.generation) return pending.promise;
+  lost(): void {
+    // What was trusted was current until now; from here on it expires by the TTL.
+    this.generation += 1;
+    this.feedLive = false;
+    const now = this.now();
+    for (const entry of this.entries.values()) {
+      if (entry.trusted) {
+        entry.trusted = false;
+        entry.confirmedAt = now;
+      }
+    }
+  }
 
+  /** A change to `key`: its copy (and the list's) goes, and reads under way do not put them back. */
+  private forget(key: string): void {
+    this.generation += 1;
+    this.entries.delete(key);
+    this.entries.delete(LIST_KEY);
+    this.inflight.delete(key);
+    this.inflight.delete(LIST_KEY);
+  }
+
+  private isFresh(entry: Entry): boolean {
+    if (this.ttlMs === 0) return false;
+    return (entry.trusted && this.feedLive) || this.now() - entry.confirmedAt <= this.ttlMs;
+  }
+
+  /** Serves a fresh copy, joins a read already under way in this generation, or reads once for all. */
+  private read(key: string, load: () => Promise<Cached>, fresh: boolean): Promise<Cached> {
+    if (!fresh) {
+      const hit = this.entries.get(key);
+      if (hit && this.isFresh(hit)) return Promise.resolve(hit.value);
+      const pending = this.inflight.get(key);
+      if (pending && pending.generation === this.generation) return pending.promise;
+    }
     const generation = this.generation;
+    const trusted = this.feedLive;
     const sentAt = this.now();
-    const promise = load()
-      .then((value) => {
-        if (generation === this.generation) this.entries.set(key, { value, expiresAt: sentAt + this.ttlMs });
+    const promise = load().then(
+      (value) => {
+        if (generation === this.generation) this.entries.set(key, { value, confirmedAt: sentAt, trusted });
         return value;
-      })
-      .finally(() => {
+      },
+      (error: unknown) => {
+        throw this.withLastKnown(key, error);
+      },
+    );
+    if (!fresh) {
+      this.inflight.set(key, { generation, promise });
+      const settled = (): void => {
         if (this.inflight.get(key)?.promise === promise) this.inflight.delete(key);
-      });
-    this.inflight.set(key, { generation, promise });
+      };
+      promise.then(settled, settled);
+    }
     return promise;
+  }
+
+  /** The store did not answer: the error carries this replica's copy, when it is recent enough to offer. */
+  private withLastKnown(key: string, error: unknown): unknown {
+    if (!(error instanceof StoreUnavailableError) || error.lastKnown !== undefined || this.staleIfErrorMs === 0) return error;
+    const entry = this.entries.get(key);
+    if (!entry) return error;
+    const ageMs = entry.trusted && this.feedLive ? 0 : Math.max(0, this.now() - entry.confirmedAt);
+    if (ageMs > this.staleIfErrorMs) return error;
+    return new StoreUnavailableError(error.message, { cause: error, lastKnown: { value: entry.value, ageMs } });
   }
 }

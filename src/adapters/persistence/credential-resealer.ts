@@ -3,7 +3,7 @@
 // was read (compare-and-set), so the command is safe beside a running service, idempotent, and resumable.
 import type { StoredIntegration } from '../../domain/integration.entity';
 import { CREDENTIAL_KEYS } from '../../domain/integration-rules';
-import { CredentialCipher, parseSealed, placeOf } from './credential-cipher';
+import { CredentialCipher, MissingKeyError, TamperedCredentialError, parseSealed, placeOf } from './credential-cipher';
 
 /** What the resealer needs of a store: the raw records, and a conditional swap of one setting. */
 export interface CredentialStore {
@@ -52,20 +52,38 @@ export async function resealCredentials(store: CredentialStore, cipher: Credenti
 }
 
 /**
- * Every stored credential this process could not open, as one line naming where and why; null when all
- * open. The service refuses to start on such a line rather than answer 500s or hand out ciphertext.
+ * Every stored credential this process cannot open, as one line naming each record and field and why; null
+ * when all open. Each sealed value is opened with its binding (its record and field), so a value sealed with a
+ * key this process lacks, altered, or moved to another record or field is named. The service refuses to start
+ * on such a line rather than answer 503s for a record, or hand out ciphertext.
  */
 export function unreadableCredentials(records: readonly StoredIntegration[], cipher: CredentialCipher): string | null {
-  const missing = new Map<string, string[]>();
+  const problems: string[] = [];
+  const missingKeys = new Set<string>();
   for (const record of records) {
     for (const [key, value] of credentialsOf(record)) {
       const sealed = parseSealed(value);
-      if (sealed && !cipher.canOpen(sealed)) missing.set(sealed.keyId, [...(missing.get(sealed.keyId) ?? []), placeOf(record.id, key)]);
+      if (!sealed) continue;
+      const place = placeOf(record.id, key);
+      try {
+        cipher.open(value, place);
+      } catch (error) {
+        if (error instanceof MissingKeyError) {
+          missingKeys.add(error.keyId);
+          problems.push(`${place} is sealed with key ${error.keyId}, which this process was not given`);
+        } else if (error instanceof TamperedCredentialError) {
+          problems.push(`${place} does not open: it was altered, or moved there from another record or field`);
+        } else {
+          throw error;
+        }
+      }
     }
   }
-  if (missing.size === 0) return null;
-  const which = [...missing].map(([id, places]) => `${places.join(', ')} sealed with key ${id}`).join('; ');
-  return cipher.sealing
-    ? `stored credentials need a key this process was not given (${which}): add that key to ENCRYPTION_KEY_PREVIOUS, then run npm run reseal`
-    : `stored credentials are sealed (${which}) but ENCRYPTION_KEY is not set: set ENCRYPTION_KEY (and ENCRYPTION_KEY_PREVIOUS) to the keys that sealed them`;
+  if (problems.length === 0) return null;
+  const what = missingKeys.size === 0
+    ? 'write those credentials again (PATCH the record with the values from Facebook)'
+    : cipher.sealing
+      ? 'add the key that sealed them to ENCRYPTION_KEY_PREVIOUS (or ENCRYPTION_KEY_NEXT), then run npm run reseal'
+      : 'set ENCRYPTION_KEY (and ENCRYPTION_KEY_PREVIOUS) to the keys that sealed them';
+  return `stored credentials cannot be opened: ${problems.join('; ')}: ${what}`;
 }

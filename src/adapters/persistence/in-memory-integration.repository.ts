@@ -1,31 +1,47 @@
-// The embedded store: a Map in this process. Nothing survives a restart; it is the default outside production.
+// The embedded store: a Map of stored records in this process. Nothing survives a restart; it is the default
+// outside production. It keeps records as a store does (credentials sealed when a key is set, read through
+// the codec), and tells its change feed of every write.
 import { IntegrationNotFoundError, VersionConflictError } from '../../domain/errors';
-import { Integration, type StoredIntegration } from '../../domain/integration.entity';
+import type { Integration, StoredIntegration } from '../../domain/integration.entity';
+import { isValidId } from '../../domain/integration-rules';
+import { storedVersion } from '../../domain/legacy-records';
 import type { InsertMissingResult, IntegrationRepository } from '../../application/integration-repository.port';
+import { ChangeListeners, type ChangeFeed, type ChangeListener } from './change-feed';
+import { CredentialCipher } from './credential-cipher';
 import type { CredentialStore } from './credential-resealer';
+import { RecordCodec } from './record-codec';
 
-export class InMemoryIntegrationRepository implements IntegrationRepository, CredentialStore {
-  // Entities are frozen, so the store hands out the very records it holds.
-  private readonly records = new Map<string, Integration>();
+export class InMemoryIntegrationRepository implements IntegrationRepository, CredentialStore, ChangeFeed {
+  // Frozen records, so the codec reads each one once.
+  private readonly records = new Map<string, StoredIntegration>();
+  // Every change happens here, in this process: the feed is always live.
+  private readonly feed = new ChangeListeners('live');
 
   /** `stored`: records already in the store, as another writer (the old Python store) may have left them. */
-  constructor(stored: readonly (Integration | StoredIntegration)[] = []) {
-    for (const record of stored) this.records.set(record.id, record instanceof Integration ? record : Integration.restore(record));
+  constructor(
+    stored: readonly StoredIntegration[] = [],
+    private readonly codec = new RecordCodec(new CredentialCipher(undefined)),
+  ) {
+    for (const record of stored) this.records.set(record.id, Object.freeze({ ...record }));
   }
 
   async list(): Promise<Integration[]> {
-    return [...this.records.keys()].sort(compareIds).map((id) => this.records.get(id)!);
+    return [...this.records.keys()]
+      .filter(isValidId)
+      .sort(compareIds)
+      .map((id) => this.codec.toEntity(this.records.get(id)!));
   }
 
   async findById(id: string): Promise<Integration | null> {
-    return this.records.get(id) ?? null;
+    const record = this.records.get(id);
+    return record ? this.codec.toEntity(record) : null;
   }
 
   async replace(next: Integration): Promise<void> {
     const stored = this.records.get(next.id);
     if (!stored) throw new IntegrationNotFoundError(next.id);
-    if (stored.version !== next.version - 1) throw new VersionConflictError(next.id, stored.version);
-    this.records.set(next.id, next);
+    if (storedVersion(stored) !== next.version - 1) throw new VersionConflictError(next.id, storedVersion(stored));
+    this.store(this.codec.toRecord(next));
   }
 
   async insertMissing(integrations: readonly Integration[]): Promise<InsertMissingResult> {
@@ -34,7 +50,7 @@ export class InMemoryIntegrationRepository implements IntegrationRepository, Cre
       if (this.records.has(integration.id)) {
         result.existing.push(integration.id);
       } else {
-        this.records.set(integration.id, integration);
+        this.store(this.codec.toRecord(integration));
         result.created.push(integration.id);
       }
     }
@@ -43,15 +59,30 @@ export class InMemoryIntegrationRepository implements IntegrationRepository, Cre
 
   async ping(): Promise<void> {}
 
+  subscribe(listener: ChangeListener): () => void {
+    return this.feed.subscribe(listener);
+  }
+
   async storedRecords(): Promise<StoredIntegration[]> {
-    return [...this.records.values()].map((integration) => integration.toStored());
+    return [...this.records.values()];
   }
 
   async swapSetting(id: string, key: string, from: string, to: string): Promise<boolean> {
     const stored = this.records.get(id);
-    if (!stored || !Object.hasOwn(stored.settings, key) || stored.settings[key] !== from) return false;
-    this.records.set(id, stored.withStoredSettings({ ...stored.settings, [key]: to }));
+    const settings = stored?.settings;
+    if (!stored || !settings || !Object.hasOwn(settings, key) || settings[key] !== from) return false;
+    this.store({ ...stored, settings: { ...settings, [key]: to } });
     return true;
+  }
+
+  /** Writes a record behind the repository's back, as another writer (the old Python store) would: tests. */
+  writeBehind(record: StoredIntegration): void {
+    this.store(record);
+  }
+
+  private store(record: StoredIntegration): void {
+    this.records.set(record.id, Object.freeze(record));
+    this.feed.changed(record.id);
   }
 }
 

@@ -1,9 +1,10 @@
 // /docs: Swagger UI from the swagger-ui-dist package, served by this process, so the page works offline.
 import path from 'node:path';
-import { Router } from 'express';
+import type { Response } from 'express';
 // The package's index also loads the 1.5 MB browser bundle into Node; only the path helper is needed.
 import getAbsoluteFSPath = require('swagger-ui-dist/absolute-path');
-import { namedRoute } from './request-context';
+import { HttpProblem, problems } from './problem';
+import type { HttpResponse, RouteRequest } from './request-context';
 
 // A Map, not an object literal: a client's file name is never looked up on Object.prototype.
 const ASSETS = new Map<string, string>([
@@ -12,7 +13,7 @@ const ASSETS = new Map<string, string>([
   ['favicon-32x32.png', 'image/png'],
 ]);
 
-const PAGE = `<!doctype html>
+export const DOCS_PAGE = `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -29,7 +30,7 @@ const PAGE = `<!doctype html>
 `;
 
 // Our own initializer: the package's points at a public demo, and its validator badge calls a public service.
-const INIT = `window.ui = SwaggerUIBundle({
+export const DOCS_INIT = `window.ui = SwaggerUIBundle({
   url: '/openapi.json',
   dom_id: '#swagger-ui',
   validatorUrl: null,
@@ -38,20 +39,12 @@ const INIT = `window.ui = SwaggerUIBundle({
 });
 `;
 
-export function docsRouter(): Router {
-  const root = getAbsoluteFSPath();
-  const router = Router();
-  namedRoute(router, '/docs', '/').get((_req, res) => {
-    res.type('html').send(PAGE);
-  });
-  namedRoute(router, '/docs/init.js', '/init.js').get((_req, res) => {
-    res.type('text/javascript').send(INIT);
-  });
-  namedRoute(router, '/docs/assets/:file', '/assets/:file').get((req, res, next) => {
-    const file = req.params.file as string;
-    const type = ASSETS.get(file);
-    if (!type) return next();
-    res.sendFile(path.join(root, file), { headers: { 'Content-Type': type, 'Cache-Control': 'public, max-age=86400' } });
-  });
-  return router;
+const root = getAbsoluteFSPath();
+
+/** Sends one of the page's files from swagger-ui-dist; an unknown name is no route. */
+export function sendDocsAsset(req: RouteRequest, res: HttpResponse): void {
+  const file = req.params.file!;
+  const type = ASSETS.get(file);
+  if (!type) throw new HttpProblem(problems.noRoute(`No file ${file} under /docs/assets.`));
+  (res as unknown as Response).sendFile(path.join(root, file), { headers: { 'Content-Type': type, 'Cache-Control': 'public, max-age=86400' } });
 }

@@ -1,6 +1,7 @@
 // What each driver error means, decided on purpose for every class the driver throws:
 // - "the store cannot answer now" (503, retry): network, selection, timeouts, a node stepping down, the
-//   pool closed or its wait queue full;
+//   pool closed or its wait queue full, a majority that did not acknowledge a write in time (the write may
+//   still be applied, or be rolled back: the client reads before it writes again);
 // - "no retry will mend this" (a permanent fault: refuse to start, one line): an incompatible server, a
 //   failed authentication, a conflicting or non-unique index on `id` (PermanentStoreFault);
 // - anything else is a bug or a refused command: it stays an error (500, logged).
@@ -15,11 +16,15 @@ import {
   MongoServerError,
   MongoServerSelectionError,
   MongoTopologyClosedError,
+  MongoWriteConcernError,
 } from 'mongodb';
-import { StoreUnavailableError } from '../../domain/errors';
+import { StoreUnavailableError } from '../../../domain/errors';
+import { PermanentStoreFault } from '../store';
 
-// Server codes for a node that is stepping down, shutting down, unreachable or out of time.
-const TRANSIENT_SERVER_CODES = new Set([6, 7, 50, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
+// Server codes for a node that is stepping down, shutting down, unreachable or out of time; 64 is
+// WriteConcernFailed (a wtimeout: the majority did not acknowledge in time), 134 a majority read not yet possible.
+export const WRITE_CONCERN_FAILED = 64;
+const TRANSIENT_SERVER_CODES = new Set([6, 7, 50, WRITE_CONCERN_FAILED, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 // Driver errors the package does not export, known by name: the pool was closed, or no connection freed in time.
 const UNAVAILABLE_NAMES = new Set(['MongoPoolClosedError', 'MongoWaitQueueTimeoutError', 'MongoPoolClearedError', 'PoolClearedOnNetworkError']);
 
@@ -34,14 +39,6 @@ export const MIN_SERVER_VERSION = '4.4';
 export const MIN_WIRE_VERSION = 9;
 const SERVER_VERSION_OF_WIRE: Record<number, string> = { 6: '3.6', 7: '4.0', 8: '4.2', 9: '4.4', 13: '5.0', 17: '6.0', 21: '7.0', 25: '8.0' };
 
-/** A fault of the database's own state that no retry mends; its message says what to do. */
-export class PermanentStoreFault extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PermanentStoreFault';
-  }
-}
-
 /** True for every fault that makes the store unusable now, permanent ones included (a 503 to a request). */
 export function isStoreUnavailable(error: unknown): boolean {
   if (permanentFault(error) !== null) return true;
@@ -52,7 +49,8 @@ export function isStoreUnavailable(error: unknown): boolean {
     error instanceof MongoNotConnectedError ||
     error instanceof MongoTopologyClosedError ||
     error instanceof MongoClientClosedError ||
-    error instanceof MongoServerClosedError
+    error instanceof MongoServerClosedError ||
+    error instanceof MongoWriteConcernError
   ) {
     return true;
   }

@@ -1,0 +1,146 @@
+// The route table: each route declared once — its name, its paths, its methods, who may call each, what each
+// answers — and everything else read from it: Express's routes (with the 405 of every method a route lacks),
+// the direct read, the OpenAPI document (openapi.ts), the metric labels.
+//
+// The direct read: the one route marked `direct` has its GET answered straight from Node's request listener,
+// by the same checks and handler Express runs for it, without Express's per-request work. Which route a request
+// goes to is decided by Express's own matchers (the layers of the app's router, in order), so the direct read
+// can only ever answer a request Express itself would give to that route.
+import type { Express, RequestHandler } from 'express';
+// Express's own URL parser, with its per-request cache: the direct read sees the path Express would.
+import parseurl = require('parseurl');
+import type { JsonSchema } from '../../domain/field-rules';
+import type { Access, Guard } from './auth';
+import { HttpProblem, problems } from './problem';
+import { tagRoute, type HttpRequest, type HttpResponse, type RouteName, type RouteRequest } from './request-context';
+
+/** Every API route is served, unchanged, under both: the admin UI calls /admin/integrations. */
+export const API_PREFIXES = ['/integrations', '/admin/integrations'] as const;
+
+export type Method = 'GET' | 'PUT' | 'PATCH' | 'POST';
+const METHOD_ORDER: readonly Method[] = ['GET', 'PUT', 'PATCH', 'POST'];
+
+/** A response an operation documents: its description, body and the headers it carries (see openapi.ts). */
+export interface ResponseDoc {
+  description: string;
+  /** Media type → schema; a problem response is given as `problem: true`. */
+  content?: Record<string, JsonSchema>;
+  problem?: boolean;
+  /** Names of headers from the document's components (ETag, Cache-Control, Age, …). */
+  headers?: readonly string[];
+}
+
+export interface OperationDoc {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: readonly string[];
+  /** Parameters other than the path's own (headers, queries). */
+  parameters?: readonly JsonSchema[];
+  requestBody?: JsonSchema;
+  /** What this operation answers itself; the statuses every operation of its kind can answer are added (openapi.ts). */
+  responses: Record<number, ResponseDoc>;
+  /** Uses the store: may answer 503 when the store does not answer. */
+  usesStore?: boolean;
+}
+
+export interface Operation {
+  access: Access;
+  /** The operation reads a JSON body: its content type is required, the body parsed, before the handler. */
+  body?: 'json';
+  handle(req: RouteRequest, res: HttpResponse): void | Promise<void>;
+  doc: OperationDoc;
+}
+
+export interface RouteSpec {
+  name: RouteName;
+  /** The paths it answers, in Express's syntax (`/integrations/:id`); an API route lists both prefixes. */
+  paths: readonly string[];
+  methods: Partial<Record<Method, Operation>>;
+  /** Its GET is the bot runtime's read, answered directly from Node's listener. */
+  direct?: true;
+  /** Left out of the OpenAPI document (the docs page's own files). */
+  undocumented?: true;
+}
+
+/** The paths of an API route under both prefixes. */
+export const underPrefixes = (path: string): string[] => API_PREFIXES.map((prefix) => `${prefix}${path}`);
+
+/** The methods a route answers, as its Allow header lists them (HEAD wherever GET is). */
+export function allowedMethods(spec: RouteSpec): string[] {
+  const methods = METHOD_ORDER.filter((method) => spec.methods[method] !== undefined);
+  return methods.flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method]));
+}
+
+export interface RouteParts {
+  /** The check of an access (host, token), the same function on both paths. */
+  guard: (access: Access) => Guard;
+  /** What reads a JSON body: the content type, the parser. */
+  jsonBody: readonly RequestHandler[];
+}
+
+/** Answers a request directly when it is the direct route's GET; false when Express should. */
+export type DirectRead = (req: HttpRequest, res: HttpResponse) => Promise<void> | false;
+
+interface Layer {
+  match(path: string): false | { params: Record<string, string> };
+}
+
+/** Declares every route of `routes` on `app`, in order, and answers the direct read built from the same table. */
+export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: RouteParts): DirectRead {
+  const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
+  const direct = new Map<Layer, (req: RouteRequest, res: HttpResponse) => Promise<void>>();
+
+  for (const spec of routes) {
+    const route = app.route([...spec.paths]);
+    const layer = stack[stack.length - 1]!;
+    for (const method of METHOD_ORDER) {
+      const operation = spec.methods[method];
+      if (!operation) continue;
+      // What runs before the handler, on either path: the route's name (for the log line and metric label), then who may call.
+      const guard = parts.guard(operation.access);
+      const checks = (req: HttpRequest, res: HttpResponse): void => {
+        tagRoute(res, spec.name);
+        guard(req, res);
+      };
+      const first: RequestHandler = (req, res, next) => {
+        checks(req as unknown as HttpRequest, res as HttpResponse);
+        next();
+      };
+      const handle: RequestHandler = (req, res) => operation.handle(req as unknown as RouteRequest, res as HttpResponse);
+      route[method.toLowerCase() as 'get' | 'put' | 'patch' | 'post'](first, ...(operation.body === 'json' ? parts.jsonBody : []), handle);
+      if (spec.direct && method === 'GET') {
+        direct.set(layer, async (req, res) => {
+          checks(req, res);
+          await operation.handle(req as RouteRequest, res);
+        });
+      }
+    }
+    const allow = allowedMethods(spec).join(', ');
+    route.all((req, res) => {
+      tagRoute(res as HttpResponse, spec.name);
+      throw new HttpProblem(problems.methodNotAllowed(`${req.method} is not supported here; use ${allow}.`), { Allow: allow });
+    });
+  }
+
+  return (req, res) => {
+    if (req.method !== 'GET') return false;
+    const pathname = parseurl(req as never)?.pathname;
+    if (pathname === undefined || pathname === null) return false;
+    // The first layer that matches is the one Express would run: only the direct route's is answered here.
+    for (const layer of stack) {
+      let match: ReturnType<Layer['match']>;
+      try {
+        match = layer.match(pathname);
+      } catch {
+        return false; // a malformed percent-encoding: Express answers it (400)
+      }
+      if (!match) continue;
+      const answer = direct.get(layer);
+      if (!answer) return false;
+      (req as RouteRequest).params = match.params;
+      return answer(req as RouteRequest, res);
+    }
+    return false;
+  };
+}

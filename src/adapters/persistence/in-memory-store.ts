@@ -1,0 +1,22 @@
+// The embedded store's life: nothing to connect to; at start it checks, as MongoDB's does, that every stored
+// credential opens.
+import type { StoredIntegration } from '../../domain/integration.entity';
+import { unreadableCredentials } from './credential-resealer';
+import { InMemoryIntegrationRepository } from './in-memory-integration.repository';
+import type { RecordCodec } from './record-codec';
+import { PermanentStoreFault, type Store } from './store';
+
+/** `seed`: records the store starts with, as if another writer (the old Python store) had left them. */
+export function createInMemoryStore(codec: RecordCodec, seed: readonly StoredIntegration[] = []): Store & { repository: InMemoryIntegrationRepository } {
+  const repository = new InMemoryIntegrationRepository(seed, codec);
+  return {
+    kind: 'memory',
+    repository,
+    feed: repository,
+    async prepare() {
+      const unreadable = unreadableCredentials(await repository.storedRecords(), codec.cipher);
+      if (unreadable) throw new PermanentStoreFault(unreadable);
+    },
+    close: async () => {},
+  };
+}

@@ -1,0 +1,100 @@
+// Between the entity and what a store keeps: credentials (CREDENTIAL_KEYS) sealed on the way in and opened on
+// the way out, and every stored record read through the entity's door (Integration.fromStored: the legacy
+// fitting, then every rule). Both stores use it, so encryption works on stored records, not on entities.
+import { LRUCache } from 'lru-cache';
+import { StoreUnavailableError } from '../../domain/errors';
+import { Integration, type IntegrationRecord, type StoredIntegration } from '../../domain/integration.entity';
+import { CREDENTIAL_KEYS, isPlainObject, type Settings } from '../../domain/integration-rules';
+import { CredentialCipher, MissingKeyError, TamperedCredentialError, parseSealed, placeOf } from './credential-cipher';
+
+/**
+ * A stored credential this process cannot open: sealed with a key it was not given, or altered or moved. The
+ * record cannot be served (a 503, never the ciphertext); `place` says which (`facebook/secret`).
+ */
+export class UnreadableCredentialError extends StoreUnavailableError {
+  constructor(
+    readonly place: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the stored credential ${place} cannot be opened: ${reason}`, options);
+    this.name = 'UnreadableCredentialError';
+  }
+}
+
+/** Told when a stored record cannot be read (readiness says why) and when one can again. */
+export interface ReadabilityObserver {
+  unreadable(id: string, error: UnreadableCredentialError): void;
+  readable(id: string): void;
+}
+
+export class RecordCodec {
+  // A stored record that is a frozen object (the in-memory store's) is read once.
+  private readonly entities = new WeakMap<object, Integration>();
+  // A sealed value opens to the same plaintext every time: opened once (MongoDB hands out new objects per read).
+  private readonly opened = new LRUCache<string, string>({ max: 1_000 });
+
+  constructor(
+    readonly cipher: CredentialCipher,
+    private readonly observer?: ReadabilityObserver,
+  ) {}
+
+  /** The record a store keeps for `integration`: its credentials sealed under the current key, if any. */
+  toRecord(integration: Integration): IntegrationRecord {
+    const record = integration.toRecord();
+    if (!this.cipher.sealing) return record;
+    return { ...record, settings: mapCredentials(record.settings, (value, key) => this.cipher.seal(value, placeOf(record.id, key))) };
+  }
+
+  /**
+   * The entity a stored record holds: credentials opened, then Integration.fromStored. Throws
+   * UnreadableCredentialError when a credential does not open, ValidationError for an id no record can have.
+   */
+  toEntity(stored: StoredIntegration, storeTime?: Date): Integration {
+    const known = this.entities.get(stored);
+    if (known) return known;
+    const settings = isPlainObject(stored.settings) ? this.openAll(stored.id, stored.settings as Settings) : stored.settings;
+    const entity = Integration.fromStored(settings === stored.settings ? stored : { ...stored, settings }, storeTime);
+    if (Object.isFrozen(stored)) this.entities.set(stored, entity);
+    this.observer?.readable(stored.id);
+    return entity;
+  }
+
+  private openAll(id: string, settings: Settings): Settings {
+    let out: Settings | undefined;
+    for (const key of CREDENTIAL_KEYS) {
+      const value = Object.hasOwn(settings, key) ? settings[key] : undefined;
+      if (typeof value !== 'string' || parseSealed(value) === null) continue;
+      out ??= { ...settings };
+      out[key] = this.open(id, key, value);
+    }
+    return out ?? settings;
+  }
+
+  private open(id: string, key: string, sealed: string): string {
+    const place = placeOf(id, key);
+    const memo = `${place}\n${sealed}`;
+    const known = this.opened.get(memo);
+    if (known !== undefined) return known;
+    try {
+      const plain = this.cipher.open(sealed, place);
+      this.opened.set(memo, plain);
+      return plain;
+    } catch (error) {
+      if (!(error instanceof MissingKeyError || error instanceof TamperedCredentialError)) throw error;
+      const unreadable = new UnreadableCredentialError(place, error.message, { cause: error });
+      this.observer?.unreadable(id, unreadable);
+      throw unreadable;
+    }
+  }
+}
+
+/** Empty credentials stay empty: there is nothing to hide, and the defaults stay readable in the store. */
+export function mapCredentials(settings: Settings, transform: (value: string, key: string) => string): Settings {
+  const out: Settings = { ...settings };
+  for (const key of CREDENTIAL_KEYS) {
+    const value = Object.hasOwn(out, key) ? out[key] : undefined;
+    if (typeof value === 'string' && value !== '') out[key] = transform(value, key);
+  }
+  return out;
+}

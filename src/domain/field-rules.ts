@@ -1,0 +1,85 @@
+// The kinds of rule a field obeys. Each kind carries, together, its check (in the domain's words), its
+// JSON-Schema form and how a legacy value is made to fit it: the entity checks with the first, the HTTP
+// edge validates with the second and reports in the words of the first, the migrations fit with the third.
+// A new kind of rule is one function here; nothing else needs to learn it.
+import type { FieldError } from './errors';
+
+export type JsonSchema = Record<string, unknown>;
+
+/** What a legacy value became to fit a rule: the value kept, and what had to go (undefined: nothing). */
+export interface Fitted<T> {
+  value: T;
+  setAside?: unknown;
+  /** What was done, in words: names, never values. */
+  note?: string;
+}
+
+export interface FieldRule<T = unknown> {
+  /** Every way `value` breaks the rule, for the record `id`; `at` is the field's JSON Pointer. */
+  violations(value: unknown, at: string, id: string): FieldError[];
+  /** The rule as JSON Schema 2020-12, for the record `id` (undefined: any record). */
+  schema(id?: string): JsonSchema;
+  /** A value that breaks the rule (a record the old store wrote), made to fit, given the field's fallback. */
+  fit(value: unknown, id: string, fallback: T): Fitted<T>;
+  /** Only carries the value's type. */
+  readonly valueType?: T;
+}
+
+/** The wording every kind shares. */
+export const wording = {
+  required: 'is required',
+  unknownField: 'is not a known field',
+  type: (type: string): string => `must be ${type}`,
+  idMismatch: (pathId: string): string => `must equal the id in the path ("${pathId}"); an id never changes`,
+} as const;
+
+/** The usual fit: a value that breaks the rule is set aside whole and the field takes its fallback. */
+function setAsideWhole<T>(rule: Pick<FieldRule<T>, 'violations'>, value: unknown, id: string, fallback: T, what: string): Fitted<T> {
+  if (rule.violations(value, '', id).length === 0) return { value: value as T };
+  return { value: fallback, setAside: value, note: `${what}, set aside` };
+}
+
+export interface TextOptions {
+  minLength?: number;
+  maxLength: number;
+  pattern?: RegExp;
+  /** Words every violation as one: `must be <means>` (an id's shape says more than its parts). */
+  means?: string;
+}
+
+/** A string of bounded length, optionally of a pattern. A legacy string too long is cut to fit. */
+export function text({ minLength = 0, maxLength, pattern, means }: TextOptions): FieldRule<string> {
+  const length = minLength > 0 ? `must be ${minLength}-${maxLength} characters long` : `must be at most ${maxLength} characters long`;
+  const rule: FieldRule<string> = {
+    violations(value, at) {
+      const broken =
+        typeof value !== 'string'
+          ? wording.type('string')
+          : value.length < minLength || value.length > maxLength
+            ? length
+            : pattern !== undefined && !pattern.test(value)
+              ? `must match ${pattern.source}`
+              : undefined;
+      return broken === undefined ? [] : [{ field: at, message: means !== undefined ? `must be ${means}` : broken }];
+    },
+    schema: () => ({ type: 'string', ...(minLength > 0 ? { minLength } : {}), maxLength, ...(pattern ? { pattern: pattern.source } : {}) }),
+    fit(value, id, fallback) {
+      if (typeof value === 'string' && value.length > maxLength && rule.violations(value.slice(0, maxLength), '', id).length === 0) {
+        return { value: value.slice(0, maxLength), setAside: value, note: `cut to ${maxLength} characters` };
+      }
+      if (typeof value === 'string' && value.length < minLength) return { value: fallback, note: 'empty, now its default' };
+      return setAsideWhole(rule, value, id, fallback, typeof value === 'string' ? 'breaks its rule' : 'not a string');
+    },
+  };
+  return rule;
+}
+
+/** true or false. */
+export function flag(): FieldRule<boolean> {
+  const rule: FieldRule<boolean> = {
+    violations: (value, at) => (typeof value === 'boolean' ? [] : [{ field: at, message: wording.type('boolean') }]),
+    schema: () => ({ type: 'boolean' }),
+    fit: (value, id, fallback) => setAsideWhole(rule, value, id, fallback, 'not a boolean'),
+  };
+  return rule;
+}
