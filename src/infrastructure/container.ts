@@ -17,7 +17,6 @@ import { CircuitBreakingIntegrationRepository } from '../adapters/persistence/ci
 import { CredentialCipher } from '../adapters/persistence/credential-cipher';
 import { createInMemoryStore } from '../adapters/persistence/in-memory-store';
 import { MeasuredIntegrationRepository } from '../adapters/persistence/measured-integration.repository';
-import { createMongoStore } from '../adapters/persistence/mongo/mongo-store';
 import { RecordCodec } from '../adapters/persistence/record-codec';
 import type { Store } from '../adapters/persistence/store';
 import { TimeBoundIntegrationRepository } from '../adapters/persistence/time-bound-integration.repository';
@@ -90,6 +89,8 @@ function createStore(config: Config, codec: RecordCodec, logger: Logger, metrics
     logger.warn('MONGODB_URI is not set: using the embedded in-memory store; nothing is kept when the process stops');
     return createInMemoryStore(codec, seed);
   }
+  // The MongoDB adapter (and its driver) is loaded only when MongoDB is configured.
+  const { createMongoStore } = require('../adapters/persistence/mongo/mongo-store') as typeof import('../adapters/persistence/mongo/mongo-store');
   return createMongoStore({
     uri: config.mongodbUri,
     dbName: config.mongodbDb,

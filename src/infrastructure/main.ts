@@ -1,7 +1,6 @@
 // The process: read config (exit 1 with one line per problem), assemble, start, and stop on SIGTERM/SIGINT.
-import { buildContainer } from './container';
+// The service's modules are loaded once the configuration is accepted: a refused start loads only what reads it.
 import { ConfigError, loadConfig, type Config } from './config';
-import { Service } from './service';
 import { LOGGER, errorFields, type Logger } from '../application/logger.port';
 
 export async function main(): Promise<void> {
@@ -14,6 +13,8 @@ export async function main(): Promise<void> {
     process.exit(1);
   }
 
+  const { buildContainer } = require('./container') as typeof import('./container');
+  const { Service } = require('./service') as typeof import('./service');
   const container = buildContainer(config);
   const logger = container.get<Logger>(LOGGER);
   const service = container.get(Service);

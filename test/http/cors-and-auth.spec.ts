@@ -38,7 +38,7 @@ describe('CORS', () => {
     expect(other.headers).to.not.have.property('access-control-allow-origin');
   });
 
-  it('[finding 5] unconfigured, lets no other origin read or write: no CORS headers, the preflight of a write is refused', async () => {
+  it('unconfigured, lets no other origin read or write: no CORS headers, the preflight of a write is refused', async () => {
     running = await startService({ CORS_ORIGINS: undefined });
     const preflight = await request(running.url)
       .options('/admin/integrations/facebook')

@@ -142,9 +142,9 @@ describe('the direct read answers as the Express app does', () => {
   it('for every path, method, token, entity tag and origin a client may send to a record', async () => {
     let direct = 0;
     for (const path of PATHS) {
-      for (const method of ['GET', 'HEAD']) {
-        for (const headers of HEADERS) if (!(await compare(method, path, headers))) direct += 1;
-      }
+      for (const headers of HEADERS) if (!(await compare('GET', path, headers))) direct += 1;
+      // HEAD never takes the direct read: a few forms of it are enough to show it goes to Express alike.
+      for (const headers of HEADERS.slice(0, 3)) expect(await compare('HEAD', path, headers)).to.equal(true);
     }
     // The plain reads were answered directly (the comparison above is not Express against itself).
     expect(direct).to.be.greaterThan(PATHS.length);

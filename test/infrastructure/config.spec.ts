@@ -80,7 +80,7 @@ describe('configuration', () => {
     ]);
   });
 
-  it('[finding 9] refuses placeholder secrets: a token of one repeated character, an all-zero or all-equal key', () => {
+  it('refuses placeholder secrets: a token of one repeated character, an all-zero or all-equal key', () => {
     expect(problems({ ADMIN_TOKENS: 'aaaaaaaaaaaaaaaa' })[0]).to.match(/^ADMIN_TOKENS: a token repeats too few characters/);
     expect(problems({ READ_TOKENS: 'abababababababababab' })[0]).to.match(/^READ_TOKENS: a token repeats too few characters/);
     expect(problems({ ENCRYPTION_KEY: Buffer.alloc(32).toString('base64') })).to.deep.equal([
@@ -90,7 +90,7 @@ describe('configuration', () => {
     expect(loadConfig({ ADMIN_TOKENS: 'f3a9c1d2e4b5a6978812ab34cd56ef70' }).adminTokens).to.have.length(1);
   });
 
-  it('[finding 4] describes the MongoDB URI at start without any user info or secret option, whatever its shape', () => {
+  it('describes the MongoDB URI at start without any user info or secret option, whatever its shape', () => {
     const uri =
       'mongodb://svc:pass word@db1:27017,db2:27017/chatbot?replicaSet=rs0&proxyHost=p&proxyUsername=u&proxyPassword=proxy-secret&tlsCertificateKeyFilePassword=tls-secret&authSource=admin';
     const described = JSON.stringify(describeConfig(loadConfig({ MONGODB_URI: uri })));

@@ -4,6 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { expect } from 'chai';
 import { logLines, spawnService, type SpawnedService } from '../support/process';
+import { waitFor } from '../support/wait';
 
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -25,7 +26,10 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** A PUT whose body arrives slowly: it is in flight from its first byte until `finish()`. */
+/**
+ * A PUT whose body arrives slowly. `started` resolves once the service has read its headers (it answers
+ * `100 Continue` then): from there the request is in flight until `finish()`.
+ */
 function slowPut(port: number, body: string) {
   const req = http.request({
     host: '127.0.0.1',
@@ -33,8 +37,12 @@ function slowPut(port: number, body: string) {
     method: 'PUT',
     path: '/admin/integrations/chat_widget',
     agent: false,
-    headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+    headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Expect: '100-continue' },
   });
+  const started = new Promise<void>((resolve) => req.once('continue', () => {
+    req.write(body.slice(0, 10));
+    resolve();
+  }));
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.on('response', (res) => {
       let text = '';
@@ -45,11 +53,17 @@ function slowPut(port: number, body: string) {
     req.on('error', reject);
   });
   response.catch(() => undefined);
-  req.write(body.slice(0, 10));
-  return { response, finish: () => req.end(body.slice(10)) };
+  req.flushHeaders();
+  return { started, response, finish: () => req.end(body.slice(10)) };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves with the log lines once one says `msg`. */
+function logged(running: SpawnedService, msg: string) {
+  return waitFor(`the log line "${msg}"`, () => {
+    const lines = logLines(running.stdout());
+    return lines.some((l) => l.msg === msg) && lines;
+  });
+}
 
 describe('the process', function () {
   this.timeout(30_000);
@@ -91,8 +105,7 @@ describe('the process', function () {
   it('starts with no environment on the in-memory store, warns that nothing is kept, and serves the defaults', async () => {
     running = spawnService({ PORT: '0', HOST: '127.0.0.1' });
     const port = await running.listening;
-    await sleep(100);
-    const warning = logLines(running.stdout()).find((l) => l.level === 'warn' && String(l.msg).includes('in-memory'));
+    const warning = (await logged(running, 'ready')).find((l) => l.level === 'warn' && String(l.msg).includes('in-memory'));
     expect(warning!.msg).to.include('nothing is kept');
     const list = await get(port, '/integrations');
     expect(JSON.parse(list.body).map((i: { id: string }) => i.id)).to.deep.equal(['chat_widget', 'facebook']);
@@ -104,10 +117,10 @@ describe('the process', function () {
       running = spawnService({ PORT: '0', HOST: '127.0.0.1', SHUTDOWN_GRACE_MS: '5000' });
       const port = await running.listening;
       const slow = slowPut(port, JSON.stringify({ name: 'Chat Widget', description: 'saved during shutdown', settings: {} }));
-      await sleep(200);
+      await slow.started;
 
       running.child.kill(signal);
-      await sleep(300);
+      await logged(running, 'stopping');
       expect(await canConnect(port), 'new connections are refused').to.equal(false);
       expect(running.child.exitCode, 'still draining').to.equal(null);
 
@@ -123,22 +136,22 @@ describe('the process', function () {
   }
 
   it('cuts a request that outlives SHUTDOWN_GRACE_MS and still exits 0', async () => {
-    running = spawnService({ PORT: '0', HOST: '127.0.0.1', SHUTDOWN_GRACE_MS: '500' });
+    running = spawnService({ PORT: '0', HOST: '127.0.0.1', SHUTDOWN_GRACE_MS: '200' });
     const port = await running.listening;
     const slow = slowPut(port, JSON.stringify({ name: 'n', description: 'never finished' }));
-    await sleep(200);
-    const started = Date.now();
+    await slow.started;
     running.child.kill('SIGTERM');
     expect(await running.exited).to.equal(0);
-    expect(Date.now() - started).to.be.within(400, 3000);
     expect(await slow.response.then(() => 'answered', () => 'cut')).to.equal('cut');
     expect(logLines(running.stdout()).some((l) => l.msg === 'grace period over: cut the requests still in flight')).to.equal(true);
   });
 
   for (const kind of ['rejection', 'exception'] as const) {
     it(`on an unhandled ${kind}: logs it with one err shape, stops gracefully, exits 1`, async () => {
-      running = spawnService({ PORT: '0', HOST: '127.0.0.1', FAULT_KIND: kind, FAULT_AFTER_MS: '1500', SHUTDOWN_GRACE_MS: '1000' }, ['./test/support/fault-later.mjs']);
+      running = spawnService({ PORT: '0', HOST: '127.0.0.1', FAULT_KIND: kind, SHUTDOWN_GRACE_MS: '1000' }, ['./test/support/fault-later.mjs']);
       await running.listening;
+      await logged(running, 'ready');
+      running.child.kill('SIGUSR2');
       expect(await running.exited).to.equal(1);
       const lines = logLines(running.stdout());
       const crash = lines.find((l) => l.msg === (kind === 'rejection' ? 'unhandled promise rejection' : 'uncaught exception'));

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import request from 'supertest';
 import { startService, type RunningService } from '../support/service';
+import { waitFor } from '../support/wait';
 
 const NGINX = ['/usr/sbin/nginx', 'nginx'].find((candidate) => spawnSync(candidate, ['-v']).error === undefined);
 const TEMPLATE = path.resolve(__dirname, '../../ops/gateway/templates/default.conf.template');
@@ -108,12 +109,9 @@ http {
     );
     nginx = spawn(NGINX!, ['-p', prefix, '-c', path.join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     nginx.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    for (let i = 0; i < 100; i += 1) {
-      const up = await fetch(`${gateway}/`).then(() => true, () => false);
-      if (up) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`nginx did not start: ${stderr}`);
+    await waitFor('nginx to answer', () => fetch(`${gateway}/`).then(() => true, () => false)).catch((error: Error) => {
+      throw new Error(`${error.message}: ${stderr}`);
+    });
   });
 
   after(async () => {

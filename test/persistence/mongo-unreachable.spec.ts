@@ -19,7 +19,7 @@ describe('MongoDB unreachable (closed port on 127.0.0.1)', () => {
     let client: MongoClient;
 
     beforeEach(() => {
-      client = new MongoClient(CLOSED_PORT_URI, { serverSelectionTimeoutMS: 300 });
+      client = new MongoClient(CLOSED_PORT_URI, { serverSelectionTimeoutMS: 150 });
     });
 
     afterEach(async () => {
@@ -44,7 +44,7 @@ describe('MongoDB unreachable (closed port on 127.0.0.1)', () => {
     let running: RunningService;
 
     beforeEach(async () => {
-      running = await startService({ MONGODB_URI: CLOSED_PORT_URI, STORE_TIMEOUT_MS: '400' }, { waitUntilReady: false });
+      running = await startService({ MONGODB_URI: CLOSED_PORT_URI, STORE_TIMEOUT_MS: '200' }, { waitUntilReady: false });
     });
 
     afterEach(async () => {

@@ -184,13 +184,13 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
 
   it('classifies the driver’s own errors: a too-old server and refused credentials are permanent, a network fault is not', async () => {
     double = await startWireDouble((command) => (isHello(command) ? helloReply(8) : undefined));
-    const client = new MongoClient(double.uri, { serverSelectionTimeoutMS: 500 });
+    const client = new MongoClient(double.uri, { serverSelectionTimeoutMS: 200 });
     const tooOld = await client.connect().catch((e: unknown) => e);
     await client.close();
     expect(permanentFault(tooOld)).to.match(/version 4\.2/);
 
     double.setScript(() => undefined); // closes every connection: a network fault
-    const flaky = new MongoClient(double.uri, { serverSelectionTimeoutMS: 300 });
+    const flaky = new MongoClient(double.uri, { serverSelectionTimeoutMS: 150 });
     const network = await flaky.connect().catch((e: unknown) => e);
     await flaky.close();
     expect(network).to.be.instanceOf(Error);

@@ -1,8 +1,33 @@
-// Spawns the service as operators run it: its own process, configured by environment only.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Spawns the service as operators run it: the built entry point (dist/main.js) in its own process, configured by
+// environment only. The build is made here when it is older than the source (npm test builds it first).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
+const ENTRY = path.join(ROOT, 'dist/main.js');
+
+function newestIn(dir: string): number {
+  return Math.max(...readdirSync(dir).map((name) => {
+    const full = path.join(dir, name);
+    const stat = statSync(full);
+    return stat.isDirectory() ? newestIn(full) : stat.mtimeMs;
+  }));
+}
+
+let built = false;
+/** dist/ as `npm run build` makes it, built now if any source file is newer. */
+export function ensureBuilt(): void {
+  if (built) return;
+  let fresh = false;
+  try {
+    fresh = statSync(ENTRY).mtimeMs >= newestIn(path.join(ROOT, 'src'));
+  } catch {
+    fresh = false;
+  }
+  if (!fresh) execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  built = true;
+}
 
 export interface SpawnedService {
   child: ChildProcess;
@@ -17,7 +42,8 @@ export interface SpawnedService {
 /** `preload`: modules loaded before the service (node --import), e.g. test/support/fault-later.mjs. */
 export function spawnService(env: NodeJS.ProcessEnv, preload: string[] = []): SpawnedService {
   // Only what the test gives, plus PATH: no MONGODB_URI or other setting leaks in from the developer's shell.
-  const child = spawn(process.execPath, ['--import', 'tsx', ...preload.flatMap((module) => ['--import', module]), 'src/main.ts'], {
+  ensureBuilt();
+  const child = spawn(process.execPath, [...preload.flatMap((module) => ['--import', module]), ENTRY], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
