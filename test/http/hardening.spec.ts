@@ -260,8 +260,11 @@ describe('hardening', () => {
 
       // Five consecutive failures opened the circuit: what has no copy gets its 503 without the store being asked.
       const callsBefore = store.calls;
+      const countedBefore = sample((await api().get('/metrics')).text, 'store_operations_total', { operation: 'findById' });
       const never = await api().get('/integrations/chat_widget').set(auth).expect(503);
       expect(store.calls).to.equal(callsBefore);
+      // Nor is the refused read counted as sent to the store.
+      expect(sample((await api().get('/metrics')).text, 'store_operations_total', { operation: 'findById' })).to.equal(countedBefore);
       expect(never.headers['retry-after']).to.equal('1');
       // Writes never pretend.
       await api().patch('/integrations/facebook').set(auth).send({ status: true }).expect(503).expect('Retry-After', '1');

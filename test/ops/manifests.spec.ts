@@ -247,8 +247,22 @@ describe('ops manifests agree with the code', () => {
   describe('CI workflow (.github/workflows/ci.yml)', () => {
     const workflow = yamlFile('.github/workflows/ci.yml');
 
-    it('runs .ci/run, as CI here does', () => {
-      expect(workflow.jobs.test.steps.map((step: { run?: string }) => step.run ?? '').join('\n')).to.include('.ci/run');
+    it('runs .ci/run, as CI here does, not under sudo (which would put another Node than setup-node\'s on PATH)', () => {
+      const runs = workflow.jobs.test.steps.map((step: { run?: string }) => step.run ?? '').join('\n');
+      expect(runs).to.include('.ci/run').and.not.match(/sudo[^\n]*\.ci\/run/);
+    });
+
+    it('fails a leg whose MongoDB never answers, instead of testing against nothing', () => {
+      for (const job of ['mongodb', 'mongodb-too-old']) {
+        const start = (workflow.jobs[job].steps as { run?: string }[]).map((step) => step.run ?? '').join('\n');
+        expect(start, job).to.include('set -euo pipefail').and.match(/(return|exit) 1/);
+      }
+    });
+
+    it('runs the suite once more with a mongod on PATH and no MONGODB_URI: npm test starts its own replica set', () => {
+      const steps = workflow.jobs['mongod-on-path'].steps as { run?: string; env?: Record<string, string> }[];
+      expect(steps.map((step) => step.run ?? '').join('\n')).to.include('GITHUB_PATH').and.include('npm test');
+      expect(steps.every((step) => step.env?.MONGODB_URI === undefined)).to.equal(true);
     });
 
     it('runs the whole suite against the oldest supported MongoDB and the current one, standalone and as a replica set', () => {
@@ -265,7 +279,8 @@ describe('ops manifests agree with the code', () => {
     it('checks the refusal of the chatbot’s MongoDB 4.2 on a real one', () => {
       const steps = workflow.jobs['mongodb-too-old'].steps as { run?: string; env?: Record<string, string> }[];
       expect(steps.map((step) => step.run ?? '').join('\n')).to.include('mongo:4.2');
-      expect(steps.some((step) => step.env?.MONGODB_OLD_URI)).to.equal(true);
+      const refusal = steps.find((step) => step.env?.MONGODB_OLD_URI)!;
+      expect(refusal.run).to.equal('npx mocha test/persistence/mongo-wire-double.spec.ts');
     });
   });
 });
