@@ -71,6 +71,7 @@ export class Service {
       },
       http.listener,
     );
+    this.server.on('clientError', http.onClientError);
     this.server.maxConnections = maxConnections;
   }
 

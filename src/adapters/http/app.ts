@@ -2,7 +2,9 @@
 // first goes through the frame (request id, log line, metrics, security headers, draining, CORS) — the one
 // place a per-request step is added — then to the direct read when it is the bot runtime's read of one record,
 // else to Express. Built from use cases and a few callbacks: it knows nothing of configuration or stores.
-import type { RequestListener } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES, type RequestListener } from 'node:http';
+import type { Duplex } from 'node:stream';
 import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
@@ -14,7 +16,7 @@ import { buildOpenApiDocument } from './openapi';
 import { operationRoutes, type MetricsEndpoint, type ReadinessReport } from './operations.routes';
 import { HttpProblem, answerErrors, errorMiddleware, problems } from './problem';
 import { RecordResponder } from './record-responder';
-import { requestTracker, type HttpRequest, type HttpResponse, type RequestObserver } from './request-context';
+import { ANSWERED_BY_PARSER, logRequest, observationOf, requestTracker, type HttpRequest, type HttpResponse, type RequestObserver } from './request-context';
 import { mountRoutes, type RouteSpec } from './route-table';
 
 export type { MetricsEndpoint, ReadinessReport } from './operations.routes';
@@ -47,6 +49,8 @@ export interface HttpApp {
   /** Every route, as declared. */
   routes: readonly RouteSpec[];
   express: Express;
+  /** The server's `clientError` listener: a request Node's parser refused, answered, logged and measured. */
+  onClientError: (error: Error & { code?: string }, socket: Duplex) => void;
 }
 
 /** Probes and scrapes log at debug. */
@@ -85,11 +89,14 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.use(errorMiddleware(answerError));
 
   const frame = createFrame(options);
+  // The response in flight on each connection, so a parser error later on it is told to that response.
+  const inFlight = new WeakMap<Duplex, HttpResponse>();
   const listen =
     (direct: boolean): RequestListener =>
     (req, plain) => {
       const res = plain as HttpResponse;
       res.locals = Object.create(null) as Record<string, unknown>;
+      inFlight.set(req.socket, res);
       try {
         frame(req, res, (error) => {
           if (error !== undefined) return answerError(error, req, res);
@@ -101,7 +108,26 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         answerError(error, req, res);
       }
     };
-  return { listener: listen(true), viaExpressOnly: listen(false), routes, express: app };
+  const onClientError = (error: Error & { code?: string }, socket: Duplex): void => {
+    // What Node answers by default, answered here so the status the client gets is the one logged and measured.
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const res = inFlight.get(socket);
+    const answering = socket.writable && (res === undefined || !res.headersSent);
+    if (answering) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
+    if (res !== undefined && !res.headersSent) {
+      // A request already dispatched, whose handler may still set another status: its own log line and observation
+      // (on close) carry what the client got.
+      res.locals[ANSWERED_BY_PARSER] = status;
+    } else if (res === undefined && answering) {
+      const requestId = randomUUID();
+      const observation = observationOf({}, { statusCode: status }, 0);
+      options.observe?.(observation);
+      logRequest(options.logger, QUIET_ROUTES, observation, '-', requestId, undefined, 0, false);
+      options.logger.info('request refused by the HTTP parser', { requestId, parserError: error.code ?? error.name });
+    }
+    socket.destroy(error);
+  };
+  return { listener: listen(true), viaExpressOnly: listen(false), routes, express: app, onClientError };
 }
 
 type Frame = (req: HttpRequest, res: HttpResponse, next: (error?: unknown) => void) => void;

@@ -100,8 +100,12 @@ export function logRequest(
   logger[level]('request', fields);
 }
 
+/** Set on a response whose request Node's parser refused after dispatching it: the status the client got instead. */
+export const ANSWERED_BY_PARSER = 'answeredByParser';
+
 export function observationOf(req: { method?: string }, res: { statusCode: number; locals?: Record<string, unknown> }, durationSeconds: number): RequestObservation {
   // Node's parser admits only the methods it knows; the guard keeps the label set closed whatever it admits.
   const method = req.method !== undefined && KNOWN_METHODS.has(req.method) ? req.method : 'OTHER';
-  return { method, route: (res.locals?.route as RouteName | undefined) ?? 'unmatched', status: res.statusCode, durationSeconds };
+  const status = (res.locals?.[ANSWERED_BY_PARSER] as number | undefined) ?? res.statusCode;
+  return { method, route: (res.locals?.route as RouteName | undefined) ?? 'unmatched', status, durationSeconds };
 }
