@@ -1,5 +1,5 @@
 import { inject, injectable } from 'inversify';
-import { IntegrationNotFoundError, StoreUnavailableError, VersionConflictError } from '../domain/errors';
+import { IntegrationNotFoundError, StoreUnavailableError, UnreadableRecordError, VersionConflictError } from '../domain/errors';
 import type { Integration, IntegrationChanges } from '../domain/integration.entity';
 import { isValidId } from '../domain/integration-rules';
 import { CLOCK, type Clock } from './clock.port';
@@ -39,11 +39,21 @@ export class EditIntegration {
     @inject(CLOCK) private readonly clock: Clock,
   ) {}
 
+  private async readForEdit(id: string, changes: IntegrationChanges): Promise<Integration | null> {
+    try {
+      return await this.repository.findById(id, { fresh: true });
+    } catch (error) {
+      const readable = readablePartFor(error, changes);
+      if (readable === undefined) throw error;
+      return readable;
+    }
+  }
+
   async execute({ id, changes, precondition = {} }: EditIntegrationInput): Promise<EditOutcome> {
     for (let attempt = 1; ; attempt += 1) {
       // The version check is against the store itself, never a copy kept for speed (another replica may have
       // written since): a client holding the current ETag is never refused.
-      const current = isValidId(id) ? await this.repository.findById(id, { fresh: true }) : null;
+      const current = isValidId(id) ? await this.readForEdit(id, changes) : null;
       if (!current) throw new IntegrationNotFoundError(id);
       if (!fits(precondition, current.version)) throw new VersionConflictError(id, current.version);
       const next = current.change(changes, this.clock.now());
@@ -61,6 +71,11 @@ export class EditIntegration {
       }
     }
   }
+}
+
+/** An edit that replaces the whole of `settings` needs none of the values a replica cannot open: it may start from the rest. */
+function readablePartFor(error: unknown, changes: IntegrationChanges): Integration | undefined {
+  return error instanceof UnreadableRecordError && changes.settings !== undefined ? (error.readablePart as Integration | undefined) : undefined;
 }
 
 function fits({ versionIn, versionNotIn }: EditPrecondition, version: number): boolean {

@@ -69,3 +69,18 @@ export class StoreUnavailableError extends DomainError {
 
   readonly lastKnown?: LastKnown;
 }
+
+/**
+ * A stored record that cannot be read here as a whole: a credential sealed with a key this replica lacks, or
+ * altered. It cannot be served (a 503); `readablePart` is the record with what could not be opened left empty,
+ * from which an edit that replaces the whole of `settings` may still write the record again.
+ */
+export class UnreadableRecordError extends StoreUnavailableError {
+  constructor(
+    message: string,
+    readonly readablePart?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

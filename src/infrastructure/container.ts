@@ -15,6 +15,7 @@ import { CachedIntegrationRepository } from '../adapters/persistence/cached-inte
 import type { ChangeFeed } from '../adapters/persistence/change-feed';
 import { CircuitBreakingIntegrationRepository } from '../adapters/persistence/circuit-breaking-integration.repository';
 import { CredentialCipher } from '../adapters/persistence/credential-cipher';
+import type { InMemoryRecords } from '../adapters/persistence/in-memory-integration.repository';
 import { createInMemoryStore } from '../adapters/persistence/in-memory-store';
 import { MeasuredIntegrationRepository } from '../adapters/persistence/measured-integration.repository';
 import { RecordCodec } from '../adapters/persistence/record-codec';
@@ -40,10 +41,8 @@ export interface ContainerOverrides {
   /** Where log lines go instead of stdout. */
   logStream?: Writable;
   clock?: Clock;
-  /** Records the embedded in-memory store starts with, as if another writer had left them. */
-  memorySeed?: readonly StoredIntegration[];
-  /** A store to use instead of the one configuration picks (tests: two services over one in-memory store). */
-  store?: Store;
+  /** Records the embedded in-memory store starts with, as if another writer had left them, or records another service's store holds too (two replicas over one store). */
+  memorySeed?: readonly StoredIntegration[] | InMemoryRecords;
   /** Replaces the store's repository and feed below every layer: tests put a double there that fails or stalls. */
   underLayers?: (below: Pick<Store, 'repository' | 'feed'>) => { repository: IntegrationRepository; feed: ChangeFeed };
   limits?: Partial<ServerLimits>;
@@ -84,7 +83,7 @@ export const REPOSITORY_LAYERS: readonly ((parts: Parts) => (inner: IntegrationR
   ({ config, feed }) => (inner) => new CachedIntegrationRepository(inner, { ttlMs: config.cacheTtlMs, staleIfErrorMs: config.staleIfErrorMs, feed }),
 ];
 
-function createStore(config: Config, codec: RecordCodec, logger: Logger, metrics: Metrics, seed?: readonly StoredIntegration[]): Store {
+function createStore(config: Config, codec: RecordCodec, logger: Logger, metrics: Metrics, seed?: readonly StoredIntegration[] | InMemoryRecords): Store {
   if (!config.mongodbUri) {
     logger.warn('MONGODB_URI is not set: using the embedded in-memory store; nothing is kept when the process stops');
     return createInMemoryStore(codec, seed);
@@ -138,7 +137,7 @@ export function buildContainer(config: Config, overrides: ContainerOverrides = {
     const keys = [...config.encryptionKeysPrevious, ...(config.encryptionKeyNext ? [config.encryptionKeyNext] : [])];
     return new RecordCodec(new CredentialCipher(config.encryptionKey, keys), ctx.get(UnreadableRecords));
   });
-  container.bind<Store>(STORE).toDynamicValue((ctx) => overrides.store ?? createStore(config, ctx.get(RecordCodec), logger, metrics, overrides.memorySeed));
+  container.bind<Store>(STORE).toDynamicValue((ctx) => createStore(config, ctx.get(RecordCodec), logger, metrics, overrides.memorySeed));
   container.bind<IntegrationRepository>(INTEGRATION_REPOSITORY).toDynamicValue((ctx) => {
     const store = ctx.get<Store>(STORE);
     const below = overrides.underLayers?.(store) ?? store;

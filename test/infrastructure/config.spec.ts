@@ -71,6 +71,29 @@ describe('configuration', () => {
     expect(problems({ ENCRYPTION_KEY_PREVIOUS: OLD_KEY })).to.deep.equal(['ENCRYPTION_KEY_PREVIOUS: is set without ENCRYPTION_KEY']);
   });
 
+  it('refuses CORS_ORIGINS=* in production and whenever tokens are set, saying why in one line; allows it open, outside production', () => {
+    const tokens = { ADMIN_TOKENS: 'a-long-admin-token-123' };
+    expect(problems({ CORS_ORIGINS: '*', ...tokens })).to.deep.equal([
+      "CORS_ORIGINS: * is refused when tokens are set: any web page could then call the API with whatever a gateway adds; name the admin UI's origin (https://admin.example.com)",
+    ]);
+    expect(problems({ CORS_ORIGINS: '*', GATEWAY_TOKENS: 'a-long-gateway-token-12' })).to.have.length(1);
+    expect(problems({ CORS_ORIGINS: '*', NODE_ENV: 'production', MONGODB_URI: 'mongodb://db', AUTH_DISABLED: 'true' })[0]).to.include('in production');
+    expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).to.deep.equal(['*']);
+  });
+
+  it('requires ALLOWED_HOSTS when HOST is not a loopback address, refuses a wildcard, and defaults to the loopback names on PORT', () => {
+    expect(problems({ HOST: '0.0.0.0' })[0]).to.match(/^ALLOWED_HOSTS: is required when HOST is not a loopback address/);
+    expect(problems({ ALLOWED_HOSTS: '*' })[0]).to.include('must name the hosts');
+    expect(problems({ ALLOWED_HOSTS: 'http://integrations-service' })[0]).to.include('is not a host name');
+    expect(loadConfig({ HOST: '0.0.0.0', ALLOWED_HOSTS: 'integrations-service, *.svc.cluster.local ,[::1]:8090' }).allowedHosts).to.deep.equal(['integrations-service', '*.svc.cluster.local', '[::1]:8090']);
+    expect(loadConfig({ PORT: '9000' }).allowedHosts).to.deep.equal(['localhost:9000', '127.0.0.1:9000', '[::1]:9000']);
+  });
+
+  it('takes a next encryption key (opens, never seals), also while encryption is off, and only one', () => {
+    expect(loadConfig({ ENCRYPTION_KEY_NEXT: KEY })).to.deep.include({ encryptionKey: undefined, encryptionKeyNext: Buffer.from(KEY, 'base64') });
+    expect(problems({ ENCRYPTION_KEY: KEY, ENCRYPTION_KEY_NEXT: `${OLD_KEY},${testKey(3)}` })[0]).to.match(/^ENCRYPTION_KEY_NEXT: must be exactly one key/);
+  });
+
   it('bounds the numbers: pool size, timeouts, port', () => {
     expect(problems({ MONGO_MAX_POOL_SIZE: '0', STORE_TIMEOUT_MS: '10', PORT: '-1', CACHE_TTL_MS: '1.5' })).to.deep.equal([
       'CACHE_TTL_MS: must be a whole number from 0 to 3600000 (got "1.5")',

@@ -14,7 +14,7 @@
 //
 // Bounded: at most `maxEntries` keys (unknown ids included), the least recently used go first.
 import { LRUCache } from 'lru-cache';
-import { StoreUnavailableError } from '../../domain/errors';
+import { StoreUnavailableError, UnreadableRecordError } from '../../domain/errors';
 import type { Integration } from '../../domain/integration.entity';
 import type { InsertMissingResult, IntegrationRepository, ReadOptions } from '../../application/integration-repository.port';
 import { NO_CHANGE_FEED, type ChangeFeed, type ChangeListener } from './change-feed';
@@ -178,7 +178,8 @@ export class CachedIntegrationRepository implements IntegrationRepository, Chang
 
   /** The store did not answer: the error carries this replica's copy, when it is recent enough to offer. */
   private withLastKnown(key: string, error: unknown): unknown {
-    if (!(error instanceof StoreUnavailableError) || error.lastKnown !== undefined || this.staleIfErrorMs === 0) return error;
+    // A record that cannot be read here is not the store being down: no copy stands in for it.
+    if (!(error instanceof StoreUnavailableError) || error instanceof UnreadableRecordError || error.lastKnown !== undefined || this.staleIfErrorMs === 0) return error;
     const entry = this.entries.get(key);
     if (!entry) return error;
     const ageMs = entry.trusted && this.feedLive ? 0 : Math.max(0, this.now() - entry.confirmedAt);

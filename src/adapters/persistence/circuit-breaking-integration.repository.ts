@@ -3,7 +3,7 @@
 // request waiting the full store timeout; after `halfOpenAfterMs` one call probes the store, and its
 // success closes the circuit again. cockatiel's ConsecutiveBreaker is exactly that state machine.
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
-import { StoreUnavailableError } from '../../domain/errors';
+import { StoreUnavailableError, UnreadableRecordError } from '../../domain/errors';
 import type { IntegrationRepository } from '../../application/integration-repository.port';
 import { AroundEachOperation, type StoreOperation } from './around-each-operation';
 
@@ -30,9 +30,10 @@ export class CircuitBreakingIntegrationRepository extends AroundEachOperation {
     private readonly options: CircuitOptions,
   ) {
     super(inner);
-    // Only the store being unavailable counts: a not-found or a version conflict is an answer.
+    // Only the store being unavailable counts: a not-found or a version conflict is an answer, and a record this
+    // replica cannot open says nothing of the store (five reads of it must not take every other record down).
     this.policy = circuitBreaker(
-      handleWhen((error) => error instanceof StoreUnavailableError),
+      handleWhen((error) => error instanceof StoreUnavailableError && !(error instanceof UnreadableRecordError)),
       { halfOpenAfter: options.halfOpenAfterMs, breaker: new ConsecutiveBreaker(options.failureThreshold) },
     );
     this.policy.onStateChange((state) => {

@@ -11,18 +11,34 @@ import { CredentialCipher } from './credential-cipher';
 import type { CredentialStore } from './credential-resealer';
 import { RecordCodec } from './record-codec';
 
-export class InMemoryIntegrationRepository implements IntegrationRepository, CredentialStore, ChangeFeed {
-  // Frozen records, so the codec reads each one once.
-  private readonly records = new Map<string, StoredIntegration>();
+/**
+ * The records themselves and the feed of their changes: what two repositories share when they stand for two
+ * replicas of the service over one store (tests), each with its own codec (keys).
+ */
+export class InMemoryRecords {
+  // Frozen records, so a codec reads each one once.
+  readonly records = new Map<string, StoredIntegration>();
   // Every change happens here, in this process: the feed is always live.
-  private readonly feed = new ChangeListeners('live');
+  readonly feed = new ChangeListeners('live');
 
   /** `stored`: records already in the store, as another writer (the old Python store) may have left them. */
+  constructor(stored: readonly StoredIntegration[] = []) {
+    for (const record of stored) this.records.set(record.id, Object.freeze({ ...record }));
+  }
+}
+
+export class InMemoryIntegrationRepository implements IntegrationRepository, CredentialStore, ChangeFeed {
+  private readonly records: Map<string, StoredIntegration>;
+  private readonly feed: ChangeListeners;
+
+  /** `stored`: records already in the store, or records shared with another repository. */
   constructor(
-    stored: readonly StoredIntegration[] = [],
+    stored: readonly StoredIntegration[] | InMemoryRecords = [],
     private readonly codec = new RecordCodec(new CredentialCipher(undefined)),
   ) {
-    for (const record of stored) this.records.set(record.id, Object.freeze({ ...record }));
+    const shared = stored instanceof InMemoryRecords ? stored : new InMemoryRecords(stored);
+    this.records = shared.records;
+    this.feed = shared.feed;
   }
 
   async list(): Promise<Integration[]> {

@@ -2,12 +2,12 @@
 // credential opens.
 import type { StoredIntegration } from '../../domain/integration.entity';
 import { unreadableCredentials } from './credential-resealer';
-import { InMemoryIntegrationRepository } from './in-memory-integration.repository';
+import { InMemoryIntegrationRepository, type InMemoryRecords } from './in-memory-integration.repository';
 import type { RecordCodec } from './record-codec';
 import { PermanentStoreFault, type Store } from './store';
 
-/** `seed`: records the store starts with, as if another writer (the old Python store) had left them. */
-export function createInMemoryStore(codec: RecordCodec, seed: readonly StoredIntegration[] = []): Store & { repository: InMemoryIntegrationRepository } {
+/** `seed`: records the store starts with, as if another writer (the old Python store) had left them, or shared with another store. */
+export function createInMemoryStore(codec: RecordCodec, seed: readonly StoredIntegration[] | InMemoryRecords = []): Store & { repository: InMemoryIntegrationRepository } {
   const repository = new InMemoryIntegrationRepository(seed, codec);
   return {
     kind: 'memory',

@@ -2,7 +2,7 @@
 // the way out, and every stored record read through the entity's door (Integration.fromStored: the legacy
 // fitting, then every rule). Both stores use it, so encryption works on stored records, not on entities.
 import { LRUCache } from 'lru-cache';
-import { StoreUnavailableError } from '../../domain/errors';
+import { UnreadableRecordError } from '../../domain/errors';
 import { Integration, type IntegrationRecord, type StoredIntegration } from '../../domain/integration.entity';
 import { CREDENTIAL_KEYS, isPlainObject, type Settings } from '../../domain/integration-rules';
 import { CredentialCipher, MissingKeyError, TamperedCredentialError, parseSealed, placeOf } from './credential-cipher';
@@ -11,13 +11,14 @@ import { CredentialCipher, MissingKeyError, TamperedCredentialError, parseSealed
  * A stored credential this process cannot open: sealed with a key it was not given, or altered or moved. The
  * record cannot be served (a 503, never the ciphertext); `place` says which (`facebook/secret`).
  */
-export class UnreadableCredentialError extends StoreUnavailableError {
+export class UnreadableCredentialError extends UnreadableRecordError {
   constructor(
     readonly place: string,
     readonly reason: string,
+    readablePart?: Integration,
     options?: { cause?: unknown },
   ) {
-    super(`the stored credential ${place} cannot be opened: ${reason}`, options);
+    super(`the stored credential ${place} cannot be opened: ${reason}`, readablePart, options);
     this.name = 'UnreadableCredentialError';
   }
 }
@@ -41,6 +42,8 @@ export class RecordCodec {
 
   /** The record a store keeps for `integration`: its credentials sealed under the current key, if any. */
   toRecord(integration: Integration): IntegrationRecord {
+    // Sealed with this replica's own key: whatever it could not read before, it can read this.
+    this.observer?.readable(integration.id);
     const record = integration.toRecord();
     if (!this.cipher.sealing) return record;
     return { ...record, settings: mapCredentials(record.settings, (value, key) => this.cipher.seal(value, placeOf(record.id, key))) };
@@ -53,8 +56,16 @@ export class RecordCodec {
   toEntity(stored: StoredIntegration, storeTime?: Date): Integration {
     const known = this.entities.get(stored);
     if (known) return known;
-    const settings = isPlainObject(stored.settings) ? this.openAll(stored.id, stored.settings as Settings) : stored.settings;
-    const entity = Integration.fromStored(settings === stored.settings ? stored : { ...stored, settings }, storeTime);
+    let settings: unknown;
+    try {
+      settings = isPlainObject(stored.settings) ? this.openAll(stored.id, stored.settings as Settings) : stored.settings;
+    } catch (error) {
+      if (!(error instanceof UnreadableCredentialError)) throw error;
+      // What an edit that replaces the whole settings may start from: the record, what did not open left empty.
+      const readable = mapCredentials(stored.settings as Settings, (value, key) => (parseSealed(value) ? this.openOrEmpty(stored.id, key, value) : value));
+      throw new UnreadableCredentialError(error.place, error.reason, Integration.fromStored({ ...stored, settings: readable }, storeTime), { cause: error.cause });
+    }
+    const entity = Integration.fromStored(settings === stored.settings ? stored : { ...stored, settings: settings as Settings }, storeTime);
     if (Object.isFrozen(stored)) this.entities.set(stored, entity);
     this.observer?.readable(stored.id);
     return entity;
@@ -71,6 +82,14 @@ export class RecordCodec {
     return out ?? settings;
   }
 
+  private openOrEmpty(id: string, key: string, sealed: string): string {
+    try {
+      return this.cipher.open(sealed, placeOf(id, key));
+    } catch {
+      return '';
+    }
+  }
+
   private open(id: string, key: string, sealed: string): string {
     const place = placeOf(id, key);
     const memo = `${place}\n${sealed}`;
@@ -82,7 +101,7 @@ export class RecordCodec {
       return plain;
     } catch (error) {
       if (!(error instanceof MissingKeyError || error instanceof TamperedCredentialError)) throw error;
-      const unreadable = new UnreadableCredentialError(place, error.message, { cause: error });
+      const unreadable = new UnreadableCredentialError(place, error.message, undefined, { cause: error });
       this.observer?.unreadable(id, unreadable);
       throw unreadable;
     }
