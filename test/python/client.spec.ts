@@ -1,5 +1,6 @@
-// The Python client (clients/python) tested with python3's unittest against a real service with tokens
-// on, from `npm test`. Skips with one line where no python3 >= 3.9 exists.
+// The Python client (clients/python) tested with python3's unittest against a real service with tokens on, from
+// `npm test`, on an interpreter that has httpx (the chatbot's own dependency; Debian's python3-httpx, which
+// .ci/run installs); its FastAPI error-handler tests also need fastapi (python3-fastapi) and say so when skipped.
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -8,13 +9,14 @@ import { startService, type RunningService } from '../support/service';
 const CLIENT_DIR = path.resolve(__dirname, '../../clients/python');
 const ADMIN_TOKEN = 'python-admin-token-0123456789abcdef';
 const READ_TOKEN = 'python-read-token-0123456789abcdef';
-const PYTHON = ['python3', '/usr/bin/python3'].find(
-  (candidate) => spawnSync(candidate, ['-c', 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)']).status === 0,
-);
+const can = (python: string, code: string): boolean => spawnSync(python, ['-c', code]).status === 0;
+const candidates = ['/usr/bin/python3', 'python3'].filter((python) => can(python, 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)'));
+// The one that also has fastapi, else any with httpx.
+export const PYTHON = candidates.find((python) => can(python, 'import httpx, fastapi')) ?? candidates.find((python) => can(python, 'import httpx'));
 
-if (!PYTHON) process.stdout.write('  [python] no python3 >= 3.9: the Python client tests are SKIPPED\n');
+if (!PYTHON) process.stdout.write('  [python] no python3 >= 3.9 with httpx (apt-get install python3-httpx python3-fastapi; .ci/run does): the Python client tests are SKIPPED\n');
 
-(PYTHON ? describe : describe.skip)('the Python client (clients/python, unittest)', function () {
+(PYTHON ? describe : describe.skip)('the Python client (clients/python, unittest, httpx)', function () {
   this.timeout(60_000);
   let running: RunningService;
 
@@ -37,5 +39,7 @@ if (!PYTHON) process.stdout.write('  [python] no python3 >= 3.9: the Python clie
     const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(status, output).to.equal(0);
     expect(output).to.match(/Ran \d+ tests/).and.include('OK');
+    const skipped = [...output.matchAll(/\.\.\. skipped '([^']+)'/g)].map((m) => m[1]);
+    if (skipped.length > 0) process.stdout.write(`      [python] skipped: ${[...new Set(skipped)].join('; ')}\n`);
   });
 });
