@@ -36,14 +36,17 @@ function isSecretKey(key: string): boolean {
 /** `fields` redacted into `out`: flat values (a request line's) are copied without walking a structure. */
 export function redactInto(out: Record<string, unknown>, fields: Record<string, unknown>, skip?: ReadonlySet<string>): Record<string, unknown> {
   for (const key of Object.keys(fields)) {
-    if (skip?.has(key)) continue;
-    const value = fields[key];
-    if (isSecretKey(key)) out[key] = REDACTED;
-    else if (typeof value === 'string') out[key] = redactString(value);
-    else if (typeof value !== 'object' || value === null) out[key] = value;
-    else out[key] = redact(value, 1);
+    if (!skip?.has(key)) out[key] = redactField(key, fields[key]);
   }
   return out;
+}
+
+/** One field of a log line, redacted: by its key, and by pattern in a string; a structure walked. */
+export function redactField(key: string, value: unknown): unknown {
+  if (isSecretKey(key)) return REDACTED;
+  if (typeof value === 'string') return redactString(value);
+  if (typeof value !== 'object' || value === null) return value;
+  return redact(value, 1);
 }
 
 export function redact(value: unknown, depth = 0): unknown {

@@ -5,7 +5,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { answerErrors } from '../../src/adapters/http/problem';
-import type { HttpResponse } from '../../src/adapters/http/request-context';
+import { RequestLocals, type HttpResponse } from '../../src/adapters/http/request-context';
 
 describe('the error answer', () => {
   let server: Server;
@@ -20,7 +20,7 @@ describe('the error answer', () => {
   before(async () => {
     server = createServer((req, plain) => {
       const res = plain as HttpResponse;
-      res.locals = { requestId: 'late-1' };
+      res.locals = Object.assign(new RequestLocals(), { requestId: 'late-1' });
       if (req.url === '/late') {
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
         res.write('{"partial":');

@@ -2,7 +2,6 @@
 // first goes through the frame (request id, log line, metrics, security headers, draining, CORS) — the one
 // place a per-request step is added — then to the direct read when it is the bot runtime's read of one record,
 // else to Express. Built from use cases and a few callbacks: it knows nothing of configuration or stores.
-import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type RequestListener } from 'node:http';
 import type { Duplex } from 'node:stream';
 import cors from 'cors';
@@ -16,7 +15,7 @@ import { buildOpenApiDocument } from './openapi';
 import { operationRoutes, type MetricsEndpoint, type ReadinessReport } from './operations.routes';
 import { HttpProblem, answerErrors, errorMiddleware, problems } from './problem';
 import { RecordResponder } from './record-responder';
-import { ANSWERED_BY_PARSER, logRequest, observationOf, requestTracker, type HttpRequest, type HttpResponse, type RequestObserver } from './request-context';
+import { applyFrame, logRequest, nextRequestId, observationOf, requestTracker, type HttpRequest, type HttpResponse, type RequestObserver } from './request-context';
 import { mountRoutes, type RouteSpec } from './route-table';
 
 export type { MetricsEndpoint, ReadinessReport } from './operations.routes';
@@ -62,7 +61,12 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   // ETags here come from record versions, never from hashing bodies.
   app.set('etag', false);
 
-  const pageHeaders = securityHeaders();
+  const page = securityHeaders();
+  // The docs page is HTML: helmet's full set, over the API's.
+  const pageHeaders = (res: HttpResponse): void => {
+    applyFrame(res);
+    for (let i = 0; i < page.length; i += 2) res.setHeader(page[i]!, page[i + 1]!);
+  };
   let openapi: string | undefined;
   const routes: RouteSpec[] = [
     ...integrationRoutes(options.useCases, {
@@ -95,14 +99,18 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     (direct: boolean): RequestListener =>
     (req, plain) => {
       const res = plain as HttpResponse;
-      res.locals = Object.create(null) as Record<string, unknown>;
       inFlight.set(req.socket, res);
       try {
         frame(req, res, (error) => {
           if (error !== undefined) return answerError(error, req, res);
           const answered = direct ? directRead(req, res) : false;
-          if (answered === false) return app(req, res);
-          answered.catch((failure: unknown) => answerError(failure, req, res));
+          if (answered !== false) {
+            answered.catch((failure: unknown) => answerError(failure, req, res));
+            return;
+          }
+          // Express's writers set their headers one by one: the frame's go on first.
+          applyFrame(res);
+          app(req, res);
         });
       } catch (error) {
         answerError(error, req, res);
@@ -117,9 +125,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     if (res !== undefined && !res.headersSent) {
       // A request already dispatched, whose handler may still set another status: its own log line and observation
       // (on close) carry what the client got.
-      res.locals[ANSWERED_BY_PARSER] = status;
+      res.locals.answeredByParser = status;
     } else if (res === undefined && answering) {
-      const requestId = randomUUID();
+      const requestId = nextRequestId();
       const observation = observationOf({}, { statusCode: status }, 0);
       options.observe?.(observation);
       logRequest(options.logger, QUIET_ROUTES, observation, '-', requestId, undefined, 0, false);
@@ -132,32 +140,39 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
 type Frame = (req: HttpRequest, res: HttpResponse, next: (error?: unknown) => void) => void;
 
-/** What every request gets, on both paths: its context (id, log line, metrics), the security headers, `Connection: close` while draining, and CORS. */
+/**
+ * What every request gets, on both paths: its context (id, log line, metrics), the security headers, `Connection:
+ * close` while draining, and CORS. The headers are one block, made once per kind (CORS or not, draining or not).
+ */
 function createFrame(options: HttpAppOptions): Frame {
   const track = requestTracker(options.logger, options.observe, QUIET_ROUTES);
-  const headers = securityHeaders(API_HELMET);
+  const security = securityHeaders(API_HELMET);
   const draining = options.draining ?? (() => false);
+  const withCors = options.corsOrigins.length > 0;
+  // A request without Origin is not a browser's cross-origin one: it is only told that answers vary by Origin.
+  const blocks = {
+    plain: security,
+    vary: [...security, 'Vary', 'Origin'],
+    closing: [...security, 'Connection', 'close'],
+    varyClosing: [...security, 'Vary', 'Origin', 'Connection', 'close'],
+  };
   // No origin configured: no CORS at all, so a browser lets no other origin read, and no preflight passes.
-  const corsHandler =
-    options.corsOrigins.length > 0
-      ? cors({
-          origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
-          methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'OPTIONS'],
-          allowedHeaders: ['Content-Type', 'Authorization', 'If-Match', 'If-None-Match', 'X-Request-Id'],
-          exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After', 'Location'],
-          maxAge: 600,
-        })
-      : undefined;
+  const corsHandler = withCors
+    ? cors({
+        origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
+        methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'OPTIONS'],
+        allowedHeaders: ['Content-Type', 'Authorization', 'If-Match', 'If-None-Match', 'X-Request-Id'],
+        exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After', 'Location'],
+        maxAge: 600,
+      })
+    : undefined;
   return (req, res, next) => {
-    track(req, res);
-    headers(res);
-    if (draining()) res.setHeader('Connection', 'close');
-    if (!corsHandler) return next();
-    // A request without Origin is not a browser's cross-origin one: only say that answers vary by Origin.
-    if (req.headers.origin === undefined) {
-      res.setHeader('Vary', 'Origin');
-      return next();
-    }
+    const closing = draining();
+    const vary = withCors && req.headers.origin === undefined;
+    track(req, res, vary ? (closing ? blocks.varyClosing : blocks.vary) : closing ? blocks.closing : blocks.plain);
+    if (corsHandler === undefined || req.headers.origin === undefined) return next();
+    // The cors package sets its headers one by one: the frame's go on first.
+    applyFrame(res);
     corsHandler(req, res, next);
   };
 }
@@ -189,7 +204,7 @@ const API_HELMET: HelmetOptions = {
  * /docs page works under, …). helmet's headers do not depend on the request, so they are worked out once
  * here and copied onto every response, instead of running its dozen middleware functions per request.
  */
-function securityHeaders(options?: HelmetOptions): (res: HttpResponse) => void {
+function securityHeaders(options?: HelmetOptions): string[] {
   const headers = new Map<string, string>();
   const removed: string[] = [];
   let synchronous = false;
@@ -202,11 +217,10 @@ function securityHeaders(options?: HelmetOptions): (res: HttpResponse) => void {
   middleware({ headers: {}, method: 'GET' } as never, recorder as never, ((error?: unknown) => {
     synchronous = error === undefined;
   }) as never);
-  // helmet 8 sets its headers synchronously, the same for every request; refuse to start should that change.
-  if (!synchronous) throw new Error('helmet no longer sets static headers synchronously: securityHeaders() needs revisiting');
-  const entries = [...headers];
-  return (res) => {
-    for (const [name, value] of entries) res.setHeader(name, value);
-    for (const name of removed) res.removeHeader(name);
-  };
+  // helmet 8 sets its headers synchronously, the same for every request, and removes only X-Powered-By (which this
+  // service never sends); refuse to start should that change.
+  if (!synchronous || removed.some((name) => name.toLowerCase() !== 'x-powered-by')) {
+    throw new Error('helmet no longer sets static headers synchronously: securityHeaders() needs revisiting');
+  }
+  return [...headers].flat();
 }

@@ -75,8 +75,26 @@ function splitHost(host: string): { name: string; port?: string } {
   return colon < 0 ? { name: host } : { name: host.slice(0, colon), port: host.slice(colon + 1) };
 }
 
+interface KnownToken {
+  kind: Kind;
+  digest: Buffer;
+  label: string;
+}
+
+/**
+ * What a connection's last accepted Authorization header was found to be, so the same header on the same keep-alive
+ * connection (the bot runtime's, a gateway's pool) is not hashed and compared again. The header is compared with
+ * the one this same connection sent before, never with a token.
+ */
+interface Verdict {
+  authorization: string;
+  entry: KnownToken;
+  /** For a token that names no person: the principal, the same for every request of the connection. */
+  principal?: Principal;
+}
+
 export function createAuthorizer(tokens: AccessTokens, allowedHosts: readonly string[]): (access: Access) => Guard {
-  const known = (
+  const known: KnownToken[] = (
     [
       ...tokens.admin.map((token) => ['admin', token]),
       ...tokens.read.map((token) => ['read', token]),
@@ -85,9 +103,31 @@ export function createAuthorizer(tokens: AccessTokens, allowedHosts: readonly st
   ).map(([kind, token]) => ({ kind, digest: digest(token), label: labelOf(kind, digest(token)) }));
   const open = known.length === 0;
   const hostAllowed = hostMatcher(allowedHosts);
+  const verdicts = new WeakMap<object, Verdict>();
+  const openPrincipals = new WeakMap<object, Principal>();
   // Every token is compared, so the time taken does not say which one matched.
-  const match = (candidate: Buffer): (typeof known)[number] | undefined =>
-    known.reduce<(typeof known)[number] | undefined>((found, entry) => (timingSafeEqual(entry.digest, candidate) && !found ? entry : found), undefined);
+  const match = (candidate: Buffer): KnownToken | undefined =>
+    known.reduce<KnownToken | undefined>((found, entry) => (timingSafeEqual(entry.digest, candidate) && !found ? entry : found), undefined);
+
+  /** The token a request's header names, checked once per connection and header. */
+  const tokenOf = (req: HttpRequest, header: string): Verdict => {
+    const socket = req.socket;
+    const previous = verdicts.get(socket);
+    if (previous !== undefined && previous.authorization === header) return previous;
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+    if (!token) throw new HttpProblem(problems.unauthorized('Send "Authorization: Bearer <token>".'), CHALLENGE);
+    const entry = match(digest(token));
+    if (!entry) {
+      throw new HttpProblem(problems.unauthorized('The token is not valid.'), { ...CHALLENGE, 'WWW-Authenticate': `${CHALLENGE['WWW-Authenticate']}, error="invalid_token"` });
+    }
+    const verdict: Verdict = {
+      authorization: header,
+      entry,
+      ...(entry.kind === 'gateway' ? {} : { principal: { actor: entry.label, tokenLabel: entry.label, clientAddress: socket.remoteAddress ?? 'unknown' } }),
+    };
+    verdicts.set(socket, verdict);
+    return verdict;
+  };
 
   return (access) => (req, res) => {
     if (access === 'open') return;
@@ -95,29 +135,27 @@ export function createAuthorizer(tokens: AccessTokens, allowedHosts: readonly st
     if (!hostAllowed(req.headers.host)) {
       throw new HttpProblem(problems.misdirected(`This service does not answer to the host "${String(req.headers.host ?? '')}"; see ALLOWED_HOSTS.`));
     }
-    const socketAddress = req.socket.remoteAddress ?? 'unknown';
     if (open) {
-      res.locals.principal = { actor: 'open', tokenLabel: 'open', clientAddress: socketAddress } satisfies Principal;
+      let principal = openPrincipals.get(req.socket);
+      if (principal === undefined) {
+        principal = { actor: 'open', tokenLabel: 'open', clientAddress: req.socket.remoteAddress ?? 'unknown' };
+        openPrincipals.set(req.socket, principal);
+      }
+      res.locals.principal = principal;
       return;
     }
-    const header = req.headers.authorization ?? '';
-    const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
-    if (!token) throw new HttpProblem(problems.unauthorized('Send "Authorization: Bearer <token>".'), CHALLENGE);
-    const entry = match(digest(token));
-    if (!entry) {
-      throw new HttpProblem(problems.unauthorized('The token is not valid.'), { ...CHALLENGE, 'WWW-Authenticate': `${CHALLENGE['WWW-Authenticate']}, error="invalid_token"` });
-    }
+    const { entry, principal } = tokenOf(req, req.headers.authorization ?? '');
     const named = req.headers[USER_HEADER];
     if (entry.kind === 'gateway') {
       if (typeof named !== 'string' || !USER_NAME.test(named)) {
         throw new HttpProblem(problems.forbidden('A gateway token acts on behalf of a signed-in person: the gateway must name them in X-Forwarded-User.'));
       }
       const realIp = req.headers['x-real-ip'];
-      const clientAddress = typeof realIp === 'string' && isIP(realIp) !== 0 ? realIp : socketAddress;
+      const clientAddress = typeof realIp === 'string' && isIP(realIp) !== 0 ? realIp : (req.socket.remoteAddress ?? 'unknown');
       res.locals.principal = { actor: named, tokenLabel: entry.label, clientAddress } satisfies Principal;
     } else {
       if (named !== undefined) throw new HttpProblem(problems.forbidden('Only a gateway token may name a person (X-Forwarded-User).'));
-      res.locals.principal = { actor: entry.label, tokenLabel: entry.label, clientAddress: socketAddress } satisfies Principal;
+      res.locals.principal = principal;
     }
     if (entry.kind === 'read' && access === 'write') throw new HttpProblem(problems.forbidden('This token may only read.'));
   };

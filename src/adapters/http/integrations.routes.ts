@@ -14,7 +14,7 @@ import { ensureDefaultsResultSchema, schemaName } from './integration.schemas';
 import { HttpProblem, problems } from './problem';
 import type { RecordResponder } from './record-responder';
 import { underPrefixes, type Operation, type ResponseDoc, type RouteSpec } from './route-table';
-import type { HttpRequest, HttpResponse, RouteRequest } from './request-context';
+import { writeAnswer, type HttpRequest, type HttpResponse, type RouteRequest } from './request-context';
 
 export interface IntegrationUseCases {
   list: ListIntegrations;
@@ -157,10 +157,7 @@ export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStal
               audit(auditEntry(res, { integration: created.id, versionBefore: 0, versionAfter: created.version, changed: [...WRITABLE_FIELD_NAMES] }));
             }
             const body = JSON.stringify({ created: result.created.map((created) => created.id), existing: result.existing });
-            res.statusCode = 200;
-            res.setHeader('Content-Type', 'application/json; charset=utf-8');
-            res.setHeader('Content-Length', Buffer.byteLength(body));
-            res.end(body);
+            writeAnswer(res, 200, ['Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body))], body);
           },
           doc: {
             operationId: 'ensureDefaultIntegrations',

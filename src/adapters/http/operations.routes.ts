@@ -2,7 +2,7 @@
 // kubelets and Prometheus call them without tokens; none of them carries a credential.
 import { DOCS_INIT, DOCS_PAGE, sendDocsAsset } from './docs';
 import { HttpProblem, problems } from './problem';
-import type { HttpResponse } from './request-context';
+import { writeAnswer, type HttpResponse } from './request-context';
 import type { RouteSpec } from './route-table';
 
 export interface ReadinessReport {
@@ -26,11 +26,8 @@ export interface OperationsOptions {
   pageHeaders: (res: HttpResponse) => void;
 }
 
-function send(res: HttpResponse, status: number, type: string, body: string): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', type);
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.end(body);
+function send(res: HttpResponse, status: number, type: string, body: string, headers: readonly string[] = []): void {
+  writeAnswer(res, status, [...headers, 'Content-Type', type, 'Content-Length', String(Buffer.byteLength(body))], body);
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -57,8 +54,7 @@ export function operationRoutes({ readiness, metrics, openapi, pageHeaders }: Op
           access: 'open',
           handle(_req, res) {
             const report = readiness();
-            res.setHeader('Cache-Control', 'no-store');
-            send(res, report.ready ? 200 : 503, JSON_TYPE, JSON.stringify({ status: report.ready ? 'ready' : 'not ready', checks: report.checks }));
+            send(res, report.ready ? 200 : 503, JSON_TYPE, JSON.stringify({ status: report.ready ? 'ready' : 'not ready', checks: report.checks }), ['Cache-Control', 'no-store']);
           },
           doc: {
             operationId: 'readiness',

@@ -2,7 +2,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { DomainError, ValidationError, type DomainErrorCode, type FieldError } from '../../domain/errors';
 import { errorFields, type Logger } from '../../application/logger.port';
-import { requestTarget, type HttpRequest, type HttpResponse } from './request-context';
+import { requestTarget, writeAnswer, type HttpRequest, type HttpResponse } from './request-context';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -61,18 +61,16 @@ const CLOSE_AFTER = new Set([401, 403, 413, 421]);
 
 /** Writes a problem with Node's own calls, so Express's routes and the direct read answer it byte for byte alike. */
 export function sendProblem(req: HttpRequest, res: HttpResponse, problem: Problem, headers: Record<string, string> = {}): void {
-  const requestId = res.locals.requestId as string | undefined;
-  res.statusCode = problem.status;
-  for (const name of Object.keys(headers)) res.setHeader(name, headers[name]!);
-  res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
-  if (problem.status === 503) res.setHeader('Retry-After', '1');
+  const body = JSON.stringify({ ...problem, instance: requestTarget(req), requestId: res.locals.requestId });
+  const all: string[] = [];
+  for (const name of Object.keys(headers)) all.push(name, headers[name]!);
+  all.push('Content-Type', PROBLEM_CONTENT_TYPE);
+  if (problem.status === 503) all.push('Retry-After', '1');
   // Refused before its body was read (no token, a forbidden token, too large), or with a body left unread:
   // close the connection rather than read, or wait for, what the client is still sending.
-  if (CLOSE_AFTER.has(problem.status) || !req.complete) res.setHeader('Connection', 'close');
-  const body = JSON.stringify({ ...problem, instance: requestTarget(req), requestId });
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  if (req.method === 'HEAD') res.end();
-  else res.end(body, 'utf8');
+  if (CLOSE_AFTER.has(problem.status) || !req.complete) all.push('Connection', 'close');
+  all.push('Content-Length', String(Buffer.byteLength(body)));
+  writeAnswer(res, problem.status, all, body);
 }
 
 /** Errors raised while reading the request (body-parser's `type`s, a malformed path), by what they mean to a client. */

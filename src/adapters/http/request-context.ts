@@ -1,6 +1,11 @@
 // Per request: the server's request id (made here, always, and echoed; a client's X-Request-Id is kept apart as
-// clientRequestId), the name of the route that answers, and on completion one log line and one observation.
-import { randomUUID } from 'node:crypto';
+// clientRequestId), the name of the route that answers, the headers every answer carries, and on completion one
+// log line and one observation.
+//
+// Done once rather than per request where it can be: the id is a process prefix and a counter, the completion
+// listener is one function for every response, the frame's headers are one block per kind of response, written
+// with the answer's own in one writeHead.
+import { randomBytes } from 'node:crypto';
 import { METHODS, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../../application/logger.port';
 
@@ -13,18 +18,6 @@ export interface RequestObservation {
 }
 
 export type RequestObserver = (observation: RequestObservation) => void;
-
-/** A request as this adapter's pieces see it: Node's, which Express's extends. */
-export type HttpRequest = IncomingMessage & { originalUrl?: string };
-/** A request a route matched: its path's parameters. */
-export type RouteRequest = HttpRequest & { params: Record<string, string> };
-/** A response with the per-request context (`locals`: request id, route name, principal), as Express's has. */
-export type HttpResponse = ServerResponse & { locals: Record<string, unknown> };
-
-/** The path and query the client asked for (Express's `originalUrl`, kept when a router strips a mount path). */
-export const requestTarget = (req: HttpRequest): string => req.originalUrl ?? req.url ?? '/';
-
-const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Every route the service has, by the name its logs and metric labels carry. The label is one of these
@@ -45,6 +38,52 @@ export const ROUTE_NAMES = [
 ] as const;
 export type RouteName = (typeof ROUTE_NAMES)[number];
 
+/** What the adapter keeps of one request, on `res.locals` (Express's place for it): one fixed shape. */
+export class RequestLocals {
+  requestId = '';
+  clientRequestId: string | undefined = undefined;
+  route: RouteName | undefined = undefined;
+  /** Who called (auth.ts), once the route's guard let the request through. */
+  principal: unknown = undefined;
+  /** The status Node's parser answered with after the request was dispatched (app.ts, onClientError). */
+  answeredByParser: number | undefined = undefined;
+  started = 0;
+  /** The frame's headers (request id apart), until they are on the response. */
+  frame: readonly string[] = [];
+  framePending = false;
+  [other: string]: unknown;
+}
+
+/** A request as this adapter's pieces see it: Node's, which Express's extends. */
+export type HttpRequest = IncomingMessage & { originalUrl?: string };
+/** A request a route matched: its path's parameters. */
+export type RouteRequest = HttpRequest & { params: Record<string, string> };
+/** A response with the per-request context, as Express's has. */
+export type HttpResponse = ServerResponse & { locals: RequestLocals };
+
+/** The path and query the client asked for (Express's `originalUrl`, kept when a router strips a mount path). */
+export const requestTarget = (req: HttpRequest): string => req.originalUrl ?? req.url ?? '/';
+
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+// A request id: a random prefix and a counter, unique across replicas and restarts in practice, without drawing
+// random bytes per request. The counter, from a random start, counts in eight hex digits (0x10000000 onwards), so
+// every id has the same length and an answer's size never depends on how long the process ran; should it run
+// out of eight digits, a new prefix is drawn and it starts again.
+const FIRST = 0x1000_0000;
+const LAST = 0xffff_ffff;
+let prefix = '';
+let sequence = LAST;
+export const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{8}$/;
+export function nextRequestId(): string {
+  if (sequence >= LAST) {
+    prefix = randomBytes(4).toString('hex');
+    sequence = FIRST + randomBytes(3).readUIntBE(0, 3);
+  }
+  sequence += 1;
+  return `${prefix}-${sequence.toString(16)}`;
+}
+
 const KNOWN_METHODS = new Set(METHODS);
 
 /** Records which route answers a request: its log line and metric label carry the name. */
@@ -52,24 +91,51 @@ export function tagRoute(res: HttpResponse, name: RouteName): void {
   res.locals.route = name;
 }
 
-/** Starts a request's context: its id, and on completion its log line and its observation. */
-export function requestTracker(logger: Logger, observe?: RequestObserver, quiet: ReadonlySet<string> = new Set()): (req: HttpRequest, res: HttpResponse) => void {
-  return (req, res) => {
-    const started = performance.now();
-    const requestId = randomUUID();
-    res.locals.requestId = requestId;
-    const incoming = req.headers['x-request-id'];
-    const clientRequestId = typeof incoming === 'string' && CLIENT_REQUEST_ID.test(incoming) ? incoming : undefined;
-    if (clientRequestId !== undefined) res.locals.clientRequestId = clientRequestId;
-    res.setHeader('X-Request-Id', requestId);
+/**
+ * Writes an answer: its status, its own headers (name, value, name, value, …), and the frame's that are not on the
+ * response yet, in one writeHead; then the body (a HEAD's is not sent).
+ */
+export function writeAnswer(res: HttpResponse, status: number, headers: readonly string[], body?: string): void {
+  const locals = res.locals;
+  let all = headers;
+  if (locals.framePending) {
+    all = [...locals.frame, 'X-Request-Id', locals.requestId, ...headers];
+    locals.framePending = false;
+  }
+  res.writeHead(status, all as string[]);
+  res.end(body);
+}
 
-    // 'close' follows every response, once, sent or not (one listener instead of 'finish' and 'close').
-    res.on('close', () => {
-      const durationMs = performance.now() - started;
-      const observation = observationOf(req, res, durationMs / 1e3);
-      observe?.(observation);
-      logRequest(logger, quiet, observation, requestTarget(req), requestId, clientRequestId, durationMs, !res.writableFinished);
-    });
+/** Puts the frame's headers on the response now, for a writer that sets its own (Express's). */
+export function applyFrame(res: HttpResponse): void {
+  const locals = res.locals;
+  if (!locals.framePending) return;
+  locals.framePending = false;
+  const frame = locals.frame;
+  for (let i = 0; i < frame.length; i += 2) res.setHeader(frame[i]!, frame[i + 1]!);
+  res.setHeader('X-Request-Id', locals.requestId);
+}
+
+/** Starts a request's context: its id and the frame's headers, and on completion its log line and its observation. */
+export function requestTracker(logger: Logger, observe?: RequestObserver, quiet: ReadonlySet<string> = new Set()): (req: HttpRequest, res: HttpResponse, frame: readonly string[]) => void {
+  // One listener for every response ('close' follows each, once, sent or not): it reads the request from res.locals.
+  function onClose(this: HttpResponse): void {
+    const locals = this.locals;
+    const durationMs = performance.now() - locals.started;
+    const observation = observationOf(this.req, this, durationMs / 1e3);
+    observe?.(observation);
+    logRequest(logger, quiet, observation, requestTarget(this.req), locals.requestId, locals.clientRequestId, durationMs, !this.writableFinished);
+  }
+  return (req, res, frame) => {
+    const locals = new RequestLocals();
+    res.locals = locals;
+    locals.started = performance.now();
+    locals.requestId = nextRequestId();
+    const incoming = req.headers['x-request-id'];
+    if (typeof incoming === 'string' && CLIENT_REQUEST_ID.test(incoming)) locals.clientRequestId = incoming;
+    locals.frame = frame;
+    locals.framePending = true;
+    res.on('close', onClose);
   };
 }
 
@@ -100,12 +166,9 @@ export function logRequest(
   logger[level]('request', fields);
 }
 
-/** Set on a response whose request Node's parser refused after dispatching it: the status the client got instead. */
-export const ANSWERED_BY_PARSER = 'answeredByParser';
-
-export function observationOf(req: { method?: string }, res: { statusCode: number; locals?: Record<string, unknown> }, durationSeconds: number): RequestObservation {
+export function observationOf(req: { method?: string }, res: { statusCode: number; locals?: { answeredByParser?: number; route?: RouteName } }, durationSeconds: number): RequestObservation {
   // Node's parser admits only the methods it knows; the guard keeps the label set closed whatever it admits.
   const method = req.method !== undefined && KNOWN_METHODS.has(req.method) ? req.method : 'OTHER';
-  const status = (res.locals?.[ANSWERED_BY_PARSER] as number | undefined) ?? res.statusCode;
-  return { method, route: (res.locals?.route as RouteName | undefined) ?? 'unmatched', status, durationSeconds };
+  const status = res.locals?.answeredByParser ?? res.statusCode;
+  return { method, route: res.locals?.route ?? 'unmatched', status, durationSeconds };
 }

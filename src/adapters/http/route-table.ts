@@ -104,10 +104,10 @@ export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: R
         guard(req, res);
       };
       const first: RequestHandler = (req, res, next) => {
-        checks(req as unknown as HttpRequest, res as HttpResponse);
+        checks(req as unknown as HttpRequest, res as unknown as HttpResponse);
         next();
       };
-      const handle: RequestHandler = (req, res) => operation.handle(req as unknown as RouteRequest, res as HttpResponse);
+      const handle: RequestHandler = (req, res) => operation.handle(req as unknown as RouteRequest, res as unknown as HttpResponse);
       route[method.toLowerCase() as 'get' | 'put' | 'patch' | 'post'](first, ...(operation.body === 'json' ? parts.jsonBody : []), handle);
       if (spec.direct && method === 'GET') {
         direct.set(layer, async (req, res) => {
@@ -118,29 +118,42 @@ export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: R
     }
     const allow = allowedMethods(spec).join(', ');
     route.all((req, res) => {
-      tagRoute(res as HttpResponse, spec.name);
+      tagRoute(res as unknown as HttpResponse, spec.name);
       throw new HttpProblem(problems.methodNotAllowed(`${req.method} is not supported here; use ${allow}.`), { Allow: allow });
     });
   }
 
-  return (req, res) => {
-    if (req.method !== 'GET') return false;
-    const pathname = parseurl(req as never)?.pathname;
-    if (pathname === undefined || pathname === null) return false;
-    // The first layer that matches is the one Express would run: only the direct route's is answered here.
+  // Which layer answers a path, decided once per path: the first layer that matches is the one Express would run,
+  // and only the direct route's is answered here. Bounded: a client sending ever new paths only empties it.
+  type Decision = { answer: (req: RouteRequest, res: HttpResponse) => Promise<void>; params: Record<string, string> } | null;
+  const decisions = new Map<string, Decision>();
+  const decide = (pathname: string): Decision => {
     for (const layer of stack) {
       let match: ReturnType<Layer['match']>;
       try {
         match = layer.match(pathname);
       } catch {
-        return false; // a malformed percent-encoding: Express answers it (400)
+        return null; // a malformed percent-encoding: Express answers it (400)
       }
       if (!match) continue;
       const answer = direct.get(layer);
-      if (!answer) return false;
-      (req as RouteRequest).params = match.params;
-      return answer(req as RouteRequest, res);
+      return answer === undefined ? null : { answer, params: Object.freeze(match.params) };
     }
-    return false;
+    return null;
+  };
+
+  return (req, res) => {
+    if (req.method !== 'GET') return false;
+    const pathname = parseurl(req as never)?.pathname;
+    if (pathname === undefined || pathname === null) return false;
+    let decision = decisions.get(pathname);
+    if (decision === undefined) {
+      decision = decide(pathname);
+      if (decisions.size >= 1_000) decisions.clear();
+      decisions.set(pathname, decision);
+    }
+    if (decision === null) return false;
+    (req as RouteRequest).params = decision.params;
+    return decision.answer(req as RouteRequest, res);
   };
 }

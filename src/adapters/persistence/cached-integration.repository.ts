@@ -71,12 +71,12 @@ export class CachedIntegrationRepository implements IntegrationRepository, Chang
     return this.entries.size;
   }
 
-  async list(): Promise<Integration[]> {
-    return (await this.read(LIST_KEY, () => this.inner.list(), false)) as Integration[];
+  list(): Promise<Integration[]> {
+    return this.read(LIST_KEY, () => this.inner.list(), false) as Promise<Integration[]>;
   }
 
-  async findById(id: string, options?: ReadOptions): Promise<Integration | null> {
-    return (await this.read(keyOf(id), () => this.inner.findById(id, options), options?.fresh === true)) as Integration | null;
+  findById(id: string, options?: ReadOptions): Promise<Integration | null> {
+    return this.read(keyOf(id), () => this.inner.findById(id, options), options?.fresh === true) as Promise<Integration | null>;
   }
 
   async replace(next: Integration): Promise<void> {
