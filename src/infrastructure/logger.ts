@@ -11,7 +11,7 @@ import winston from 'winston';
 import TransportStream from 'winston-transport';
 import type { LogFields, Logger } from '../application/logger.port';
 import type { LogLevel } from './config';
-import { redactInto, redactString } from './redact';
+import { redactField, redactString } from './redact';
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
@@ -19,28 +19,69 @@ const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 
 const OWN_KEYS: ReadonlySet<string> = new Set(['time', 'level', 'msg']);
 
 /** What a line is before its format: winston's `level` and `message`, and the fields kept apart (no copy into it). */
-interface LineInfo {
-  level: LogLevel;
-  message: string;
-  fields: LogFields | undefined;
-  [MESSAGE]?: string;
+class LineInfo {
+  [MESSAGE]: string | undefined = undefined;
+
+  constructor(
+    readonly level: LogLevel,
+    readonly message: string,
+    readonly fields: LogFields | undefined,
+  ) {}
 }
 
 // One winston format (the time stamped here rather than by a second one): `time`, `level`, `msg`, then the
-// fields, redacted. The info object has one fixed shape, so the format costs a JSON.stringify and little more.
+// fields, redacted, written as JSON field by field: a string of printable ASCII with no quote or backslash (ids,
+// routes, paths) is quoted as it is, anything else goes through JSON.stringify. The same text JSON.stringify
+// makes of the whole line, in a third of its time on the request line.
 const line = winston.format((info) => {
   const { level, message, fields } = info as unknown as LineInfo;
-  const time = now();
-  const head = { time, level, msg: redactString(message) };
-  let text: string;
+  let text = `{"time":"${now()}","level":"${level}","msg":${quote(redactString(message))}`;
   try {
-    text = JSON.stringify(fields === undefined ? head : redactInto(head, fields, OWN_KEYS));
+    if (fields !== undefined) {
+      for (const key of Object.keys(fields)) {
+        if (OWN_KEYS.has(key)) continue;
+        const value = jsonValue(redactField(key, fields[key]));
+        if (value !== undefined) text += `,${quotedKey(key)}:${value}`;
+      }
+    }
+    text += '}';
   } catch {
-    text = JSON.stringify({ ...head, note: 'fields not serializable' });
+    text = JSON.stringify({ time: now(), level, msg: redactString(message), note: 'fields not serializable' });
   }
   (info as unknown as LineInfo)[MESSAGE] = text;
   return info;
 })();
+
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const quote = (text: string): string => (PLAIN.test(text) ? `"${text}"` : JSON.stringify(text));
+// Field names are the code's own: each quoted once (bounded anyway).
+const quotedKeys = new Map<string, string>();
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = quote(key);
+    if (quotedKeys.size < 1_000) quotedKeys.set(key, quoted);
+  }
+  return quoted;
+}
+
+/** A value as JSON.stringify writes it inside an object; undefined when it leaves the key out. */
+function jsonValue(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return quote(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+    default:
+      return JSON.stringify(value);
+  }
+}
 
 // The ISO time of this millisecond, made once per millisecond rather than once per line.
 let lastMs = 0;
@@ -55,14 +96,17 @@ function now(): string {
 }
 
 /**
- * Writes formatted lines to a stream. To stdout, the lines of one turn of the event loop are gathered and
- * written together (under load one write carries the lines of many requests instead of one system call
- * each); what is left is written when the process exits, so no line is lost on the way out. To any other
- * stream (tests), each line is written at once.
+ * Writes formatted lines to a stream. To stdout, lines are gathered for up to FLUSH_MS (or FLUSH_LINES lines) and
+ * written together: under load one write carries the lines of hundreds of requests instead of a system call
+ * every few; what is left is written when the process exits, so no line is lost on the way out (a SIGKILL
+ * loses at most the last FLUSH_MS). To any other stream (tests), each line is written at once.
  */
+const FLUSH_MS = 20;
+const FLUSH_LINES = 256;
+
 class LineTransport extends TransportStream {
   private pending: string[] = [];
-  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly out: Writable,
@@ -76,18 +120,17 @@ class LineTransport extends TransportStream {
     const text = info[MESSAGE] as string;
     if (!this.batched) {
       this.out.write(`${text}\n`);
-    } else {
-      this.pending.push(text);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+    } else if (this.pending.push(text) >= FLUSH_LINES) {
+      this.flush();
+    } else if (this.timer === undefined) {
+      this.timer = setTimeout(() => this.flush(), FLUSH_MS);
     }
     callback();
   }
 
   private flush(): void {
-    this.scheduled = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.pending.length === 0) return;
     const text = `${this.pending.join('\n')}\n`;
     this.pending = [];
@@ -126,7 +169,7 @@ export class WinstonLogger implements Logger {
 
   private log(level: LogLevel, message: string, fields?: LogFields): void {
     if (LEVELS[level] > this.threshold) return;
-    const info: LineInfo = { level, message, fields, [MESSAGE]: undefined };
+    const info = new LineInfo(level, message, fields);
     this.format.transform(info as never);
     this.transport.log(info as never, done);
   }

@@ -33,14 +33,6 @@ function isSecretKey(key: string): boolean {
   return secret;
 }
 
-/** `fields` redacted into `out`: flat values (a request line's) are copied without walking a structure. */
-export function redactInto(out: Record<string, unknown>, fields: Record<string, unknown>, skip?: ReadonlySet<string>): Record<string, unknown> {
-  for (const key of Object.keys(fields)) {
-    if (!skip?.has(key)) out[key] = redactField(key, fields[key]);
-  }
-  return out;
-}
-
 /** One field of a log line, redacted: by its key, and by pattern in a string; a structure walked. */
 export function redactField(key: string, value: unknown): unknown {
   if (isSecretKey(key)) return REDACTED;

@@ -8,6 +8,7 @@ import { WinstonLogger } from '../../src/infrastructure/logger';
 import { REDACTED, redact } from '../../src/infrastructure/redact';
 import { startService, type RunningService } from '../support/service';
 import { REQUEST_ID } from '../../src/adapters/http/request-context';
+import { waitFor } from '../support/wait';
 
 const CREDENTIALS = { verify: 'verify-visible-ok', secret: 'APP-SECRET-do-not-log', page_access_token: 'PAGE-TOKEN-do-not-log' };
 const ADMIN_TOKEN = 'ADMIN-TOKEN-do-not-log-123';
@@ -50,6 +51,18 @@ describe('logs', () => {
       expect(line!.requestId).to.match(REQUEST_ID);
       expect(line).to.deep.include({ level: 'info', msg: 'request', method: 'GET', route: '/integrations/:id', path: '/admin/integrations/facebook', status: 200 });
       expect(line!.durationMs).to.be.a('number').and.at.least(0);
+    });
+
+    it('write a request line within moments of its end without anyone asking, and the last ones when the service stops', async () => {
+      const read = () => request(running.url).get('/admin/integrations/facebook').set('Authorization', `Bearer ${ADMIN_TOKEN}`);
+      await read().set('X-Request-Id', 'batched-1').expect(200);
+      await waitFor('the line of a request nobody flushed', () => running.linesWritten().find((l) => l.clientRequestId === 'batched-1'), 1_000);
+      await read().set('X-Request-Id', 'batched-2').expect(200);
+      await running.stop();
+      const lines = running.linesWritten();
+      const last = lines.findIndex((l) => l.clientRequestId === 'batched-2');
+      expect(last, 'the line of a request that ended just before the stop').to.be.at.least(0);
+      expect(lines.findIndex((l) => l.msg === 'stopped'), 'written before the service says it stopped').to.be.greaterThan(last);
     });
 
     it('never contain the credentials of a PUT, the Authorization header, or a failing body', async () => {

@@ -4,7 +4,9 @@ import { PassThrough } from 'node:stream';
 import type { Container } from 'inversify';
 import { loadConfig, type Config } from '../../src/infrastructure/config';
 import { Writable } from 'node:stream';
+import type { HttpApp } from '../../src/adapters/http/app';
 import { buildContainer, type ContainerOverrides } from '../../src/infrastructure/container';
+import { HTTP_APP } from '../../src/infrastructure/tokens';
 import { Service } from '../../src/infrastructure/service';
 
 export interface RunningService {
@@ -12,10 +14,12 @@ export interface RunningService {
   config: Config;
   container: Container;
   service: Service;
-  /** Every log line written so far, parsed. */
+  /** Every log line written so far, parsed, with those of every request over so far (recorded in batches). */
   logs(): Record<string, unknown>[];
-  /** Every log line written so far, as written. */
+  /** Every log line written so far, as written, with those of every request over so far. */
   rawLogs(): string;
+  /** The log lines the service has written by itself so far, parsed (request lines wait for their batch). */
+  linesWritten(): Record<string, unknown>[];
   stop(): Promise<void>;
 }
 
@@ -48,6 +52,7 @@ export async function startService(env: NodeJS.ProcessEnv = {}, options: StartOp
   });
   const container = buildContainer(config, { ...options.overrides, logStream: stream });
   const service = container.get(Service);
+  const http = container.get<HttpApp>(HTTP_APP);
   const address = await service.start();
   if (options.waitUntilReady !== false) await service.whenInitialized();
   return {
@@ -55,8 +60,15 @@ export async function startService(env: NodeJS.ProcessEnv = {}, options: StartOp
     config,
     container,
     service,
-    rawLogs: () => written,
-    logs: () => parsed,
+    rawLogs: () => {
+      http.recordFinished();
+      return written;
+    },
+    logs: () => {
+      http.recordFinished();
+      return parsed;
+    },
+    linesWritten: () => parsed,
     stop: () => service.stop('test over'),
   };
 }

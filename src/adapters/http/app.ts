@@ -15,7 +15,7 @@ import { buildOpenApiDocument } from './openapi';
 import { operationRoutes, type MetricsEndpoint, type ReadinessReport } from './operations.routes';
 import { HttpProblem, answerErrors, errorMiddleware, problems } from './problem';
 import { RecordResponder } from './record-responder';
-import { applyFrame, logRequest, nextRequestId, observationOf, requestTracker, type HttpRequest, type HttpResponse, type RequestObserver } from './request-context';
+import { RequestTracker, applyFrame, nextRequestId, observationOf, type HttpRequest, type HttpResponse, type RequestObserver } from './request-context';
 import { mountRoutes, type RouteSpec } from './route-table';
 
 export type { MetricsEndpoint, ReadinessReport } from './operations.routes';
@@ -50,6 +50,8 @@ export interface HttpApp {
   express: Express;
   /** The server's `clientError` listener: a request Node's parser refused, answered, logged and measured. */
   onClientError: (error: Error & { code?: string }, socket: Duplex) => void;
+  /** Logs and observes, now, the requests that are over (they are recorded in batches): when the service stops. */
+  recordFinished: () => void;
 }
 
 /** Probes and scrapes log at debug. */
@@ -68,6 +70,15 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     for (let i = 0; i < page.length; i += 2) res.setHeader(page[i]!, page[i + 1]!);
   };
   let openapi: string | undefined;
+  const tracker = new RequestTracker(options.logger, options.observe, QUIET_ROUTES);
+  // A scrape counts every request over before it.
+  const metrics: MetricsEndpoint | undefined = options.metrics && {
+    contentType: options.metrics.contentType,
+    render: () => {
+      tracker.flush();
+      return options.metrics!.render();
+    },
+  };
   const routes: RouteSpec[] = [
     ...integrationRoutes(options.useCases, {
       audit: (entry: AuditEntry) => options.logger.info('audit', { ...entry }),
@@ -77,7 +88,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     }),
     ...operationRoutes({
       readiness: options.readiness,
-      metrics: options.metrics,
+      metrics,
       openapi: () => (openapi ??= JSON.stringify(buildOpenApiDocument(routes, options.version))),
       pageHeaders,
     }),
@@ -92,7 +103,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const answerError = answerErrors(options.logger);
   app.use(errorMiddleware(answerError));
 
-  const frame = createFrame(options);
+  const frame = createFrame(options, tracker);
   // The response in flight on each connection, so a parser error later on it is told to that response.
   const inFlight = new WeakMap<Duplex, HttpResponse>();
   const listen =
@@ -105,7 +116,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
           if (error !== undefined) return answerError(error, req, res);
           const answered = direct ? directRead(req, res) : false;
           if (answered !== false) {
-            answered.catch((failure: unknown) => answerError(failure, req, res));
+            answered?.catch((failure: unknown) => answerError(failure, req, res));
             return;
           }
           // Express's writers set their headers one by one: the frame's go on first.
@@ -128,14 +139,12 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       res.locals.answeredByParser = status;
     } else if (res === undefined && answering) {
       const requestId = nextRequestId();
-      const observation = observationOf({}, { statusCode: status }, 0);
-      options.observe?.(observation);
-      logRequest(options.logger, QUIET_ROUTES, observation, '-', requestId, undefined, 0, false);
+      tracker.refused(observationOf({}, { statusCode: status }, 0), requestId);
       options.logger.info('request refused by the HTTP parser', { requestId, parserError: error.code ?? error.name });
     }
     socket.destroy(error);
   };
-  return { listener: listen(true), viaExpressOnly: listen(false), routes, express: app, onClientError };
+  return { listener: listen(true), viaExpressOnly: listen(false), routes, express: app, onClientError, recordFinished: () => tracker.flush() };
 }
 
 type Frame = (req: HttpRequest, res: HttpResponse, next: (error?: unknown) => void) => void;
@@ -144,8 +153,7 @@ type Frame = (req: HttpRequest, res: HttpResponse, next: (error?: unknown) => vo
  * What every request gets, on both paths: its context (id, log line, metrics), the security headers, `Connection:
  * close` while draining, and CORS. The headers are one block, made once per kind (CORS or not, draining or not).
  */
-function createFrame(options: HttpAppOptions): Frame {
-  const track = requestTracker(options.logger, options.observe, QUIET_ROUTES);
+function createFrame(options: HttpAppOptions, tracker: RequestTracker): Frame {
   const security = securityHeaders(API_HELMET);
   const draining = options.draining ?? (() => false);
   const withCors = options.corsOrigins.length > 0;
@@ -169,7 +177,7 @@ function createFrame(options: HttpAppOptions): Frame {
   return (req, res, next) => {
     const closing = draining();
     const vary = withCors && req.headers.origin === undefined;
-    track(req, res, vary ? (closing ? blocks.varyClosing : blocks.vary) : closing ? blocks.closing : blocks.plain);
+    tracker.track(req, res, vary ? (closing ? blocks.varyClosing : blocks.vary) : closing ? blocks.closing : blocks.plain);
     if (corsHandler === undefined || req.headers.origin === undefined) return next();
     // The cors package sets its headers one by one: the frame's go on first.
     applyFrame(res);

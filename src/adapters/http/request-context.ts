@@ -116,17 +116,56 @@ export function applyFrame(res: HttpResponse): void {
   res.setHeader('X-Request-Id', locals.requestId);
 }
 
-/** Starts a request's context: its id and the frame's headers, and on completion its log line and its observation. */
-export function requestTracker(logger: Logger, observe?: RequestObserver, quiet: ReadonlySet<string> = new Set()): (req: HttpRequest, res: HttpResponse, frame: readonly string[]) => void {
-  // One listener for every response ('close' follows each, once, sent or not): it reads the request from res.locals.
-  function onClose(this: HttpResponse): void {
-    const locals = this.locals;
-    const durationMs = performance.now() - locals.started;
-    const observation = observationOf(this.req, this, durationMs / 1e3);
-    observe?.(observation);
-    logRequest(logger, quiet, observation, requestTarget(this.req), locals.requestId, locals.clientRequestId, durationMs, !this.writableFinished);
+/** A finished request, as its log line and its observation need it. */
+interface Finished {
+  observation: RequestObservation;
+  url: string;
+  requestId: string;
+  clientRequestId: string | undefined;
+  durationMs: number;
+  aborted: boolean;
+}
+
+/** How long finished requests wait to be logged and observed together, at most; and how many at most. */
+const RECORD_EVERY_MS = 10;
+const RECORD_BATCH = 512;
+
+/**
+ * Each request's context (its id, the frame's headers) and, once it is over, its log line and its observation.
+ * Those two are made for the requests of up to RECORD_EVERY_MS at a time rather than one by one as each
+ * closes: the same work, but run back to back it costs the bot runtime's read a sixth of what it cost between
+ * two requests (README, Benchmarks). The log line keeps the request's exact duration; its `time` is when it is
+ * written, at most RECORD_EVERY_MS later. `flush()` records what is pending now: before /metrics answers and
+ * when the service stops.
+ */
+export class RequestTracker {
+  private finished: Finished[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onClose: (this: HttpResponse) => void;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly observe: RequestObserver | undefined,
+    private readonly quiet: ReadonlySet<string> = new Set(),
+  ) {
+    const tracker = this;
+    // One listener for every response ('close' follows each, once, sent or not): it reads the request from res.locals.
+    this.onClose = function (this: HttpResponse): void {
+      const locals = this.locals;
+      const durationMs = performance.now() - locals.started;
+      tracker.record({
+        observation: observationOf(this.req, this, durationMs / 1e3),
+        url: requestTarget(this.req),
+        requestId: locals.requestId,
+        clientRequestId: locals.clientRequestId,
+        durationMs,
+        aborted: !this.writableFinished,
+      });
+    };
   }
-  return (req, res, frame) => {
+
+  /** Starts a request's context: its id, the frame's headers, and its record once it is over. */
+  track(req: HttpRequest, res: HttpResponse, frame: readonly string[]): void {
     const locals = new RequestLocals();
     res.locals = locals;
     locals.started = performance.now();
@@ -135,12 +174,35 @@ export function requestTracker(logger: Logger, observe?: RequestObserver, quiet:
     if (typeof incoming === 'string' && CLIENT_REQUEST_ID.test(incoming)) locals.clientRequestId = incoming;
     locals.frame = frame;
     locals.framePending = true;
-    res.on('close', onClose);
-  };
+    res.on('close', this.onClose);
+  }
+
+  /** Logs and observes a request Node's parser refused, which no response tracked. */
+  refused(observation: RequestObservation, requestId: string): void {
+    this.record({ observation, url: '-', requestId, clientRequestId: undefined, durationMs: 0, aborted: false });
+  }
+
+  /** Logs and observes every request that is over, now. */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const finished = this.finished;
+    this.finished = [];
+    for (const { observation, url, requestId, clientRequestId, durationMs, aborted } of finished) {
+      this.observe?.(observation);
+      logRequest(this.logger, this.quiet, observation, url, requestId, clientRequestId, durationMs, aborted);
+    }
+  }
+
+  private record(finished: Finished): void {
+    if (this.finished.push(finished) >= RECORD_BATCH) this.flush();
+    // Unref'd: pending records never keep the process up; stopping flushes them.
+    else if (this.timer === undefined) this.timer = setTimeout(() => this.flush(), RECORD_EVERY_MS).unref();
+  }
 }
 
 /** The one request log line: id, method, route, path (never the query), status, duration. */
-export function logRequest(
+function logRequest(
   logger: Logger,
   quiet: ReadonlySet<string>,
   observation: RequestObservation,

@@ -79,8 +79,8 @@ export interface RouteParts {
   jsonBody: readonly RequestHandler[];
 }
 
-/** Answers a request directly when it is the direct route's GET; false when Express should. */
-export type DirectRead = (req: HttpRequest, res: HttpResponse) => Promise<void> | false;
+/** Answers a request directly when it is the direct route's GET (a promise when the answer is not yet written); false when Express should. */
+export type DirectRead = (req: HttpRequest, res: HttpResponse) => void | Promise<void> | false;
 
 interface Layer {
   match(path: string): false | { params: Record<string, string> };
@@ -89,7 +89,7 @@ interface Layer {
 /** Declares every route of `routes` on `app`, in order, and answers the direct read built from the same table. */
 export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: RouteParts): DirectRead {
   const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
-  const direct = new Map<Layer, (req: RouteRequest, res: HttpResponse) => Promise<void>>();
+  const direct = new Map<Layer, (req: RouteRequest, res: HttpResponse) => void | Promise<void>>();
 
   for (const spec of routes) {
     const route = app.route([...spec.paths]);
@@ -110,9 +110,9 @@ export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: R
       const handle: RequestHandler = (req, res) => operation.handle(req as unknown as RouteRequest, res as unknown as HttpResponse);
       route[method.toLowerCase() as 'get' | 'put' | 'patch' | 'post'](first, ...(operation.body === 'json' ? parts.jsonBody : []), handle);
       if (spec.direct && method === 'GET') {
-        direct.set(layer, async (req, res) => {
+        direct.set(layer, (req, res) => {
           checks(req, res);
-          await operation.handle(req as RouteRequest, res);
+          return operation.handle(req, res);
         });
       }
     }
@@ -125,7 +125,7 @@ export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: R
 
   // Which layer answers a path, decided once per path: the first layer that matches is the one Express would run,
   // and only the direct route's is answered here. Bounded: a client sending ever new paths only empties it.
-  type Decision = { answer: (req: RouteRequest, res: HttpResponse) => Promise<void>; params: Record<string, string> } | null;
+  type Decision = { answer: (req: RouteRequest, res: HttpResponse) => void | Promise<void>; params: Record<string, string> } | null;
   const decisions = new Map<string, Decision>();
   const decide = (pathname: string): Decision => {
     for (const layer of stack) {
