@@ -1,34 +1,41 @@
-// `npm run bench`: the bot runtime's read, side by side, on 127.0.0.1 only, bounded in time (under three
-// minutes). In one run it starts a bare node:http server, a bare Express 5 app, the service (built, in-memory
-// store, all features on: request id, one JSON log line per request at info through winston, the Prometheus
-// histogram, CORS, ETag/If-None-Match, bearer auth with READ_TOKENS), and, when Debian's python3-fastapi and
-// python3-uvicorn are installed, the chatbot's own stack (FastAPI + uvicorn) answering the same JSON; loads
-// each with the same connections for the same time (interleaved rounds, warm-up excluded), and prints req/s,
-// p50/p99, RSS and the ratios. Then the service alone: GET list, a whole-record PUT, and RSS at idle and after
-// a minute of distinct request ids and distinct unknown paths.
+// `npm run bench`: the bot runtime's read, side by side, on 127.0.0.1 only, bounded in time (about four
+// minutes). In one run it starts a bare node:http server, a bare Express 5 app, the service twice — as
+// production runs it (READ_TOKENS and ADMIN_TOKENS set and the read token sent, a CORS origin, logs at info,
+// metrics on; request id, log line, histogram, security headers and ETag handling all on) and with its
+// defaults (no tokens, no CORS) — and, when Debian's python3-fastapi and python3-uvicorn are installed, the
+// chatbot's own stack (FastAPI + uvicorn) answering the same JSON. It loads each with the same connections for
+// the same time, in interleaved rounds (warm-up excluded), and prints req/s, p50/p99 and RSS (medians of the
+// rounds) and the ratios (medians of each round's ratio: the two servers compared were measured seconds apart).
+// Then the rest of the API beside bare Express's same-shaped routes (the list; the admin UI's whole-record PUT),
+// the bot's read through the chatbot's Python client beside a raw keep-alive http.client loop (with the TCP
+// connections each opened), and RSS over a soak of distinct request ids and unknown paths.
 //
-// The load generator is wrk (Debian package `wrk`) when installed, else autocannon in this process (slower:
-// it then shares the two cores with the servers, and says so).
+// The service's store is the in-memory one, or MongoDB when MONGODB_URI is set (the read then comes from the
+// service's read cache, kept current by the change stream). The load generator is wrk (Debian package `wrk`)
+// when installed, else autocannon in this process (slower: it then shares the two cores with the servers, and
+// says so).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 
 const ROOT = path.resolve(__dirname, '..');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
+const CLIENT_CALLS = Number(process.env.BENCH_CLIENT_CALLS ?? 2_000);
 const TOKEN = 'bench-read-token-0123456789abcdef';
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const HOT_PATH = '/integrations/facebook';
 
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
-const python = ['/usr/bin/python3', 'python3'].find(
-  (candidate) => spawnSync(candidate, ['-c', 'import fastapi, uvicorn'], { stdio: 'ignore' }).status === 0,
-);
+const pythonWith = (modules: string): string | undefined =>
+  ['/usr/bin/python3', 'python3'].find((candidate) => spawnSync(candidate, ['-c', `import ${modules}`], { stdio: 'ignore' }).status === 0);
+const python = pythonWith('fastapi, uvicorn');
+const pythonForClient = pythonWith('httpx');
 
 interface Load {
   path: string;
@@ -51,6 +58,8 @@ interface Server {
   name: string;
   child: ChildProcess;
   url: string;
+  /** What a client of this server sends with each read (the service in production: the read token). */
+  headers: Record<string, string>;
 }
 
 async function freePort(): Promise<number> {
@@ -62,12 +71,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, port: number): Promise<Server> {
+async function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, port: number, headers: Record<string, string> = {}): Promise<Server> {
   const child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i += 1) {
-    const status = await fetch(`${url}${HOT_PATH}`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.status, () => 0);
-    if (status === 200) return { name, child, url };
+    const status = await fetch(`${url}${HOT_PATH}`, { headers }).then((r) => r.status, () => 0);
+    if (status === 200) return { name, child, url, headers };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   child.kill('SIGKILL');
@@ -138,11 +147,40 @@ async function drive(url: string, load: Load, seconds: number): Promise<Figures>
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const fmt = (n: number, digits = 0): string => n.toFixed(digits);
 
+/** Each server loaded in turn, round after round: every server's figures, and each round's in order. */
+async function interleaved(servers: Server[], load: (server: Server) => Load): Promise<Map<string, Figures[]>> {
+  for (const server of servers) await drive(server.url, load(server), 2); // warm-up, not counted
+  const runs = new Map<string, Figures[]>(servers.map((s) => [s.name, []]));
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (const server of servers) runs.get(server.name)!.push(await drive(server.url, load(server), SECONDS));
+  }
+  return runs;
+}
+
+const medianOf = (figures: Figures[], key: keyof Figures): number => median(figures.map((f) => f[key]));
+/** The median of each round's ratio of a's figure to b's. */
+const ratio = (a: Figures[], b: Figures[], key: 'rps' | 'p99'): number => median(a.map((f, round) => f[key] / b[round]![key]));
+
+/** A TCP proxy in front of `port` that counts the connections opened through it. */
+async function countingProxy(port: number): Promise<{ url: string; opened: () => number; close: () => void }> {
+  let opened = 0;
+  const proxy = createServer((inbound) => {
+    opened += 1;
+    const outbound = connect(port, '127.0.0.1');
+    inbound.pipe(outbound).pipe(inbound);
+    inbound.on('error', () => outbound.destroy());
+    outbound.on('error', () => inbound.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, opened: () => opened, close: () => proxy.close() };
+}
+
 async function main(): Promise<void> {
   const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
   if (build.status !== 0) throw new Error('npm run build failed');
+  const store = process.env.MONGODB_URI ? 'MongoDB (MONGODB_URI; reads from the read cache, kept current by the change stream)' : 'in-memory';
   console.log(
-    `# npm run bench — node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per server (after a warm-up), load generator: ${hasWrk ? 'wrk (1 thread)' : 'autocannon in this process (install Debian wrk for figures comparable to the README)'}; the service's store: ${process.env.MONGODB_URI ? 'MongoDB (MONGODB_URI)' : 'in-memory'}\n`,
+    `# npm run bench — node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per server (after a warm-up), load generator: ${hasWrk ? 'wrk (1 thread)' : 'autocannon in this process (install Debian wrk for figures comparable to the README)'}; the service's store: ${store}\n`,
   );
 
   const servers: Server[] = [];
@@ -152,87 +190,118 @@ async function main(): Promise<void> {
     const peers = path.join(ROOT, 'bench', 'peers');
     const node = process.execPath;
     let port = await freePort();
-    servers.push(await start('bare node:http', node, [path.join(peers, 'bare-node.js'), String(port)], {}, port));
+    const bare = await start('bare node:http', node, [path.join(peers, 'bare-node.js'), String(port)], {}, port);
     port = await freePort();
-    servers.push(await start('bare Express 5', node, [path.join(peers, 'bare-express.js'), String(port)], { NODE_PATH: path.join(ROOT, 'node_modules') }, port));
+    const express = await start('bare Express 5', node, [path.join(peers, 'bare-express.js'), String(port)], { NODE_PATH: path.join(ROOT, 'node_modules') }, port);
+    const storeEnv = process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI, MIGRATE_ON_START: 'true' } : {};
     port = await freePort();
-    // The in-memory store, or MongoDB (and its read cache) when MONGODB_URI is set for the bench.
-    const serviceEnv = {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      METRICS_ENABLED: 'true',
-      READ_TOKENS: TOKEN,
-      ADMIN_TOKENS: ADMIN,
-      CORS_ORIGINS: 'http://localhost:3000',
-      ...(process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI, MIGRATE_ON_START: 'true' } : {}),
-    };
-    const service = await start('integrations-service', node, [path.join(ROOT, 'dist', 'main.js')], serviceEnv, port);
-    servers.push(service);
-    const idleRss = rssMiB(service.child);
+    // As production runs it: both token lists, the bot runtime's read token on every read, the admin UI's
+    // origin allowed, logs at info, metrics on.
+    const production = await start(
+      'service, production',
+      node,
+      [path.join(ROOT, 'dist', 'main.js')],
+      { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', METRICS_ENABLED: 'true', READ_TOKENS: TOKEN, ADMIN_TOKENS: ADMIN, CORS_ORIGINS: 'http://localhost:3000', ...storeEnv },
+      port,
+      { Authorization: `Bearer ${TOKEN}` },
+    );
+    const idleRss = rssMiB(production.child);
+    port = await freePort();
+    const defaults = await start('service, defaults', node, [path.join(ROOT, 'dist', 'main.js')], { PORT: String(port), HOST: '127.0.0.1', ...storeEnv }, port);
+    servers.push(bare, express, production, defaults);
+    let fastapi: Server | undefined;
     if (python) {
       port = await freePort();
-      servers.push(await start('FastAPI 0.92 + uvicorn', python, ['-m', 'uvicorn', 'fastapi_app:app', '--app-dir', peers, '--host', '127.0.0.1', '--port', String(port), '--no-access-log', '--log-level', 'warning'], {}, port));
+      fastapi = await start('FastAPI 0.92 + uvicorn', python, ['-m', 'uvicorn', 'fastapi_app:app', '--app-dir', peers, '--host', '127.0.0.1', '--port', String(port), '--no-access-log', '--log-level', 'warning'], {}, port);
+      servers.push(fastapi);
     } else {
       console.log('FastAPI peer SKIPPED: Debian python3-fastapi and python3-uvicorn are not installed (apt-get install python3-fastapi python3-uvicorn)\n');
     }
 
-    const hot: Load = { path: HOT_PATH, headers: { Authorization: `Bearer ${TOKEN}` } };
-    for (const server of servers) await drive(server.url, hot, 2); // warm-up, not counted
-    const runs = new Map<string, Figures[]>(servers.map((s) => [s.name, []]));
-    for (let round = 0; round < ROUNDS; round += 1) {
-      for (const server of servers) runs.get(server.name)!.push(await drive(server.url, hot, SECONDS));
-    }
-    const summary = new Map(
-      servers.map((s) => {
-        const figures = runs.get(s.name)!;
-        return [s.name, { rps: median(figures.map((f) => f.rps)), p50: median(figures.map((f) => f.p50)), p99: median(figures.map((f) => f.p99)), errors: figures.reduce((a, f) => a + f.errors, 0), rss: rssMiB(s.child) }];
-      }),
-    );
+    const runs = await interleaved(servers, (server) => ({ path: HOT_PATH, headers: server.headers }));
     console.log(`## Hot path: GET ${HOT_PATH} (medians of the rounds)\n`);
     console.log('| server | req/s | p50 ms | p99 ms | RSS MiB | non-2xx/errors |');
     console.log('|---|---|---|---|---|---|');
-    for (const [name, f] of summary) console.log(`| ${name} | ${fmt(f.rps)} | ${fmt(f.p50, 2)} | ${fmt(f.p99, 2)} | ${fmt(f.rss, 1)} | ${f.errors} |`);
-    const svc = summary.get('integrations-service')!;
-    const express = summary.get('bare Express 5')!;
-    const bare = summary.get('bare node:http')!;
-    console.log(
-      `\nservice / bare Express: req/s ${fmt(svc.rps / express.rps, 2)}×, p99 ${fmt(svc.p99 / express.p99, 2)}×   service / bare node:http: req/s ${fmt(svc.rps / bare.rps, 2)}×, p99 ${fmt(svc.p99 / bare.p99, 2)}×`,
-    );
-    const fastapi = summary.get('FastAPI 0.92 + uvicorn');
-    if (fastapi) console.log(`service / FastAPI: req/s ${fmt(svc.rps / fastapi.rps, 2)}×, p99 ${fmt(svc.p99 / fastapi.p99, 2)}×`);
+    for (const server of servers) {
+      const figures = runs.get(server.name)!;
+      const errors = figures.reduce((sum, f) => sum + f.errors, 0);
+      console.log(`| ${server.name} | ${fmt(medianOf(figures, 'rps'))} | ${fmt(medianOf(figures, 'p50'), 2)} | ${fmt(medianOf(figures, 'p99'), 2)} | ${fmt(rssMiB(server.child), 1)} | ${errors} |`);
+    }
+    console.log('\n| service | req/s ÷ bare node:http | p99 ÷ bare node:http | req/s ÷ bare Express | p99 ÷ bare Express | req/s ÷ FastAPI | p99 ÷ FastAPI |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const service of [production, defaults]) {
+      const mine = runs.get(service.name)!;
+      const against = (peer: Server | undefined): string =>
+        peer ? `${fmt(ratio(mine, runs.get(peer.name)!, 'rps'), 2)}× | ${fmt(ratio(mine, runs.get(peer.name)!, 'p99'), 2)}×` : '– | –';
+      console.log(`| ${service.name} | ${against(bare)} | ${against(express)} | ${against(fastapi)} |`);
+    }
 
-    console.log('\n## The service alone\n');
-    console.log('| scenario | req/s | p50 ms | p99 ms | non-2xx/errors |');
-    console.log('|---|---|---|---|---|');
-    // Each scenario after its own warm-up, as the hot path: a first run would time the JIT compiling Express's paths.
-    const listLoad: Load = { path: '/admin/integrations/', headers: { Authorization: `Bearer ${TOKEN}` } };
-    await drive(service.url, listLoad, 2);
-    const list = await drive(service.url, listLoad, SECONDS);
-    console.log(`| GET /admin/integrations/ (list) | ${fmt(list.rps)} | ${fmt(list.p50, 2)} | ${fmt(list.p99, 2)} | ${list.errors} |`);
-    const record = (await (await fetch(`${service.url}/admin/integrations/chat_widget`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as Record<string, unknown>;
-    const put: Load = {
-      path: '/admin/integrations/chat_widget',
-      method: 'PUT',
-      headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ ...record, settings: { color: 'blue', position: 'right' } }),
-    };
-    await drive(service.url, put, 2);
-    const puts = await drive(service.url, put, SECONDS);
-    console.log(`| PUT /admin/integrations/chat_widget (whole record, as the admin UI) | ${fmt(puts.rps)} | ${fmt(puts.p50, 2)} | ${fmt(puts.p99, 2)} | ${puts.errors} |`);
+    console.log('\n## The rest of the API, beside bare Express\'s same-shaped routes (production settings, medians of the rounds)\n');
+    console.log('| scenario | service req/s | service p99 ms | bare Express req/s | bare Express p99 ms | req/s ÷ bare Express | non-2xx/errors |');
+    console.log('|---|---|---|---|---|---|---|');
+    const record = (await (await fetch(`${production.url}/admin/integrations/chat_widget`, { headers: production.headers })).json()) as Record<string, unknown>;
+    const scenarios: { name: string; load: Load }[] = [
+      { name: 'GET /admin/integrations/ (the list)', load: { path: '/admin/integrations/', headers: { Authorization: `Bearer ${TOKEN}` } } },
+      {
+        name: 'PUT /admin/integrations/chat_widget (the whole record, as the admin UI sends on each keystroke)',
+        load: {
+          path: '/admin/integrations/chat_widget',
+          method: 'PUT',
+          headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ ...record, settings: { color: 'blue', position: 'right' } }),
+        },
+      },
+    ];
+    for (const { name, load } of scenarios) {
+      const pair = await interleaved([production, express], () => load);
+      const [mine, theirs] = [pair.get(production.name)!, pair.get(express.name)!];
+      const errors = [...mine, ...theirs].reduce((sum, f) => sum + f.errors, 0);
+      console.log(`| ${name} | ${fmt(medianOf(mine, 'rps'))} | ${fmt(medianOf(mine, 'p99'), 2)} | ${fmt(medianOf(theirs, 'rps'))} | ${fmt(medianOf(theirs, 'p99'), 2)} | ${fmt(ratio(mine, theirs, 'rps'), 2)}× | ${errors} |`);
+    }
+
+    console.log(`\n## The bot's read through the chatbot's client: ${CLIENT_CALLS} sequential get_integration("facebook")\n`);
+    if (pythonForClient) {
+      const servicePort = Number(new URL(production.url).port);
+      const [viaClient, viaHttpx, viaRaw] = [await countingProxy(servicePort), await countingProxy(servicePort), await countingProxy(servicePort)];
+      // Spawned, not spawnSync: the counting proxies run in this process's event loop.
+      const run = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(pythonForClient, [path.join(ROOT, 'bench', 'client_bench.py'), viaClient.url, viaHttpx.url, viaRaw.url, String(CLIENT_CALLS)], {
+          env: { ...process.env, INTEGRATIONS_SERVICE_READ_TOKEN: TOKEN },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
+      for (const proxy of [viaClient, viaHttpx, viaRaw]) proxy.close();
+      if (run.status !== 0) throw new Error(`client bench failed: ${run.stderr}`);
+      const result = JSON.parse(run.stdout) as Record<'client' | 'raw' | 'httpx', { mean_ms: number; p99_ms: number }>;
+      const version = spawnSync(pythonForClient, ['-c', 'import httpx; print(httpx.__version__)'], { encoding: 'utf8' }).stdout.trim();
+      console.log('| loop | mean ms | p99 ms | TCP connections opened |');
+      console.log('|---|---|---|---|');
+      console.log(`| integrations_client.get_integration (httpx ${version}) | ${fmt(result.client.mean_ms, 3)} | ${fmt(result.client.p99_ms, 3)} | ${viaClient.opened()} |`);
+      console.log(`| httpx ${version} AsyncClient alone, the same GET | ${fmt(result.httpx.mean_ms, 3)} | ${fmt(result.httpx.p99_ms, 3)} | ${viaHttpx.opened()} |`);
+      console.log(`| raw http.client, one keep-alive connection | ${fmt(result.raw.mean_ms, 3)} | ${fmt(result.raw.p99_ms, 3)} | ${viaRaw.opened()} |`);
+      console.log(
+        `\nclient ÷ raw http.client: mean ${fmt(result.client.mean_ms / result.raw.mean_ms, 2)}×, p99 ${fmt(result.client.p99_ms / result.raw.p99_ms, 2)}×; client ÷ httpx alone: mean ${fmt(result.client.mean_ms / result.httpx.mean_ms, 2)}×`,
+      );
+    } else {
+      console.log('client row SKIPPED: no python3 with httpx (apt-get install python3-httpx)');
+    }
 
     // The soak in six parts (ids and paths never repeat across them), RSS read after each: a leak climbs
     // part after part, a heap settling does not.
-    const beforeSoak = rssMiB(service.child);
+    const beforeSoak = rssMiB(production.child);
     const samples: number[] = [];
     for (let part = 1; part <= 6; part += 1) {
-      await drive(service.url, { ...hot, distinct: `p${part}` }, SOAK_SECONDS / 6);
-      samples.push(rssMiB(service.child));
+      await drive(production.url, { path: HOT_PATH, headers: production.headers, distinct: `p${part}` }, SOAK_SECONDS / 6);
+      samples.push(rssMiB(production.child));
     }
     console.log(
-      `\nRSS of the service: ${fmt(idleRss, 1)} MiB at idle; ${fmt(beforeSoak, 1)} MiB after the runs above; over ${SOAK_SECONDS} s of distinct request ids and distinct unknown paths, after each sixth: ${samples.map((mib) => fmt(mib, 1)).join(', ')} MiB (first to last sixth: ${fmt(samples[5]! - samples[0]!, 1)} MiB; range ${fmt(Math.min(...samples), 1)}–${fmt(Math.max(...samples), 1)})`,
+      `\nRSS of the service (production): ${fmt(idleRss, 1)} MiB at idle; ${fmt(beforeSoak, 1)} MiB after the runs above; over ${SOAK_SECONDS} s of distinct request ids and distinct unknown paths, after each sixth: ${samples.map((mib) => fmt(mib, 1)).join(', ')} MiB (first to last sixth: ${fmt(samples[5]! - samples[0]!, 1)} MiB; range ${fmt(Math.min(...samples), 1)}–${fmt(Math.max(...samples), 1)})`,
     );
-    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    const metrics = await (await fetch(`${production.url}/metrics`)).text();
     const series = metrics.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_count')).length;
     console.log(`http_request_duration_seconds series after the soak: ${series} (route labels are a fixed set)`);
   } finally {

@@ -30,7 +30,8 @@ export interface ReadabilityObserver {
 }
 
 export class RecordCodec {
-  // A stored record that is a frozen object (the in-memory store's) is read once.
+  // A stored record that is a frozen object (the in-memory store's) is read once; one this codec made from an
+  // entity reads back as that entity (the in-memory store keeps the very object, frozen).
   private readonly entities = new WeakMap<object, Integration>();
   // A sealed value opens to the same plaintext every time: opened once (MongoDB hands out new objects per read).
   private readonly opened = new LRUCache<string, string>({ max: 1_000 });
@@ -44,9 +45,10 @@ export class RecordCodec {
   toRecord(integration: Integration): IntegrationRecord {
     // Sealed with this replica's own key: whatever it could not read before, it can read this.
     this.observer?.readable(integration.id);
-    const record = integration.toRecord();
-    if (!this.cipher.sealing) return record;
-    return { ...record, settings: mapCredentials(record.settings, (value, key) => this.cipher.seal(value, placeOf(record.id, key))) };
+    const plain = integration.toRecord();
+    const record = this.cipher.sealing ? { ...plain, settings: mapCredentials(plain.settings, (value, key) => this.cipher.seal(value, placeOf(plain.id, key))) } : plain;
+    this.entities.set(record, integration);
+    return record;
   }
 
   /**
@@ -55,7 +57,7 @@ export class RecordCodec {
    */
   toEntity(stored: StoredIntegration, storeTime?: Date): Integration {
     const known = this.entities.get(stored);
-    if (known) return known;
+    if (known && Object.isFrozen(stored)) return known;
     let settings: unknown;
     try {
       settings = isPlainObject(stored.settings) ? this.openAll(stored.id, stored.settings as Settings) : stored.settings;
