@@ -16,6 +16,7 @@
 // says so).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -62,6 +63,20 @@ interface Server {
   headers: Record<string, string>;
 }
 
+/** A GET on a connection of its own (none kept between the bench's phases): status and body, or status 0. */
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = httpGet(url, { headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', () => resolve({ status: 0, body: '' }));
+    });
+    req.on('error', () => resolve({ status: 0, body: '' }));
+  });
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
@@ -75,7 +90,7 @@ async function start(name: string, command: string, args: string[], env: NodeJS.
   const child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i += 1) {
-    const status = await fetch(`${url}${HOT_PATH}`, { headers }).then((r) => r.status, () => 0);
+    const { status } = await get(`${url}${HOT_PATH}`, headers);
     if (status === 200) return { name, child, url, headers };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -196,12 +211,13 @@ async function main(): Promise<void> {
     const storeEnv = process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI, MIGRATE_ON_START: 'true' } : {};
     port = await freePort();
     // As production runs it: both token lists, the bot runtime's read token on every read, the admin UI's
-    // origin allowed, logs at info, metrics on.
+    // origin allowed, logs at info, metrics on, the host names it answers to.
     const production = await start(
       'service, production',
       node,
       [path.join(ROOT, 'dist', 'main.js')],
-      { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', METRICS_ENABLED: 'true', READ_TOKENS: TOKEN, ADMIN_TOKENS: ADMIN, CORS_ORIGINS: 'http://localhost:3000', ...storeEnv },
+      // ALLOWED_HOSTS: any port on 127.0.0.1, as the client row reaches it through counting proxies.
+      { PORT: String(port), HOST: '127.0.0.1', ALLOWED_HOSTS: '127.0.0.1', LOG_LEVEL: 'info', METRICS_ENABLED: 'true', READ_TOKENS: TOKEN, ADMIN_TOKENS: ADMIN, CORS_ORIGINS: 'http://localhost:3000', ...storeEnv },
       port,
       { Authorization: `Bearer ${TOKEN}` },
     );
@@ -239,7 +255,7 @@ async function main(): Promise<void> {
     console.log('\n## The rest of the API, beside bare Express\'s same-shaped routes (production settings, medians of the rounds)\n');
     console.log('| scenario | service req/s | service p99 ms | bare Express req/s | bare Express p99 ms | req/s ÷ bare Express | non-2xx/errors |');
     console.log('|---|---|---|---|---|---|---|');
-    const record = (await (await fetch(`${production.url}/admin/integrations/chat_widget`, { headers: production.headers })).json()) as Record<string, unknown>;
+    const record = JSON.parse((await get(`${production.url}/admin/integrations/chat_widget`, production.headers)).body) as Record<string, unknown>;
     const scenarios: { name: string; load: Load }[] = [
       { name: 'GET /admin/integrations/ (the list)', load: { path: '/admin/integrations/', headers: { Authorization: `Bearer ${TOKEN}` } } },
       {
@@ -301,7 +317,7 @@ async function main(): Promise<void> {
     console.log(
       `\nRSS of the service (production): ${fmt(idleRss, 1)} MiB at idle; ${fmt(beforeSoak, 1)} MiB after the runs above; over ${SOAK_SECONDS} s of distinct request ids and distinct unknown paths, after each sixth: ${samples.map((mib) => fmt(mib, 1)).join(', ')} MiB (first to last sixth: ${fmt(samples[5]! - samples[0]!, 1)} MiB; range ${fmt(Math.min(...samples), 1)}–${fmt(Math.max(...samples), 1)})`,
     );
-    const metrics = await (await fetch(`${production.url}/metrics`)).text();
+    const metrics = (await get(`${production.url}/metrics`)).body;
     const series = metrics.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_count')).length;
     console.log(`http_request_duration_seconds series after the soak: ${series} (route labels are a fixed set)`);
   } finally {

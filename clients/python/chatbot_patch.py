@@ -165,7 +165,8 @@ def apply_changes(root: Path) -> None:
          ("    image: mongo:4.2.20\n", "    # 4.4 or later: integrations-service needs it (MIGRATION.md, step 1).\n    image: mongo:4.4\n"),
          ("      APPLICATION_ENV: Development\n", "      APPLICATION_ENV: Development\n" + BACKEND_VARIABLES),
          ("\nvolumes:\n", "\n" + SERVICE.replace("NODE_ENV: production", "NODE_ENV: development").replace("restart: always", "restart: unless-stopped")
-          + "    ports:\n      - \"8090:8090\"\n\nvolumes:\n"))
+          .replace("ALLOWED_HOSTS: integrations-service", "ALLOWED_HOSTS: integrations-service,localhost:8090,127.0.0.1:8090")
+          + "    ports:\n      - \"127.0.0.1:8090:8090\"\n\nvolumes:\n"))
 
     edit(root, "helm/ai-chatbot-framework/templates/deployment-backend.yaml",
          ("            - name: MONGO_URL\n              value: {{.Values.mongodb.uri}}\n",

