@@ -47,11 +47,11 @@ describe('hardening', () => {
       await running.stop();
     });
 
-    it('labels metrics from a fixed set of route names, whatever 600 paths, cases and methods are sent', async () => {
+    it('labels metrics from a fixed set of route names, whatever 200 paths, cases and methods are sent', async () => {
       const sizeBefore = (await api().get('/metrics')).text.length;
       const rssBefore = process.memoryUsage().rss;
       const methods = ['get', 'put', 'patch', 'delete', 'post', 'options'] as const;
-      for (let batch = 0; batch < 6; batch += 1) {
+      for (let batch = 0; batch < 2; batch += 1) {
         await Promise.all(
           Array.from({ length: 100 }, (_, n) => {
             const i = batch * 100 + n;
@@ -63,7 +63,7 @@ describe('hardening', () => {
       const text = (await api().get('/metrics')).text;
       const routes = new Set([...text.matchAll(/http_request_duration_seconds_count\{[^}]*route="([^"]*)"/g)].map((m) => m[1]));
       expect([...routes].every((route) => (ROUTE_NAMES as readonly string[]).includes(route) || route === 'unmatched'), [...routes].join(' ')).to.equal(true);
-      // 600 distinct paths added a handful of series, not hundreds (each series is ~2 KB of text).
+      // 200 distinct paths added a handful of series, not hundreds (each series is ~2 KB of text: 400 KB if each had its own).
       expect(text.length - sizeBefore).to.be.below(60_000);
       expect(process.memoryUsage().rss - rssBefore).to.be.below(64 * 1024 * 1024);
     });
