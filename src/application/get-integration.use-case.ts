@@ -3,7 +3,7 @@ import { IntegrationNotFoundError } from '../domain/errors';
 import type { Integration } from '../domain/integration.entity';
 import { isValidId } from '../domain/integration-rules';
 import { INTEGRATION_REPOSITORY, type IntegrationRepository } from './integration-repository.port';
-import { lastKnownOr, servedOrLastKnown, type Served } from './served';
+import { servedOrLastKnown, type Served } from './served';
 
 export interface GetIntegrationInput {
   id: string;
@@ -22,13 +22,7 @@ export class GetIntegration {
     // A reader that has seen a newer version than a copy kept here must not be sent back in time: a copy
     // older than that is read again from the store, and a stale copy older than that is not served at all.
     const atLeastSeen = (found: Integration | null): boolean => found === null || found.version >= seenVersion;
-    let served: Served<Integration | null>;
-    try {
-      // The hot path (the bot runtime's read, from the cache): one await, nothing else made.
-      served = { value: await this.repository.findById(id) };
-    } catch (error) {
-      served = lastKnownOr(error, atLeastSeen);
-    }
+    let served = await servedOrLastKnown(() => this.repository.findById(id), atLeastSeen);
     if (!atLeastSeen(served.value)) served = await servedOrLastKnown(() => this.repository.findById(id, { fresh: true }), atLeastSeen);
     if (served.value === null) throw new IntegrationNotFoundError(id);
     return served as Served<Integration>;

@@ -13,13 +13,8 @@ export async function servedOrLastKnown<T>(read: () => Promise<T>, acceptable: (
   try {
     return { value: await read() };
   } catch (error) {
-    return lastKnownOr(error, acceptable);
+    const copy = error instanceof StoreUnavailableError ? error.lastKnown : undefined;
+    if (copy !== undefined && acceptable(copy.value as T)) return { value: copy.value as T, staleForMs: copy.ageMs };
+    throw error;
   }
-}
-
-/** The copy a read's error carries, when the store was unavailable and the copy is acceptable; else the error, thrown. */
-export function lastKnownOr<T>(error: unknown, acceptable: (copy: T) => boolean = () => true): Served<T> {
-  const copy = error instanceof StoreUnavailableError ? error.lastKnown : undefined;
-  if (copy !== undefined && acceptable(copy.value as T)) return { value: copy.value as T, staleForMs: copy.ageMs };
-  throw error;
 }

@@ -188,9 +188,9 @@ export class RequestTracker {
     this.timer = undefined;
     const finished = this.finished;
     this.finished = [];
-    for (const { observation, url, requestId, clientRequestId, durationMs, aborted } of finished) {
-      this.observe?.(observation);
-      logRequest(this.logger, this.quiet, observation, url, requestId, clientRequestId, durationMs, aborted);
+    for (const request of finished) {
+      this.observe?.(request.observation);
+      logRequest(this.logger, this.quiet, request);
     }
   }
 
@@ -202,16 +202,7 @@ export class RequestTracker {
 }
 
 /** The one request log line: id, method, route, path (never the query), status, duration. */
-function logRequest(
-  logger: Logger,
-  quiet: ReadonlySet<string>,
-  observation: RequestObservation,
-  url: string,
-  requestId: string,
-  clientRequestId: string | undefined,
-  durationMs: number,
-  aborted: boolean,
-): void {
+function logRequest(logger: Logger, quiet: ReadonlySet<string>, { observation, url, requestId, clientRequestId, durationMs, aborted }: Finished): void {
   // Probes and scrapes arrive every few seconds from every replica's kubelet and Prometheus: keep them at debug.
   const level = quiet.has(observation.route) && observation.status < 500 ? 'debug' : 'info';
   const query = url.indexOf('?');
