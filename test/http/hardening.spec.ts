@@ -211,6 +211,21 @@ describe('hardening', () => {
       expect(received()).to.match(/^HTTP\/1.1 408/);
     });
 
+    it('answers garbage sent on a kept-alive connection after a good request 400, and logs it, as on a fresh one', async () => {
+      running = await startService();
+      const { socket, received, closed } = await rawConnection(running.url);
+      socket.write('GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      await waitFor('the first answer', () => received().includes('"name"'));
+      socket.write('NOT HTTP AT ALL\r\n\r\n');
+      await closed;
+      const answers = received().match(/HTTP\/1\.1 \d{3}/g);
+      expect(answers).to.deep.equal(['HTTP/1.1 200', 'HTTP/1.1 400']);
+      const logged = running.logs().filter((l) => l.msg === 'request refused by the HTTP parser');
+      expect(logged).to.have.length(1);
+      expect(logged[0]).to.include({ parserError: 'HPE_INVALID_METHOD' });
+      expect(running.logs().find((l) => l.msg === 'request' && l.requestId === logged[0]!.requestId)).to.include({ status: 400, route: 'unmatched' });
+    });
+
     it('closes connections beyond the cap at once', async () => {
       running = await startService({}, { overrides: { limits: { maxConnections: 3 } } });
       const held = await Promise.all([1, 2, 3].map(() => rawConnection(running.url)));

@@ -104,13 +104,10 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.use(errorMiddleware(answerError));
 
   const frame = createFrame(options, tracker);
-  // The response in flight on each connection, so a parser error later on it is told to that response.
-  const inFlight = new WeakMap<Duplex, HttpResponse>();
   const listen =
     (direct: boolean): RequestListener =>
     (req, plain) => {
       const res = plain as HttpResponse;
-      inFlight.set(req.socket, res);
       try {
         frame(req, res, (error) => {
           if (error !== undefined) return answerError(error, req, res);
@@ -130,7 +127,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const onClientError = (error: Error & { code?: string }, socket: Duplex): void => {
     // What Node answers by default, answered here so the status the client gets is the one logged and measured.
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const res = inFlight.get(socket);
+    const res = tracker.inFlightOn(socket);
     const answering = socket.writable && (res === undefined || !res.headersSent);
     if (answering) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
     if (res !== undefined && !res.headersSent) {

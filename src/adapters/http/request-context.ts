@@ -142,6 +142,9 @@ export class RequestTracker {
   private finished: Finished[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly onClose: (this: HttpResponse) => void;
+  // The response in flight on each connection, until it closes: a parser error on that connection is told to it
+  // while it is in flight, answered as on a fresh connection after. Nothing of a finished request is kept.
+  private readonly inFlight = new WeakMap<object, HttpResponse>();
 
   constructor(
     private readonly logger: Logger,
@@ -153,6 +156,8 @@ export class RequestTracker {
     this.onClose = function (this: HttpResponse): void {
       const locals = this.locals;
       const durationMs = performance.now() - locals.started;
+      const socket = this.req.socket;
+      if (tracker.inFlight.get(socket) === this) tracker.inFlight.delete(socket);
       tracker.record({
         observation: observationOf(this.req, this, durationMs / 1e3),
         url: requestTarget(this.req),
@@ -174,7 +179,13 @@ export class RequestTracker {
     if (typeof incoming === 'string' && CLIENT_REQUEST_ID.test(incoming)) locals.clientRequestId = incoming;
     locals.frame = frame;
     locals.framePending = true;
+    this.inFlight.set(req.socket, res);
     res.on('close', this.onClose);
+  }
+
+  /** The response in flight on a connection, if one is. */
+  inFlightOn(socket: object): HttpResponse | undefined {
+    return this.inFlight.get(socket);
   }
 
   /** Logs and observes a request Node's parser refused, which no response tracked. */
