@@ -82,6 +82,27 @@ describe('logs', () => {
     });
   });
 
+  it('gathered as on stdout, arrive whole and in order, of any length and script, in a few writes', async () => {
+    const stream = new PassThrough();
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const logger = new WinstonLogger('info', stream, true);
+    const sent: string[] = [];
+    for (let i = 0; i < 2_000; i += 1) {
+      // Three bytes of UTF-8 per character, four (a surrogate pair) per emoji; and now and then a line longer than a batch.
+      const note = i % 500 === 7 ? 'ü€'.repeat(40_000) : `${'€'.repeat(i % 97)}🙂 line ${i}`;
+      sent.push(note);
+      logger.info('request', { note });
+    }
+    const text = await waitFor('every line written', () => {
+      const all = Buffer.concat(chunks).toString('utf8');
+      return all.split('\n').length > sent.length ? all : undefined;
+    });
+    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.note)).to.deep.equal(sent);
+    expect(chunks.length, 'writes').to.be.below(sent.length / 10);
+  });
+
   it('honour LOG_LEVEL: warn drops info and debug lines', () => {
     const { logger, lines } = capture('warn');
     logger.debug('d');
