@@ -1,4 +1,4 @@
-// `npm run bench`: the bot runtime's read, side by side, on 127.0.0.1 only, bounded in time (about four
+// `npm run bench`: the bot runtime's read, side by side, on 127.0.0.1 only, bounded in time (about five
 // minutes). In one run it starts a bare node:http server, a bare Express 5 app, the service twice — as
 // production runs it (READ_TOKENS and ADMIN_TOKENS set and the read token sent, a CORS origin, logs at info,
 // metrics on; request id, log line, histogram, security headers and ETag handling all on) and with its
@@ -25,7 +25,7 @@ import autocannon from 'autocannon';
 const ROOT = path.resolve(__dirname, '..');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
 const CLIENT_CALLS = Number(process.env.BENCH_CLIENT_CALLS ?? 2_000);
 const TOKEN = 'bench-read-token-0123456789abcdef';
@@ -162,12 +162,16 @@ async function drive(url: string, load: Load, seconds: number): Promise<Figures>
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const fmt = (n: number, digits = 0): string => n.toFixed(digits);
 
-/** Each server loaded in turn, round after round: every server's figures, and each round's in order. */
+/**
+ * Each server loaded in turn, round after round: every server's figures, and each round's in order. The order
+ * is reversed every other round (a, b, c, then c, b, a), so a machine that speeds up or slows down over a few
+ * seconds favours no server: what one round gives the earlier ones, the next gives the later ones.
+ */
 async function interleaved(servers: Server[], load: (server: Server) => Load): Promise<Map<string, Figures[]>> {
   for (const server of servers) await drive(server.url, load(server), 2); // warm-up, not counted
   const runs = new Map<string, Figures[]>(servers.map((s) => [s.name, []]));
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const server of servers) runs.get(server.name)!.push(await drive(server.url, load(server), SECONDS));
+    for (const server of round % 2 === 0 ? servers : [...servers].reverse()) runs.get(server.name)!.push(await drive(server.url, load(server), SECONDS));
   }
   return runs;
 }
@@ -224,7 +228,8 @@ async function main(): Promise<void> {
     const idleRss = rssMiB(production.child);
     port = await freePort();
     const defaults = await start('service, defaults', node, [path.join(ROOT, 'dist', 'main.js')], { PORT: String(port), HOST: '127.0.0.1', ...storeEnv }, port);
-    servers.push(bare, express, production, defaults);
+    // The service beside bare node:http, the server its ratios are read against (in every round, either order).
+    servers.push(bare, production, defaults, express);
     let fastapi: Server | undefined;
     if (python) {
       port = await freePort();
