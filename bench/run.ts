@@ -18,7 +18,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 
@@ -33,11 +33,6 @@ const ADMIN = 'bench-admin-token-0123456789abcdef';
 const HOT_PATH = '/integrations/facebook';
 
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
-// wrk on one CPU and every server on another (util-linux taskset), when there are two: the load generator never
-// shares a core with the server it loads, and every server gets the same core rather than wherever the scheduler
-// last put it (unpinned, one server of a run could sit beside wrk for the whole run and lose a fifth).
-const pinned = availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-const onCpu = (cpu: number, command: string, args: string[]): [string, string[]] => (pinned ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args]);
 const pythonWith = (modules: string): string | undefined =>
   ['/usr/bin/python3', 'python3'].find((candidate) => spawnSync(candidate, ['-c', `import ${modules}`], { stdio: 'ignore' }).status === 0);
 const python = pythonWith('fastapi, uvicorn');
@@ -92,8 +87,7 @@ async function freePort(): Promise<number> {
 }
 
 async function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, port: number, headers: Record<string, string> = {}): Promise<Server> {
-  // taskset runs the server in its own process (exec): the child's pid is the server's, for its RSS.
-  const child = spawn(...onCpu(1, command, args), { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i += 1) {
     const { status } = await get(`${url}${HOT_PATH}`, headers);
@@ -145,7 +139,7 @@ end
 
 async function drive(url: string, load: Load, seconds: number): Promise<Figures> {
   if (hasWrk) {
-    const out = spawnSync(...onCpu(0, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', wrkScript(load), `${url}${load.path}`]), { encoding: 'utf8' }).stdout;
+    const out = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', wrkScript(load), `${url}${load.path}`], { encoding: 'utf8' }).stdout;
     const [rps, p50, p99, errors] = /RESULT (\S+) (\S+) (\S+) (\S+)/.exec(out)!.slice(1).map(Number);
     // wrk counts non-2xx/3xx as errors; the distinct-path soak expects its 404s.
     return { rps, p50, p99, errors: load.distinct ? 0 : errors };
@@ -205,7 +199,7 @@ async function main(): Promise<void> {
   if (build.status !== 0) throw new Error('npm run build failed');
   const store = process.env.MONGODB_URI ? 'MongoDB (MONGODB_URI; reads from the read cache, kept current by the change stream)' : 'in-memory';
   console.log(
-    `# npm run bench — node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per server (after a warm-up), load generator: ${hasWrk ? 'wrk (1 thread)' : 'autocannon in this process (install Debian wrk for figures comparable to the README)'}${pinned && hasWrk ? ' on CPU 0, every server on CPU 1 (taskset)' : '; not pinned to CPUs'}; the service's store: ${store}\n`,
+    `# npm run bench — node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per server (after a warm-up), load generator: ${hasWrk ? 'wrk (1 thread)' : 'autocannon in this process (install Debian wrk for figures comparable to the README)'}; the service's store: ${store}\n`,
   );
 
   const servers: Server[] = [];
