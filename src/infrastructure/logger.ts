@@ -107,7 +107,7 @@ const FLUSH_MS = 20;
 const BUFFER_BYTES = 64 * 1024;
 
 class LineTransport extends TransportStream {
-  private buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  private buffer: Buffer;
   private used = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -116,6 +116,8 @@ class LineTransport extends TransportStream {
     private readonly batched: boolean,
   ) {
     super();
+    // Only a batching transport holds a buffer; one writing line by line (tests) never uses it.
+    this.buffer = Buffer.allocUnsafe(batched ? BUFFER_BYTES : 0);
     if (batched) process.once('exit', () => this.flush());
   }
 
