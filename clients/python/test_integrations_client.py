@@ -63,6 +63,17 @@ def response(status, headers, body=b""):
     return "\r\n".join(lines).encode() + body
 
 
+def answering(status, headers, body=b""):
+    """A connection handler that reads one request and answers it with this response."""
+
+    async def handle(server, reader, writer):
+        await read_request(server, reader)
+        writer.write(response(status, headers, body))
+        await writer.drain()
+
+    return handle
+
+
 async def forward(reader, writer):
     try:
         while True:
@@ -190,12 +201,7 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
         self.assertIn("not a route", str(raised.exception))
 
     async def test_refuses_another_server_answering_html_naming_the_url(self):
-        async def page(server, reader, writer):
-            await read_request(server, reader)
-            writer.write(response("200 OK", {"Content-Type": "text/html"}, b"<html>the chatbot's admin UI</html>"))
-            await writer.drain()
-
-        async with Server(page) as html:
+        async with Server(answering("200 OK", {"Content-Type": "text/html"}, b"<html>the chatbot's admin UI</html>")) as html:
             os.environ["INTEGRATIONS_SERVICE_URL"] = html.url
             with self.assertRaises(client.IntegrationsServiceMisconfigured) as raised:
                 await client.get_integration("facebook")
@@ -203,18 +209,9 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
             self.assertIn("text/html", str(raised.exception))
 
     async def test_follows_no_redirect_and_the_token_never_leaves_for_the_other_host(self):
-        async def elsewhere(server, reader, writer):
-            await read_request(server, reader)
-            writer.write(response("200 OK", {"Content-Type": "application/json"}, b'{"id": "facebook", "settings": {"secret": "from elsewhere"}}'))
-            await writer.drain()
-
+        elsewhere = answering("200 OK", {"Content-Type": "application/json"}, b'{"id": "facebook", "settings": {"secret": "from elsewhere"}}')
         async with Server(elsewhere) as other:
-            async def redirect(server, reader, writer):
-                await read_request(server, reader)
-                writer.write(response("302 Found", {"Location": other.url + "/integrations/facebook"}))
-                await writer.drain()
-
-            async with Server(redirect) as redirecting:
+            async with Server(answering("302 Found", {"Location": other.url + "/integrations/facebook"})) as redirecting:
                 os.environ["INTEGRATIONS_SERVICE_URL"] = redirecting.url
                 with self.assertRaises(client.IntegrationsServiceMisconfigured) as raised:
                     await client.get_integration("facebook")
