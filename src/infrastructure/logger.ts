@@ -125,7 +125,10 @@ class LineTransport extends TransportStream {
     const text = info[MESSAGE] as string;
     // At most three bytes of UTF-8 per UTF-16 unit, and the newline.
     const most = text.length * 3 + 1;
-    if (!this.batched || most > BUFFER_BYTES) {
+    if (!this.batched) {
+      this.out.write(`${text}\n`);
+    } else if (most > BUFFER_BYTES) {
+      // Longer than a buffer: after the lines before it, on its own.
       this.flush();
       this.out.write(`${text}\n`);
     } else {
