@@ -43,6 +43,8 @@ function standIn(files: Record<string, string>): string {
   return dir;
 }
 
+if (!PYTHON) process.stdout.write('  [python] no python3 >= 3.9: the chatbot patch tests are SKIPPED (apt-get install python3; .ci/run does)\n');
+
 (PYTHON ? describe : describe.skip)('the patch for the chatbot (clients/python/chatbot_patch.py)', () => {
   const write = (dir: string) => spawnSync(PYTHON!, [SCRIPT, '--commit', 'HEAD', dir], { encoding: 'utf8' });
 
