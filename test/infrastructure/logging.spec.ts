@@ -5,7 +5,7 @@ import { testKey } from '../support/service';
 import request from 'supertest';
 import { describeConfig, loadConfig } from '../../src/infrastructure/config';
 import { WinstonLogger } from '../../src/infrastructure/logger';
-import { REDACTED, redact } from '../../src/infrastructure/redact';
+import { REDACTED, redact, redactString } from '../../src/infrastructure/redact';
 import { startService, type RunningService } from '../support/service';
 import { REQUEST_ID } from '../../src/adapters/http/request-context';
 import { waitFor } from '../support/wait';
@@ -124,6 +124,28 @@ describe('logs', () => {
     const [line] = lines();
     expect(line).to.nested.include({ 'body.settings.verify': 'fine', 'body.settings.secret': REDACTED, 'headers.Authorization': REDACTED });
     expect(line.msg).to.include(`mongodb://app:${REDACTED}@db.internal:27017/x`);
+  });
+
+  it('write every string, message or field, as JSON.stringify writes it once redacted, whatever it holds', () => {
+    const stream = new PassThrough();
+    let text = '';
+    stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const logger = new WinstonLogger('info', stream);
+    // What the fast path must send the slow way: quotes, backslashes, controls, DEL, non-ASCII, lone surrogates,
+    // and the hints of a credential in any case; beside strings it may quote as they are.
+    const pool = ['a', 'Z', '0', ' ', '/', ':', '-', '~', '"', '\\', '\n', '\t', '\u0000', '\u007f', '\u0080', 'é', '€', '🙂', '\ud800', '\udc00', 'b', 'm'];
+    const strings = ['', '/integrations/facebook', 'GET', 'a5a66e02-1050bc65', 'Bearer abc.def', 'bEaReR\tx', 'x mongodb://u:p@h/db', 'MONGODB+SRV://u:p@h', '{"secret":"s"}', '"', '\\'];
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
+    for (let i = 0; i < 400; i += 1) strings.push(Array.from({ length: next() % 24 }, () => pool[next() % pool.length]).join(''));
+    for (const value of strings) logger.info(value, { value });
+    const lines = text.trimEnd().split('\n');
+    expect(lines).to.have.length(strings.length);
+    lines.forEach((line, i) => {
+      const expected = JSON.stringify(redactString(strings[i]!));
+      expect(line, `line ${i}`).to.include(`"msg":${expected}`).and.match(new RegExp(`,"value":${expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}}$`));
+      expect(() => JSON.parse(line) as unknown, `line ${i}`).not.to.throw();
+    });
   });
 
   it('show the configuration at start without the MongoDB password, tokens or keys', () => {
