@@ -69,17 +69,17 @@ export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges {
     this.circuitState.set(0);
   }
 
-  // One child per label set, looked up by a cheap key instead of prom-client hashing the labels on every
-  // request. Bounded: methods, route names and statuses are all closed sets.
-  private readonly durationChildren = new Map<string, { observe(value: number): void }>();
+  // One child per label set, found by route, method and status in turn instead of prom-client hashing the labels
+  // (or a key string made and hashed) on every request. Bounded: route names, methods and statuses are closed sets.
+  private readonly durationChildren = new Map<string, Map<string, Map<number, { observe(value: number): void }>>>();
 
   observeRequest = ({ method, route, status, durationSeconds }: RequestObservation): void => {
-    const key = `${method} ${route} ${status}`;
-    let child = this.durationChildren.get(key);
-    if (!child) {
-      child = this.httpDuration.labels(method, route, String(status));
-      this.durationChildren.set(key, child);
-    }
+    let byMethod = this.durationChildren.get(route);
+    if (byMethod === undefined) this.durationChildren.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
+    let child = byStatus.get(status);
+    if (child === undefined) byStatus.set(status, (child = this.httpDuration.labels(method, route, String(status))));
     child.observe(durationSeconds);
   };
 
