@@ -23,15 +23,28 @@ interface Key {
   secret: boolean;
   /** `,"name":` */
   prefix: string;
+  /** The last string written under this name, and its JSON: a method, a route, a path repeat line after line. */
+  lastString: string | undefined;
+  lastJson: string;
 }
 const keys = new Map<string, Key>();
 function keyOf(name: string): Key {
   let key = keys.get(name);
   if (key === undefined) {
-    key = { own: name === 'time' || name === 'level' || name === 'msg', secret: isSecretKey(name), prefix: `,${JSON.stringify(name)}:` };
+    key = { own: name === 'time' || name === 'level' || name === 'msg', secret: isSecretKey(name), prefix: `,${JSON.stringify(name)}:`, lastString: undefined, lastJson: '' };
     if (keys.size < 1_000) keys.set(name, key);
   }
   return key;
+}
+
+function fieldJson(key: Key, value: unknown): string | undefined {
+  if (key.secret) return REDACTED_JSON;
+  if (typeof value !== 'string') return jsonValue(value);
+  if (value !== key.lastString) {
+    key.lastJson = redactedJson(value);
+    key.lastString = value;
+  }
+  return key.lastJson;
 }
 const REDACTED_JSON = JSON.stringify(REDACTED);
 
@@ -58,7 +71,7 @@ const line = winston.format((info) => {
       for (const name of Object.keys(fields)) {
         const key = keyOf(name);
         if (key.own) continue;
-        const value = key.secret ? REDACTED_JSON : jsonValue(fields[name]);
+        const value = fieldJson(key, fields[name]);
         if (value !== undefined) text += key.prefix + value;
       }
     }

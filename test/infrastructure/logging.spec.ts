@@ -138,6 +138,8 @@ describe('logs', () => {
     let seed = 7;
     const next = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
     for (let i = 0; i < 400; i += 1) strings.push(Array.from({ length: next() % 24 }, () => pool[next() % pool.length]).join(''));
+    // Each twice in a row, as a route or a path comes line after line.
+    strings.splice(0, strings.length, ...strings.flatMap((value) => [value, value]));
     for (const value of strings) logger.info(value, { value });
     const lines = text.trimEnd().split('\n');
     expect(lines).to.have.length(strings.length);
