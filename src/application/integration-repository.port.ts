@@ -18,6 +18,12 @@ export interface IntegrationRepository {
   list(): Promise<Integration[]>;
   findById(id: string, options?: ReadOptions): Promise<Integration | null>;
   /**
+   * What findById would answer from a copy held in this process, now, without waiting: the record (or null for
+   * none) when such a copy is current by the rules findById serves it by, undefined when findById would ask the
+   * store. Only a store that keeps copies (the read cache) has it.
+   */
+  held?(id: string): Integration | null | undefined;
+  /**
    * Stores `next` in place of the record it was changed from, atomically, and only while the stored
    * record is still at `next.version - 1`; never creates.
    * Throws IntegrationNotFoundError for an unknown id, VersionConflictError when another write came first.

@@ -117,6 +117,26 @@ describe('CachedIntegrationRepository', () => {
     });
   });
 
+  it('holds for an answer at once exactly the copy a read would serve from memory, and nothing when a read would ask the store', async () => {
+    expect(cache.held('facebook'), 'never read').to.equal(undefined);
+    const reading = cache.findById('facebook');
+    expect(cache.held('facebook'), 'a read under way').to.equal(undefined);
+    const read = await reading;
+    expect(cache.held('facebook')).to.equal(read);
+    await cache.findById('telegram');
+    expect(cache.held('telegram'), 'a record the store has not').to.equal(null);
+    clock = 1_001;
+    expect(cache.held('facebook'), 'past the TTL, the feed down').to.equal(undefined);
+    await edit(cache, 'facebook', { status: true });
+    expect(cache.held('facebook')!.status, 'its own acknowledged write').to.equal(true);
+    feed.live();
+    await cache.findById('chat_widget');
+    clock = 3_600_000;
+    expect(cache.held('chat_widget'), 'the feed live: current until it tells of a change').to.not.equal(undefined);
+    feed.changed('chat_widget');
+    expect(cache.held('chat_widget'), 'a change the feed told').to.equal(undefined);
+  });
+
   it('never serves a record, or a list, older than a write it acknowledged', async () => {
     await cache.findById('facebook');
     await cache.list();

@@ -9,13 +9,16 @@ import { EditIntegration } from '../../src/application/edit-integration.use-case
 import { IntegrationNotFoundError, StoreUnavailableError, ValidationError, VersionConflictError } from '../../src/domain/errors';
 import { T0, T1, theDefaults } from '../support/integration.mother';
 
-type StubbedRepository = { [K in keyof IntegrationRepository]: sinon.SinonStub };
+type StubbedRepository = { [K in keyof IntegrationRepository]-?: sinon.SinonStub };
 
 function stubRepository(): StubbedRepository {
-  return { list: sinon.stub(), findById: sinon.stub(), replace: sinon.stub(), insertMissing: sinon.stub(), ping: sinon.stub() };
+  return { list: sinon.stub(), findById: sinon.stub(), held: sinon.stub(), replace: sinon.stub(), insertMissing: sinon.stub(), ping: sinon.stub() };
 }
 
 const clock = { now: () => T1 };
+
+/** What a call came to: its value, or the error it failed with (thrown or rejected). */
+const outcome = (call: () => unknown): Promise<unknown> => Promise.resolve().then(call).catch((error: unknown) => error);
 
 describe('use cases', () => {
   let repository: StubbedRepository;
@@ -41,7 +44,7 @@ describe('use cases', () => {
 
     it('throws IntegrationNotFoundError when the store has none', async () => {
       repository.findById.resolves(null);
-      const error = await new GetIntegration(repository).execute({ id: 'telegram' }).catch((e: unknown) => e);
+      const error = await outcome(() => new GetIntegration(repository).execute({ id: 'telegram' }));
       expect(error).to.be.instanceOf(IntegrationNotFoundError).with.property('id', 'telegram');
     });
 
@@ -54,7 +57,7 @@ describe('use cases', () => {
     it('never answers a reader a copy older than a version it has seen: 503 instead', async () => {
       const v1 = theDefaults()[0];
       repository.findById.rejects(new StoreUnavailableError('down', { lastKnown: { value: v1, ageMs: 10 } }));
-      const error = await new GetIntegration(repository).execute({ id: 'facebook', seenVersion: 2 }).catch((e: unknown) => e);
+      const error = await outcome(() => new GetIntegration(repository).execute({ id: 'facebook', seenVersion: 2 }));
       expect(error).to.be.instanceOf(StoreUnavailableError);
     });
 
@@ -67,9 +70,36 @@ describe('use cases', () => {
     });
 
     it('does not ask the store about an id no record can have', async () => {
-      const error = await new GetIntegration(repository).execute({ id: '{"$ne":null}' }).catch((e: unknown) => e);
+      const error = await outcome(() => new GetIntegration(repository).execute({ id: '{"$ne":null}' }));
       expect(error).to.be.instanceOf(IntegrationNotFoundError);
       expect(repository.findById.called).to.equal(false);
+      expect(repository.held.called).to.equal(false);
+    });
+
+    it('answers at once, without a promise or the store, from a current copy the repository holds', () => {
+      const facebook = theDefaults()[0];
+      repository.held.withArgs('facebook').returns(facebook);
+      expect(new GetIntegration(repository).execute({ id: 'facebook', seenVersion: facebook.version })).to.deep.equal({ value: facebook });
+      expect(repository.findById.called).to.equal(false);
+    });
+
+    it('reads the store itself when the copy held is older than a version the reader has seen', async () => {
+      const v1 = theDefaults()[0];
+      const v2 = v1.change({ status: true }, T1);
+      repository.held.withArgs('facebook').returns(v1);
+      repository.findById.withArgs('facebook').resolves(v1);
+      repository.findById.withArgs('facebook', { fresh: true }).resolves(v2);
+      const served = new GetIntegration(repository).execute({ id: 'facebook', seenVersion: 2 });
+      expect(served).to.be.instanceOf(Promise);
+      expect((await served).value).to.equal(v2);
+    });
+
+    it('answers not found, as a rejected promise, when the copy held says there is no such record', async () => {
+      repository.held.withArgs('telegram').returns(null);
+      repository.findById.withArgs('telegram').resolves(null);
+      const served = new GetIntegration(repository).execute({ id: 'telegram' });
+      expect(served).to.be.instanceOf(Promise);
+      expect(await outcome(() => served)).to.be.instanceOf(IntegrationNotFoundError);
     });
   });
 

@@ -1,12 +1,13 @@
 // The integrations routes, each declared once for both prefixes (/integrations and /admin/integrations): what
 // each operation does, who may call it, and what it answers.
 import { WRITABLE_FIELD_NAMES } from '../../domain/integration-fields';
-import type { IntegrationChanges } from '../../domain/integration.entity';
+import type { Integration, IntegrationChanges } from '../../domain/integration.entity';
 import { FIXED_STRING_SETTINGS } from '../../domain/integration-rules';
 import type { EditIntegration, EditPrecondition } from '../../application/edit-integration.use-case';
 import type { EnsureDefaultIntegrations } from '../../application/ensure-default-integrations.use-case';
 import type { GetIntegration } from '../../application/get-integration.use-case';
 import type { ListIntegrations } from '../../application/list-integrations.use-case';
+import type { Served } from '../../application/served';
 import type { Principal } from './auth';
 import type { BodyKind, BodyValidator } from './body-validator';
 import { parseEntityTags, strongVersions, weakVersions, type EntityTags } from './etag';
@@ -182,14 +183,17 @@ export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStal
       methods: {
         GET: {
           access: 'read',
-          async handle(req, res) {
+          handle(req, res) {
             const ifNoneMatch = conditionalHeader(req, 'if-none-match');
             const seen = ifNoneMatch === undefined || ifNoneMatch === '*' ? [] : weakVersions(ifNoneMatch);
-            const served = await useCases.get.execute({ id: req.params.id!, seenVersion: seen.length > 0 ? Math.max(...seen) : undefined });
-            const integration = served.value;
-            markStale(res, served.staleForMs);
-            if (ifNoneMatch === '*' || seen.includes(integration.version)) responder.sendNotModified(res, integration);
-            else responder.sendRecord(res, integration);
+            const answer = ({ value: integration, staleForMs }: Served<Integration>): void => {
+              markStale(res, staleForMs);
+              if (ifNoneMatch === '*' || seen.includes(integration.version)) responder.sendNotModified(res, integration);
+              else responder.sendRecord(res, integration);
+            };
+            // The read cache's current copy is answered in this turn; a read of the store when it is done.
+            const served = useCases.get.execute({ id: req.params.id!, seenVersion: seen.length > 0 ? Math.max(...seen) : undefined });
+            return served instanceof Promise ? served.then(answer) : answer(served);
           },
           doc: {
             operationId: 'getIntegration',

@@ -79,6 +79,11 @@ export class CachedIntegrationRepository implements IntegrationRepository, Chang
     return this.read(keyOf(id), () => this.inner.findById(id, options), options?.fresh === true) as Promise<Integration | null>;
   }
 
+  /** The copy findById would serve from memory now, if it would: the bot runtime's read answered without a promise. */
+  held(id: string): Integration | null | undefined {
+    return this.current(keyOf(id)) as Integration | null | undefined;
+  }
+
   async replace(next: Integration): Promise<void> {
     const key = keyOf(next.id);
     try {
@@ -146,11 +151,17 @@ export class CachedIntegrationRepository implements IntegrationRepository, Chang
     return (entry.trusted && this.feedLive) || this.now() - entry.confirmedAt <= this.ttlMs;
   }
 
+  /** The value of a fresh copy of `key`; undefined when there is none. */
+  private current(key: string): Cached | undefined {
+    const hit = this.entries.get(key);
+    return hit && this.isFresh(hit) ? hit.value : undefined;
+  }
+
   /** Serves a fresh copy, joins a read already under way in this generation, or reads once for all. */
   private read(key: string, load: () => Promise<Cached>, fresh: boolean): Promise<Cached> {
     if (!fresh) {
-      const hit = this.entries.get(key);
-      if (hit && this.isFresh(hit)) return Promise.resolve(hit.value);
+      const hit = this.current(key);
+      if (hit !== undefined) return Promise.resolve(hit);
       const pending = this.inflight.get(key);
       if (pending && pending.generation === this.generation) return pending.promise;
     }
