@@ -83,11 +83,12 @@ const line = winston.format((info) => {
   return info;
 })();
 
-/** A value, redacted, as JSON.stringify writes it inside an object; undefined when it leaves the key out. */
+/**
+ * A value other than a string (fieldJson writes those, remembered per name), redacted, as JSON.stringify writes it
+ * inside an object; undefined when it leaves the key out.
+ */
 function jsonValue(value: unknown): string | undefined {
   switch (typeof value) {
-    case 'string':
-      return redactedJson(value);
     case 'number':
       return Number.isFinite(value) ? String(value) : 'null';
     case 'boolean':
