@@ -2,7 +2,7 @@
 // first goes through the frame (request id, log line, metrics, security headers, draining, CORS) — the one
 // place a per-request step is added — then to the direct read when it is the bot runtime's read of one record,
 // else to Express. Built from use cases and a few callbacks: it knows nothing of configuration or stores.
-import { STATUS_CODES, type RequestListener } from 'node:http';
+import { IncomingMessage, STATUS_CODES, ServerResponse, type RequestListener } from 'node:http';
 import type { Duplex } from 'node:stream';
 import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
@@ -52,6 +52,11 @@ export interface HttpApp {
   onClientError: (error: Error & { code?: string }, socket: Duplex) => void;
   /** Logs and observes, now, the requests that are over (they are recorded in batches): when the service stops. */
   recordFinished: () => void;
+  /**
+   * The request and response classes the server makes (createServer's `IncomingMessage` and `ServerResponse`):
+   * Node's own, their objects made with Express's prototypes from the start (see serverClassesFor).
+   */
+  serverClasses: { IncomingMessage: typeof IncomingMessage; ServerResponse: typeof ServerResponse };
 }
 
 /** Probes and scrapes log at debug. */
@@ -141,7 +146,34 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     }
     socket.destroy(error);
   };
-  return { listener: listen(true), viaExpressOnly: listen(false), routes, express: app, onClientError, recordFinished: () => tracker.flush() };
+  return {
+    listener: listen(true),
+    viaExpressOnly: listen(false),
+    routes,
+    express: app,
+    onClientError,
+    recordFinished: () => tracker.flush(),
+    serverClasses: serverClassesFor(app),
+  };
+}
+
+/**
+ * The server's request and response classes: Node's, their objects made with Express's prototypes from the start.
+ * Express sets app.request and app.response as the prototype of every request and response it takes
+ * (Object.setPrototypeOf); V8 then gives each object a new shape on the way in, and the code reading it afterwards
+ * (Express's router, the body parser, Node's writers) ran on its slow paths: measured, Express answered about half
+ * as many requests as it does when there is nothing to change (README, Benchmarks). Each class here is a subclass of
+ * Node's whose prototype is put in front of Express's (which stays in the chain: every method and property Express
+ * gives is there) and becomes app.request / app.response: Express finds each object already on it.
+ */
+function serverClassesFor(app: Express): HttpApp['serverClasses'] {
+  class Request extends IncomingMessage {}
+  class Response extends ServerResponse {}
+  Object.setPrototypeOf(Request.prototype, app.request);
+  Object.setPrototypeOf(Response.prototype, app.response);
+  app.request = Request.prototype as typeof app.request;
+  app.response = Response.prototype as typeof app.response;
+  return { IncomingMessage: Request, ServerResponse: Response as typeof ServerResponse };
 }
 
 type Frame = (req: HttpRequest, res: HttpResponse, next: (error?: unknown) => void) => void;
