@@ -10,6 +10,10 @@
 // the bot's read through the chatbot's Python client beside a raw keep-alive http.client loop (with the TCP
 // connections each opened), and RSS over a soak of distinct request ids and unknown paths.
 //
+// With two CPUs or more and taskset (util-linux), the servers run on the last CPU and wrk (this process, and so
+// every load it starts) on the others: the load generator never takes turns with the server it measures on one
+// core, which otherwise, wherever the scheduler put them, moved a round's ratio by half (BENCH_PIN=0: not pinned).
+//
 // The service's store is the in-memory one, or MongoDB when MONGODB_URI is set (the read then comes from the
 // service's read cache, kept current by the change stream). The load generator is wrk (Debian package `wrk`)
 // when installed, else autocannon in this process (slower: it then shares the two cores with the servers, and
@@ -18,7 +22,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 
@@ -33,6 +37,9 @@ const ADMIN = 'bench-admin-token-0123456789abcdef';
 const HOT_PATH = '/integrations/facebook';
 
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
+const CPUS = availableParallelism();
+const pinned = process.env.BENCH_PIN !== '0' && CPUS >= 2 && spawnSync('taskset', ['-pc', `0-${CPUS - 2}`, String(process.pid)], { stdio: 'ignore' }).status === 0;
+const SERVER_CPU = String(CPUS - 1);
 const pythonWith = (modules: string): string | undefined =>
   ['/usr/bin/python3', 'python3'].find((candidate) => spawnSync(candidate, ['-c', `import ${modules}`], { stdio: 'ignore' }).status === 0);
 const python = pythonWith('fastapi, uvicorn');
@@ -87,7 +94,9 @@ async function freePort(): Promise<number> {
 }
 
 async function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, port: number, headers: Record<string, string> = {}): Promise<Server> {
-  const child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // taskset runs the command in its own process: the child's pid is the server's.
+  const [file, argv] = pinned ? ['taskset', ['-c', SERVER_CPU, command, ...args]] : [command, args];
+  const child = spawn(file, argv, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i += 1) {
     const { status } = await get(`${url}${HOT_PATH}`, headers);
@@ -199,7 +208,7 @@ async function main(): Promise<void> {
   if (build.status !== 0) throw new Error('npm run build failed');
   const store = process.env.MONGODB_URI ? 'MongoDB (MONGODB_URI; reads from the read cache, kept current by the change stream)' : 'in-memory';
   console.log(
-    `# npm run bench — node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per server (after a warm-up), load generator: ${hasWrk ? 'wrk (1 thread)' : 'autocannon in this process (install Debian wrk for figures comparable to the README)'}; the service's store: ${store}\n`,
+    `# npm run bench — node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per server (after a warm-up), load generator: ${hasWrk ? 'wrk (1 thread)' : 'autocannon in this process (install Debian wrk for figures comparable to the README)'}, ${pinned ? `on CPUs 0-${CPUS - 2}, every server on CPU ${SERVER_CPU}` : 'sharing the CPUs with the servers (not pinned)'}; the service's store: ${store}\n`,
   );
 
   const servers: Server[] = [];
