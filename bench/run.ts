@@ -16,8 +16,7 @@
 //
 // The service's store is the in-memory one, or MongoDB when MONGODB_URI is set (the read then comes from the
 // service's read cache, kept current by the change stream). The load generator is wrk (Debian package `wrk`)
-// when installed, else autocannon in this process (slower: it then shares the two cores with the servers, and
-// says so).
+// when installed, else autocannon in this process (slower, and it says so).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';

@@ -67,6 +67,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.disable('x-powered-by');
   // ETags here come from record versions, never from hashing bodies.
   app.set('etag', false);
+  const serverClasses = serverClassesFor(app);
 
   const page = securityHeaders();
   // The docs page is HTML: helmet's full set, over the API's.
@@ -153,7 +154,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     express: app,
     onClientError,
     recordFinished: () => tracker.flush(),
-    serverClasses: serverClassesFor(app),
+    serverClasses,
   };
 }
 
