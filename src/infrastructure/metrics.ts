@@ -1,21 +1,20 @@
 // Prometheus metrics with prom-client, in a registry of this service's own (so tests may build many).
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MetricsEndpoint } from '../adapters/http/app';
 import type { RequestObservation } from '../adapters/http/request-context';
 import type { CircuitStateName } from '../adapters/persistence/circuit-breaking-integration.repository';
 import type { StoreObserver, StoreOperation } from '../adapters/persistence/measured-integration.repository';
 import type { PoolGauges } from '../adapters/persistence/mongo/mongo-pool';
+import { RequestHistogram } from './request-histogram';
 
 export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges {
   readonly registry = new Registry();
 
-  private readonly httpDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request duration in seconds, by method, route template and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  private readonly httpDuration = new RequestHistogram(
+    'http_request_duration_seconds',
+    'HTTP request duration in seconds, by method, route template and status',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
 
   readonly storeOperations = new Counter({
     name: 'store_operations_total',
@@ -65,22 +64,13 @@ export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges {
   readonly contentType = this.registry.contentType;
 
   constructor() {
+    this.registry.registerMetric(this.httpDuration.asMetric());
     collectDefaultMetrics({ register: this.registry });
     this.circuitState.set(0);
   }
 
-  // One child per label set, found by route, method and status in turn instead of prom-client hashing the labels
-  // (or a key string made and hashed) on every request. Bounded: route names, methods and statuses are closed sets.
-  private readonly durationChildren = new Map<string, Map<string, Map<number, { observe(value: number): void }>>>();
-
   observeRequest = ({ method, route, status, durationSeconds }: RequestObservation): void => {
-    let byMethod = this.durationChildren.get(route);
-    if (byMethod === undefined) this.durationChildren.set(route, (byMethod = new Map()));
-    let byStatus = byMethod.get(method);
-    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
-    let child = byStatus.get(status);
-    if (child === undefined) byStatus.set(status, (child = this.httpDuration.labels(method, route, String(status))));
-    child.observe(durationSeconds);
+    this.httpDuration.observe(method, route, status, durationSeconds);
   };
 
   operation(operation: StoreOperation): void {
