@@ -90,7 +90,7 @@ const line = winston.format((info) => {
 function jsonValue(value: unknown): string | undefined {
   switch (typeof value) {
     case 'number':
-      return Number.isFinite(value) ? String(value) : 'null';
+      return numberJson(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'undefined':
@@ -100,6 +100,23 @@ function jsonValue(value: unknown): string | undefined {
     default:
       return JSON.stringify(redact(value, 1));
   }
+}
+
+/**
+ * A number as JSON.stringify writes it. An integer, or a number of at most three decimals under ~2 million (every
+ * request's `durationMs`), is written from integers: the same text (tested) without V8's general conversion of a
+ * fraction to text, which took ~230 ns a line where this takes ~40.
+ */
+export function numberJson(value: number): string {
+  if (Number.isInteger(value)) return String(value);
+  const thousandths = Math.round(value * 1000);
+  // Below 2^31 thousandths, numbers three decimals apart are far more than one double apart: the decimal written
+  // here is the shortest that reads back as this number, which is what String() writes.
+  if (thousandths / 1000 !== value || thousandths >= 2 ** 31 || thousandths <= -(2 ** 31)) return Number.isFinite(value) ? String(value) : 'null';
+  const size = Math.abs(thousandths);
+  const fraction = size % 1000;
+  const digits = fraction % 100 === 0 ? String(fraction / 100) : fraction % 10 === 0 ? `${fraction < 100 ? '0' : ''}${fraction / 10}` : `${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}`;
+  return `${thousandths < 0 ? '-' : ''}${(size - fraction) / 1000}.${digits}`;
 }
 
 // The ISO time of this millisecond, made once per millisecond rather than once per line.
