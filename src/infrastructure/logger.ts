@@ -65,7 +65,7 @@ class LineInfo {
 // JSON.stringify. The same text JSON.stringify makes of the whole redacted line, in a fraction of its time.
 const line = winston.format((info) => {
   const { level, message, fields } = info as unknown as LineInfo;
-  let text = `{"time":"${now()}","level":"${level}","msg":${redactedJson(message)}`;
+  let text = headOf(level, message);
   try {
     if (fields !== undefined) {
       for (const name of Object.keys(fields)) {
@@ -82,6 +82,17 @@ const line = winston.format((info) => {
   (info as unknown as LineInfo)[MESSAGE] = text;
   return info;
 })();
+
+// A line's `time`, `level` and `msg`: the same for the lines written in one millisecond with one message (request
+// after request), so the last is remembered.
+let lastHead = { time: '', level: '', message: '', text: '' };
+function headOf(level: LogLevel, message: string): string {
+  const time = now();
+  if (time !== lastHead.time || level !== lastHead.level || message !== lastHead.message) {
+    lastHead = { time, level, message, text: `{"time":"${time}","level":"${level}","msg":${redactedJson(message)}` };
+  }
+  return lastHead.text;
+}
 
 /**
  * A value other than a string (fieldJson writes those, remembered per name), redacted, as JSON.stringify writes it
