@@ -49,7 +49,6 @@ interface Load {
   method?: 'GET' | 'PUT';
   headers?: Record<string, string>;
   body?: string;
-  /** Every request with its own X-Request-Id, and every other one to its own unknown path. */
   /** Each request with its own request id and, every other one, its own unknown path, all made unique by this prefix. */
   distinct?: string;
 }
