@@ -91,6 +91,11 @@ export function tagRoute(res: HttpResponse, name: RouteName): void {
   res.locals.route = name;
 }
 
+// The last frame and answer headers written together, joined once, with the request id's slot filled in per
+// answer: the bot runtime's read writes the same frame and record request after request. writeHead reads the
+// array as it is called and keeps none of it.
+let joined = { frame: [] as readonly string[], headers: [] as readonly string[], all: [] as string[] };
+
 /**
  * Writes an answer: its status, its own headers (name, value, name, value, …), and the frame's that are not on the
  * response yet, in one writeHead; then the body (a HEAD's is not sent).
@@ -99,8 +104,11 @@ export function writeAnswer(res: HttpResponse, status: number, headers: readonly
   const locals = res.locals;
   let all = headers;
   if (locals.framePending) {
-    all = [...locals.frame, 'X-Request-Id', locals.requestId, ...headers];
     locals.framePending = false;
+    const frame = locals.frame;
+    if (joined.frame !== frame || joined.headers !== headers) joined = { frame, headers, all: [...frame, 'X-Request-Id', '', ...headers] };
+    joined.all[frame.length + 1] = locals.requestId;
+    all = joined.all;
   }
   res.writeHead(status, all as string[]);
   res.end(body);
