@@ -5,7 +5,7 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import { HttpProblem, problems } from './problem';
-import type { HttpRequest, HttpResponse } from './request-context';
+import { ConnectionSlot, type HttpRequest, type HttpResponse } from './request-context';
 
 export interface AccessTokens {
   admin: readonly string[];
@@ -103,8 +103,8 @@ export function createAuthorizer(tokens: AccessTokens, allowedHosts: readonly st
   ).map(([kind, token]) => ({ kind, digest: digest(token), label: labelOf(kind, digest(token)) }));
   const open = known.length === 0;
   const hostAllowed = hostMatcher(allowedHosts);
-  const verdicts = new WeakMap<object, Verdict>();
-  const openPrincipals = new WeakMap<object, Principal>();
+  const verdicts = new ConnectionSlot<Verdict>('authorization verdict');
+  const openPrincipals = new ConnectionSlot<Principal>('open principal');
   // Every token is compared, so the time taken does not say which one matched.
   const match = (candidate: Buffer): KnownToken | undefined =>
     known.reduce<KnownToken | undefined>((found, entry) => (timingSafeEqual(entry.digest, candidate) && !found ? entry : found), undefined);

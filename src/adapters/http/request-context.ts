@@ -134,9 +134,26 @@ interface Finished {
   aborted: boolean;
 }
 
-/** A connection, holding the response in flight on it (RequestTracker). */
-type InFlightSlot = Record<symbol, HttpResponse | undefined>;
-const slotOf = (socket: object): InFlightSlot => socket as InFlightSlot;
+/**
+ * A value kept per connection (the response in flight on it, what its Authorization header was found to be), held
+ * by the connection itself under a key of its own: a property read or write per request, where a WeakMap costs a
+ * hash lookup each and work for every garbage collection. It goes with the connection.
+ */
+export class ConnectionSlot<T> {
+  private readonly key: symbol;
+
+  constructor(name: string) {
+    this.key = Symbol(name);
+  }
+
+  get(connection: object): T | undefined {
+    return (connection as Record<symbol, T | undefined>)[this.key];
+  }
+
+  set(connection: object, value: T | undefined): void {
+    (connection as Record<symbol, T | undefined>)[this.key] = value;
+  }
+}
 
 /** How many finished requests wait, at most, to be logged and observed together. */
 const RECORD_BATCH = 512;
@@ -155,10 +172,8 @@ export class RequestTracker {
   private timer: NodeJS.Immediate | undefined;
   private readonly onClose: (this: HttpResponse) => void;
   // The response in flight on each connection, until it closes: a parser error on that connection is told to it
-  // while it is in flight, answered as on a fresh connection after. Nothing of a finished request is kept. It is
-  // held by the connection itself, under this tracker's own key: a property read and write per request, where a
-  // WeakMap's entries cost a hash lookup each and work for every garbage collection.
-  private readonly inFlight = Symbol('response in flight');
+  // while it is in flight, answered as on a fresh connection after. Nothing of a finished request is kept.
+  private readonly inFlight = new ConnectionSlot<HttpResponse>('response in flight');
 
   constructor(
     private readonly logger: Logger,
@@ -170,8 +185,8 @@ export class RequestTracker {
     this.onClose = function (this: HttpResponse): void {
       const locals = this.locals;
       const durationMs = performance.now() - locals.started;
-      const socket = slotOf(this.req.socket);
-      if (socket[tracker.inFlight] === this) socket[tracker.inFlight] = undefined;
+      const socket = this.req.socket;
+      if (tracker.inFlight.get(socket) === this) tracker.inFlight.set(socket, undefined);
       tracker.record({
         observation: observationOf(this.req, this, durationMs / 1e3),
         url: requestTarget(this.req),
@@ -193,13 +208,13 @@ export class RequestTracker {
     if (typeof incoming === 'string' && CLIENT_REQUEST_ID.test(incoming)) locals.clientRequestId = incoming;
     locals.frame = frame;
     locals.framePending = true;
-    slotOf(req.socket)[this.inFlight] = res;
+    this.inFlight.set(req.socket, res);
     res.on('close', this.onClose);
   }
 
   /** The response in flight on a connection, if one is. */
   inFlightOn(socket: object): HttpResponse | undefined {
-    return slotOf(socket)[this.inFlight];
+    return this.inFlight.get(socket);
   }
 
   /** Logs and observes a request Node's parser refused, which no response tracked. */
