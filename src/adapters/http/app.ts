@@ -110,26 +110,28 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.use(errorMiddleware(answerError));
 
   const frame = createFrame(options, tracker);
-  const listen =
-    (direct: boolean): RequestListener =>
-    (req, plain) => {
+  const listen = (direct: boolean): RequestListener => {
+    // What follows the frame, one function for every request.
+    const proceed: Proceed = (req, res, error) => {
+      if (error !== undefined) return answerError(error, req, res);
+      const answered = direct ? directRead(req, res) : false;
+      if (answered !== false) {
+        answered?.catch((failure: unknown) => answerError(failure, req, res));
+        return;
+      }
+      // Express's writers set their headers one by one: the frame's go on first.
+      applyFrame(res);
+      app(req, res);
+    };
+    return (req, plain) => {
       const res = plain as HttpResponse;
       try {
-        frame(req, res, (error) => {
-          if (error !== undefined) return answerError(error, req, res);
-          const answered = direct ? directRead(req, res) : false;
-          if (answered !== false) {
-            answered?.catch((failure: unknown) => answerError(failure, req, res));
-            return;
-          }
-          // Express's writers set their headers one by one: the frame's go on first.
-          applyFrame(res);
-          app(req, res);
-        });
+        frame(req, res, proceed);
       } catch (error) {
         answerError(error, req, res);
       }
     };
+  };
   const onClientError = (error: Error & { code?: string }, socket: Duplex): void => {
     // What Node answers by default, answered here so the status the client gets is the one logged and measured.
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
@@ -177,7 +179,9 @@ function serverClassesFor(app: Express): HttpApp['serverClasses'] {
   return { IncomingMessage: Request, ServerResponse: Response as typeof ServerResponse };
 }
 
-type Frame = (req: HttpRequest, res: HttpResponse, next: (error?: unknown) => void) => void;
+/** What runs once the frame is done with a request, or with the error it failed with. */
+type Proceed = (req: HttpRequest, res: HttpResponse, error?: unknown) => void;
+type Frame = (req: HttpRequest, res: HttpResponse, proceed: Proceed) => void;
 
 /**
  * What every request gets, on both paths: its context (id, log line, metrics), the security headers, `Connection:
@@ -204,14 +208,14 @@ function createFrame(options: HttpAppOptions, tracker: RequestTracker): Frame {
         maxAge: 600,
       })
     : undefined;
-  return (req, res, next) => {
+  return (req, res, proceed) => {
     const closing = draining();
     const vary = withCors && req.headers.origin === undefined;
     tracker.track(req, res, vary ? (closing ? blocks.varyClosing : blocks.vary) : closing ? blocks.closing : blocks.plain);
-    if (corsHandler === undefined || req.headers.origin === undefined) return next();
+    if (corsHandler === undefined || req.headers.origin === undefined) return proceed(req, res);
     // The cors package sets its headers one by one: the frame's go on first.
     applyFrame(res);
-    corsHandler(req, res, next);
+    corsHandler(req, res, (error?: unknown) => proceed(req, res, error));
   };
 }
 
