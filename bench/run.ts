@@ -29,6 +29,10 @@ const ROOT = path.resolve(__dirname, '..');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+// Under this load a server freshly started takes about four seconds to settle: in two-second slices from its
+// start, bare node:http's p99 was 110-230 ms, then 9-15, then 3-6; the service's 285-300, 87-134, then 6-18. The
+// warm-up outlasts that (it was 2 s).
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
 const CLIENT_CALLS = Number(process.env.BENCH_CLIENT_CALLS ?? 2_000);
 const TOKEN = 'bench-read-token-0123456789abcdef';
@@ -175,7 +179,7 @@ const fmt = (n: number, digits = 0): string => n.toFixed(digits);
  * seconds favours no server: what one round gives the earlier ones, the next gives the later ones.
  */
 async function interleaved(servers: Server[], load: (server: Server) => Load): Promise<Map<string, Figures[]>> {
-  for (const server of servers) await drive(server.url, load(server), 2); // warm-up, not counted
+  for (const server of servers) await drive(server.url, load(server), WARMUP_SECONDS); // warm-up, not counted
   const runs = new Map<string, Figures[]>(servers.map((s) => [s.name, []]));
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const server of round % 2 === 0 ? servers : [...servers].reverse()) runs.get(server.name)!.push(await drive(server.url, load(server), SECONDS));
@@ -206,7 +210,7 @@ async function main(): Promise<void> {
   if (build.status !== 0) throw new Error('npm run build failed');
   const store = process.env.MONGODB_URI ? 'MongoDB (MONGODB_URI; reads from the read cache, kept current by the change stream)' : 'in-memory';
   console.log(
-    `# npm run bench — node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per server (after a warm-up), load generator: ${hasWrk ? 'wrk (1 thread)' : 'autocannon in this process (install Debian wrk for figures comparable to the README)'}, ${pinned ? `on CPUs 0-${CPUS - 2}, every server on CPU ${SERVER_CPU}` : 'sharing the CPUs with the servers (not pinned)'}; the service's store: ${store}\n`,
+    `# npm run bench — node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per server (after a ${WARMUP_SECONDS} s warm-up), load generator: ${hasWrk ? 'wrk (1 thread)' : 'autocannon in this process (install Debian wrk for figures comparable to the README)'}, ${pinned ? `on CPUs 0-${CPUS - 2}, every server on CPU ${SERVER_CPU}` : 'sharing the CPUs with the servers (not pinned)'}; the service's store: ${store}\n`,
   );
 
   const servers: Server[] = [];
