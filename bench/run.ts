@@ -1,5 +1,6 @@
 // `npm run bench`: the bot runtime's read, side by side, on 127.0.0.1 only, bounded in time (about five
-// minutes). In one run it starts a bare node:http server, a bare Express 5 app, the service twice — as
+// minutes). In one run it starts a bare node:http server (and the same again, a control: what the service's ratios
+// to bare are worth in this run is what the control's came to), a bare Express 5 app, the service twice — as
 // production runs it (READ_TOKENS and ADMIN_TOKENS set and the read token sent, a CORS origin, logs at info,
 // metrics on; request id, log line, histogram, security headers and ETag handling all on) and with its
 // defaults (no tokens, no CORS) — and, when Debian's python3-fastapi and python3-uvicorn are installed, the
@@ -222,6 +223,10 @@ async function main(): Promise<void> {
     let port = await freePort();
     const bare = await start('bare node:http', node, [path.join(peers, 'bare-node.js'), String(port)], {}, port);
     port = await freePort();
+    // The same server again, read against the first like the service is: what this run's ratios are worth. Identical
+    // servers, each round's ratio 0.57-1.67 on this machine, the median of a run's rounds 1.0-1.12.
+    const control = await start('bare node:http, again (control)', node, [path.join(peers, 'bare-node.js'), String(port)], {}, port);
+    port = await freePort();
     const express = await start('bare Express 5', node, [path.join(peers, 'bare-express.js'), String(port)], { NODE_PATH: path.join(ROOT, 'node_modules') }, port);
     const storeEnv = process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI, MIGRATE_ON_START: 'true' } : {};
     port = await freePort();
@@ -239,8 +244,9 @@ async function main(): Promise<void> {
     const idleRss = rssMiB(production.child);
     port = await freePort();
     const defaults = await start('service, defaults', node, [path.join(ROOT, 'dist', 'main.js')], { PORT: String(port), HOST: '127.0.0.1', ...storeEnv }, port);
-    // The service beside bare node:http, the server its ratios are read against (in every round, either order).
-    servers.push(bare, production, defaults, express);
+    // The service beside bare node:http, the server its ratios are read against (in every round, either order), and
+    // the control on bare's other side: each as far from bare in time as the other.
+    servers.push(control, bare, production, defaults, express);
     let fastapi: Server | undefined;
     if (python) {
       port = await freePort();
@@ -259,9 +265,9 @@ async function main(): Promise<void> {
       const errors = figures.reduce((sum, f) => sum + f.errors, 0);
       console.log(`| ${server.name} | ${fmt(medianOf(figures, 'rps'))} | ${fmt(medianOf(figures, 'p50'), 2)} | ${fmt(medianOf(figures, 'p99'), 2)} | ${fmt(rssMiB(server.child), 1)} | ${errors} |`);
     }
-    console.log('\n| service | req/s ÷ bare node:http | p99 ÷ bare node:http | req/s ÷ bare Express | p99 ÷ bare Express | req/s ÷ FastAPI | p99 ÷ FastAPI |');
+    console.log('\n| server | req/s ÷ bare node:http | p99 ÷ bare node:http | req/s ÷ bare Express | p99 ÷ bare Express | req/s ÷ FastAPI | p99 ÷ FastAPI |');
     console.log('|---|---|---|---|---|---|---|');
-    for (const service of [production, defaults]) {
+    for (const service of [production, defaults, control]) {
       const mine = runs.get(service.name)!;
       const against = (peer: Server | undefined): string =>
         peer ? `${fmt(ratio(mine, runs.get(peer.name)!, 'rps'), 2)}× | ${fmt(ratio(mine, runs.get(peer.name)!, 'p99'), 2)}×` : '– | –';
