@@ -224,7 +224,7 @@ async function main(): Promise<void> {
     const bare = await start('bare node:http', node, [path.join(peers, 'bare-node.js'), String(port)], {}, port);
     port = await freePort();
     // The same server again, read against the first like the service is: what this run's ratios are worth. Identical
-    // servers, each round's ratio 0.57-1.67 on this machine, the median of a run's rounds 1.0-1.12.
+    // servers, each round's ratio 0.57-1.67 on this machine, the median of a run's rounds 0.90-1.12.
     const control = await start('bare node:http, again (control)', node, [path.join(peers, 'bare-node.js'), String(port)], {}, port);
     port = await freePort();
     const express = await start('bare Express 5', node, [path.join(peers, 'bare-express.js'), String(port)], { NODE_PATH: path.join(ROOT, 'node_modules') }, port);
@@ -267,11 +267,11 @@ async function main(): Promise<void> {
     }
     console.log('\n| server | req/s ÷ bare node:http | p99 ÷ bare node:http | req/s ÷ bare Express | p99 ÷ bare Express | req/s ÷ FastAPI | p99 ÷ FastAPI |');
     console.log('|---|---|---|---|---|---|---|');
-    for (const service of [production, defaults, control]) {
-      const mine = runs.get(service.name)!;
+    for (const server of [production, defaults, control]) {
+      const mine = runs.get(server.name)!;
       const against = (peer: Server | undefined): string =>
         peer ? `${fmt(ratio(mine, runs.get(peer.name)!, 'rps'), 2)}× | ${fmt(ratio(mine, runs.get(peer.name)!, 'p99'), 2)}×` : '– | –';
-      console.log(`| ${service.name} | ${against(bare)} | ${against(express)} | ${against(fastapi)} |`);
+      console.log(`| ${server.name} | ${against(bare)} | ${against(express)} | ${against(fastapi)} |`);
     }
 
     console.log('\n## The rest of the API, beside bare Express\'s same-shaped routes (production settings, medians of the rounds)\n');
