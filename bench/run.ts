@@ -1,12 +1,13 @@
 // `npm run bench`: the bot runtime's read, side by side, on 127.0.0.1 only, bounded in time (about six
 // minutes). In one run it starts a bare node:http server (and the same again, a control: what the service's ratios
-// to bare are worth in this run is what the control's came to), a bare Express 5 app, the service twice — as
-// production runs it (READ_TOKENS and ADMIN_TOKENS set and the read token sent, a CORS origin, logs at info,
-// metrics on; request id, log line, histogram, security headers and ETag handling all on) and with its
-// defaults (no tokens, no CORS) — and, when Debian's python3-fastapi and python3-uvicorn are installed, the
-// chatbot's own stack (FastAPI + uvicorn) answering the same JSON. It loads each with the same connections for
-// the same time, in interleaved rounds (warm-up excluded), and prints req/s, p50/p99 and RSS (medians of the
-// rounds) and the ratios (medians of each round's ratio: the two servers compared were measured seconds apart).
+// to bare are worth in this run is what the control's came to), a bare Express 5 app, the service twice (with
+// the node options npm start and the image run it with) — as production runs it (READ_TOKENS and ADMIN_TOKENS
+// set and the read token sent, a CORS origin, logs at info, metrics on; request id, log line, histogram, security
+// headers and ETag handling all on) and with its defaults (no tokens, no CORS) — and, when Debian's
+// python3-fastapi and python3-uvicorn are installed, the chatbot's own stack (FastAPI + uvicorn) answering the
+// same JSON. It loads each with the same connections for the same time, in interleaved rounds (warm-up
+// excluded), and prints req/s, p50/p99 and RSS (medians of the rounds) and the ratios (medians of each round's
+// ratio: the two servers compared were measured seconds apart).
 // Then the rest of the API beside bare Express's same-shaped routes (the list; the admin UI's whole-record PUT),
 // the bot's read through the chatbot's Python client beside a raw keep-alive http.client loop (with the TCP
 // connections each opened), and RSS over a soak of distinct request ids and unknown paths.
@@ -25,6 +26,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { SERVICE_NODE_OPTIONS } from '../test/support/process';
 
 const ROOT = path.resolve(__dirname, '..');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -235,7 +237,7 @@ async function main(): Promise<void> {
     const production = await start(
       'service, production',
       node,
-      [path.join(ROOT, 'dist', 'main.js')],
+      [...SERVICE_NODE_OPTIONS, path.join(ROOT, 'dist', 'main.js')],
       // ALLOWED_HOSTS: any port on 127.0.0.1, as the client row reaches it through counting proxies.
       { PORT: String(port), HOST: '127.0.0.1', ALLOWED_HOSTS: '127.0.0.1', LOG_LEVEL: 'info', METRICS_ENABLED: 'true', READ_TOKENS: TOKEN, ADMIN_TOKENS: ADMIN, CORS_ORIGINS: 'http://localhost:3000', ...storeEnv },
       port,
@@ -243,7 +245,7 @@ async function main(): Promise<void> {
     );
     const idleRss = rssMiB(production.child);
     port = await freePort();
-    const defaults = await start('service, defaults', node, [path.join(ROOT, 'dist', 'main.js')], { PORT: String(port), HOST: '127.0.0.1', ...storeEnv }, port);
+    const defaults = await start('service, defaults', node, [...SERVICE_NODE_OPTIONS, path.join(ROOT, 'dist', 'main.js')], { PORT: String(port), HOST: '127.0.0.1', ...storeEnv }, port);
     // The service beside bare node:http, the server its ratios are read against (in every round, either order), and
     // the control on bare's other side: each as far from bare in time as the other.
     servers.push(control, bare, production, defaults, express);

@@ -6,7 +6,7 @@ import { parse as parseHcl } from '@cdktf/hcl2json';
 import { expect } from 'chai';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { ENV_VARIABLES, loadConfig } from '../../src/infrastructure/config';
-import { ROOT } from '../support/process';
+import { ROOT, SERVICE_NODE_OPTIONS } from '../support/process';
 
 const read = (relative: string) => readFileSync(path.join(ROOT, relative), 'utf8');
 const yamlFile = (relative: string) => parseYaml(read(relative)) as Record<string, any>;
@@ -41,8 +41,10 @@ describe('ops manifests agree with the code', () => {
       expect(runtime.find((l) => l.startsWith('ENV'))).to.include(`PORT=${PORT}`).and.include('NODE_ENV=production');
       expect(runtime.find((l) => l.startsWith('HEALTHCHECK'))).to.include('/healthz');
       const pkg = JSON.parse(read('package.json')) as { main: string; scripts: Record<string, string> };
-      expect(runtime.find((l) => l.startsWith('CMD'))).to.equal(`CMD ["node", "${pkg.main}"]`);
-      expect(pkg.scripts.start).to.equal(`node ${pkg.main}`);
+      // The image runs what npm start runs, node's options and all (the tests and the bench spawn it so too).
+      const start = ['node', ...SERVICE_NODE_OPTIONS, pkg.main];
+      expect(pkg.scripts.start).to.equal(start.join(' '));
+      expect(runtime.find((l) => l.startsWith('CMD'))).to.equal(`CMD [${start.map((word) => JSON.stringify(word)).join(', ')}]`);
     });
 
     it('leaves the working tree out of the build context', () => {

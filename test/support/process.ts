@@ -1,11 +1,15 @@
 // Spawns the service as operators run it: the built entry point (dist/main.js) in its own process, configured by
 // environment only. The build is made here when it is older than the source (npm test builds it first).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
 const ENTRY = path.join(ROOT, 'dist/main.js');
+// npm start's command (package.json), which the image's CMD is held to (test/ops): node, its options, the entry point.
+const START = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
+/** The node options the service runs with, as npm start and the image give them. */
+export const SERVICE_NODE_OPTIONS: readonly string[] = START.slice(1, -1);
 
 function newestIn(dir: string): number {
   return Math.max(...readdirSync(dir).map((name) => {
@@ -43,7 +47,7 @@ export interface SpawnedService {
 export function spawnService(env: NodeJS.ProcessEnv, preload: string[] = []): SpawnedService {
   // Only what the test gives, plus PATH: no MONGODB_URI or other setting leaks in from the developer's shell.
   ensureBuilt();
-  const child = spawn(process.execPath, [...preload.flatMap((module) => ['--import', module]), ENTRY], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, ...preload.flatMap((module) => ['--import', module]), ENTRY], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
