@@ -230,6 +230,8 @@ async function main(): Promise<void> {
     const control = await start('bare node:http, again (control)', node, [path.join(peers, 'bare-node.js'), String(port)], {}, port);
     port = await freePort();
     const express = await start('bare Express 5', node, [path.join(peers, 'bare-express.js'), String(port)], { NODE_PATH: path.join(ROOT, 'node_modules') }, port);
+    // The service as npm start and the image run it: node's options, then the entry point.
+    const serviceArgs = [...SERVICE_NODE_OPTIONS, path.join(ROOT, 'dist', 'main.js')];
     const storeEnv = process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI, MIGRATE_ON_START: 'true' } : {};
     port = await freePort();
     // As production runs it: both token lists, the bot runtime's read token on every read, the admin UI's
@@ -237,7 +239,7 @@ async function main(): Promise<void> {
     const production = await start(
       'service, production',
       node,
-      [...SERVICE_NODE_OPTIONS, path.join(ROOT, 'dist', 'main.js')],
+      serviceArgs,
       // ALLOWED_HOSTS: any port on 127.0.0.1, as the client row reaches it through counting proxies.
       { PORT: String(port), HOST: '127.0.0.1', ALLOWED_HOSTS: '127.0.0.1', LOG_LEVEL: 'info', METRICS_ENABLED: 'true', READ_TOKENS: TOKEN, ADMIN_TOKENS: ADMIN, CORS_ORIGINS: 'http://localhost:3000', ...storeEnv },
       port,
@@ -245,7 +247,7 @@ async function main(): Promise<void> {
     );
     const idleRss = rssMiB(production.child);
     port = await freePort();
-    const defaults = await start('service, defaults', node, [...SERVICE_NODE_OPTIONS, path.join(ROOT, 'dist', 'main.js')], { PORT: String(port), HOST: '127.0.0.1', ...storeEnv }, port);
+    const defaults = await start('service, defaults', node, serviceArgs, { PORT: String(port), HOST: '127.0.0.1', ...storeEnv }, port);
     // The service beside bare node:http, the server its ratios are read against (in every round, either order), and
     // the control on bare's other side: each as far from bare in time as the other.
     servers.push(control, bare, production, defaults, express);
