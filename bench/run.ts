@@ -226,7 +226,7 @@ async function main(): Promise<void> {
     const bare = await start('bare node:http', node, [path.join(peers, 'bare-node.js'), String(port)], {}, port);
     port = await freePort();
     // The same server again, read against the first like the service is: what this run's ratios are worth. Identical
-    // servers, each round's ratio 0.57-1.67 on this machine, the median of a run's rounds 0.90-1.12.
+    // servers, each round's ratio 0.57-1.67 on this machine, the median of a run's rounds 0.89-1.19 (README, Benchmarks).
     const control = await start('bare node:http, again (control)', node, [path.join(peers, 'bare-node.js'), String(port)], {}, port);
     port = await freePort();
     const express = await start('bare Express 5', node, [path.join(peers, 'bare-express.js'), String(port)], { NODE_PATH: path.join(ROOT, 'node_modules') }, port);
