@@ -173,6 +173,32 @@ describe('integrations API', () => {
     });
   });
 
+  describe('the bytes of a record', () => {
+    /** An answer as bytes, as they came over the wire. */
+    async function bytesOf(path: string): Promise<{ length: number; bytes: Buffer }> {
+      const res = await fetch(`${running.url}${path}`);
+      expect(res.status, path).to.equal(200);
+      return { length: Number(res.headers.get('content-length')), bytes: Buffer.from(await res.arrayBuffer()) };
+    }
+
+    it('are its JSON in UTF-8, Content-Length counting them, whether it is all ASCII or not, on the read and the list', async () => {
+      // Accents, a symbol outside Latin-1, an emoji (a surrogate pair in JavaScript), and the characters JSON escapes.
+      const name = 'Café ☕ chat 💬 "quoted" \\ back';
+      const settings = { greeting: 'Grüß Gott', color: 'blue' };
+      await api().patch('/integrations/chat_widget').send({ name, settings }).expect(200);
+      for (const path of ['/integrations/chat_widget', '/integrations/facebook', '/integrations']) {
+        const { length, bytes } = await bytesOf(path);
+        expect(bytes.length, path).to.equal(length);
+        const text = bytes.toString('utf8');
+        // Valid UTF-8: decoding and encoding again gives the same bytes.
+        expect(Buffer.from(text, 'utf8').equals(bytes), path).to.equal(true);
+        const records = ([] as { id: string; name: string; settings: unknown }[]).concat(JSON.parse(text));
+        const widget = records.find((record) => record.id === 'chat_widget');
+        if (path !== '/integrations/facebook') expect(widget, path).to.deep.include({ name, settings });
+      }
+    });
+  });
+
   describe('POST /integrations/ensure-defaults', () => {
     it('reports the defaults as existing and keeps what the user changed', async () => {
       await api().patch('/integrations/facebook').send({ status: true, settings: facebookSettings() }).expect(200);

