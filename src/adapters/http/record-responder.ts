@@ -29,24 +29,26 @@ export class RecordResponder {
 
   sendList(res: HttpResponse, integrations: readonly Integration[]): void {
     const json = `[${integrations.map((integration) => this.encode(integration).json).join(',')}]`;
-    const length = Buffer.byteLength(json);
-    writeAnswer(res, 200, bodyHeaders(length), json, bodyEncoding(json, length));
+    const { headers, encoding } = jsonBody(json);
+    writeAnswer(res, 200, headers, json, encoding);
   }
 
   private encode(integration: Integration): Encoded {
     let encoded = this.encoded.get(integration);
     if (!encoded) {
       const json = JSON.stringify(integration.toPrimitives());
-      const length = Buffer.byteLength(json);
+      const { headers, encoding } = jsonBody(json);
       const etag = etagOf(integration.version);
-      encoded = { json, encoding: bodyEncoding(json, length), ok: ['ETag', etag, ...bodyHeaders(length)], notModified: ['ETag', etag, 'Cache-Control', 'no-store'] };
+      encoded = { json, encoding, ok: ['ETag', etag, ...headers], notModified: ['ETag', etag, 'Cache-Control', 'no-store'] };
       this.encoded.set(integration, encoded);
     }
     return encoded;
   }
 }
 
-// Records carry credentials: no cache on the way may keep a copy (RFC 9111 no-store).
-function bodyHeaders(byteLength: number): string[] {
-  return ['Cache-Control', 'no-store', 'Content-Type', JSON_TYPE, 'Content-Length', String(byteLength)];
+/** A JSON body's headers and how it goes to the socket, from its byte length counted once. */
+function jsonBody(json: string): { headers: string[]; encoding: BodyEncoding } {
+  const byteLength = Buffer.byteLength(json);
+  // Records carry credentials: no cache on the way may keep a copy (RFC 9111 no-store).
+  return { headers: ['Cache-Control', 'no-store', 'Content-Type', JSON_TYPE, 'Content-Length', String(byteLength)], encoding: bodyEncoding(json, byteLength) };
 }
