@@ -69,7 +69,10 @@ const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // A request id: a random prefix and a counter, unique across replicas and restarts in practice, without drawing
 // random bytes per request. The counter, from a random start, counts in eight hex digits (0x10000000 onwards), so
 // every id has the same length and an answer's size never depends on how long the process ran; should it run
-// out of eight digits, a new prefix is drawn and it starts again.
+// out of eight digits, a new prefix is drawn and it starts again. The id is made by join, which gives V8 one flat
+// string, where a template gives a rope of three: node:http's check of each header value and the log line's each run
+// a regular expression over the id, and on a rope the first of them goes through V8's runtime to flatten it first
+// (1–3% of the CPU of the bot runtime's read, measured; README, Benchmarks).
 const FIRST = 0x1000_0000;
 const LAST = 0xffff_ffff;
 let prefix = '';
@@ -81,7 +84,7 @@ export function nextRequestId(): string {
     sequence = FIRST + randomBytes(3).readUIntBE(0, 3);
   }
   sequence += 1;
-  return `${prefix}-${sequence.toString(16)}`;
+  return [prefix, sequence.toString(16)].join('-');
 }
 
 const KNOWN_METHODS = new Set(METHODS);
