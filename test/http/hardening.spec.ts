@@ -226,6 +226,42 @@ describe('hardening', () => {
       expect(running.logs().find((l) => l.msg === 'request' && l.requestId === logged[0]!.requestId)).to.include({ status: 400, route: 'unmatched' });
     });
 
+    // Answers written while a turn of the event loop handles requests go to their sockets at its end: one written
+    // just before the connection is cut, or queued behind another on a pipelined connection, still goes out whole.
+    it('answers requests pipelined in one packet in order, each whole, and a good request followed by garbage in the same packet before cutting the connection', async () => {
+      running = await startService();
+      const good = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+      const wholeAnswers = (text: string): { status: number; body: string }[] => {
+        const answers: { status: number; body: string }[] = [];
+        for (let rest = text; rest.length > 0; ) {
+          const end = rest.indexOf('\r\n\r\n');
+          if (end < 0) break;
+          const head = rest.slice(0, end);
+          const length = Number(/\r\nContent-Length: (\d+)/i.exec(head)?.[1] ?? 0);
+          answers.push({ status: Number(head.slice(9, 12)), body: rest.slice(end + 4, end + 4 + length) });
+          rest = rest.slice(end + 4 + length);
+        }
+        return answers;
+      };
+
+      const pipelined = await rawConnection(running.url);
+      pipelined.socket.write(good('/integrations/facebook') + good('/integrations/no-such-one') + good('/integrations/chat_widget'));
+      await waitFor('three answers', () => wholeAnswers(pipelined.received()).length === 3);
+      const answers = wholeAnswers(pipelined.received());
+      expect(answers.map((answer) => answer.status)).to.deep.equal([200, 404, 200]);
+      expect(JSON.parse(answers[0]!.body)).to.include({ id: 'facebook' });
+      expect(JSON.parse(answers[1]!.body)).to.include({ status: 404 });
+      expect(JSON.parse(answers[2]!.body)).to.include({ id: 'chat_widget' });
+      pipelined.socket.destroy();
+
+      const cut = await rawConnection(running.url);
+      cut.socket.write(`${good('/integrations/facebook')}NOT HTTP AT ALL\r\n\r\n`);
+      await cut.closed;
+      const received = wholeAnswers(cut.received());
+      expect(received.map((answer) => answer.status)).to.deep.equal([200]);
+      expect(JSON.parse(received[0]!.body)).to.include({ id: 'facebook' });
+    });
+
     it('closes connections beyond the cap at once', async () => {
       running = await startService({}, { overrides: { limits: { maxConnections: 3 } } });
       const held = await Promise.all([1, 2, 3].map(() => rawConnection(running.url)));

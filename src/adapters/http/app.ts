@@ -15,7 +15,7 @@ import { buildOpenApiDocument } from './openapi';
 import { operationRoutes, type MetricsEndpoint, type ReadinessReport } from './operations.routes';
 import { HttpProblem, answerErrors, errorMiddleware, problems } from './problem';
 import { RecordResponder } from './record-responder';
-import { RequestTracker, applyFrame, nextRequestId, observationOf, type HttpRequest, type HttpResponse, type RequestObserver } from './request-context';
+import { RequestTracker, applyFrame, finishAnswer, nextRequestId, observationOf, type HttpRequest, type HttpResponse, type RequestObserver } from './request-context';
 import { mountRoutes, type RouteSpec } from './route-table';
 
 export type { MetricsEndpoint, ReadinessReport } from './operations.routes';
@@ -136,6 +136,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     // What Node answers by default, answered here so the status the client gets is the one logged and measured.
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     const res = tracker.inFlightOn(socket);
+    // An answer already written goes out before the connection is cut (pipelined requests, the last one malformed).
+    if (res !== undefined) finishAnswer(res);
     const answering = socket.writable && (res === undefined || !res.headersSent);
     if (answering) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
     if (res !== undefined && !res.headersSent) {

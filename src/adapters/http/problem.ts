@@ -2,7 +2,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { DomainError, ValidationError, type DomainErrorCode, type FieldError } from '../../domain/errors';
 import { errorFields, type Logger } from '../../application/logger.port';
-import { requestTarget, writeAnswer, type HttpRequest, type HttpResponse } from './request-context';
+import { finishAnswer, requestTarget, writeAnswer, type HttpRequest, type HttpResponse } from './request-context';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -116,6 +116,8 @@ export function answerErrors(logger: Logger): ErrorAnswer {
   return (error, req, res) => {
     if (res.headersSent) {
       logger.error('error after the answer began', { requestId: res.locals.requestId, ...errorFields(error) });
+      // What was written goes first, as it would have had it not waited for the end of the turn.
+      finishAnswer(res);
       res.destroy();
       return;
     }
