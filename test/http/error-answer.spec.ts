@@ -1,11 +1,11 @@
 // An error met after a response's headers went out can no longer be answered as a problem: the one error
 // answer (Express's last middleware and the direct read alike) logs it and cuts the response, so the client
-// sees a broken answer, never a well-formed one that is wrong.
+// sees a broken answer, never a well-formed one that is wrong; an answer already written whole goes out first.
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { answerErrors } from '../../src/adapters/http/problem';
-import { RequestLocals, type HttpResponse } from '../../src/adapters/http/request-context';
+import { RequestLocals, writeAnswer, type HttpResponse } from '../../src/adapters/http/request-context';
 
 describe('the error answer', () => {
   let server: Server;
@@ -25,6 +25,8 @@ describe('the error answer', () => {
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
         res.write('{"partial":');
       }
+      // A whole answer written (its body waiting for the end of the turn), then an error.
+      if (req.url === '/written') writeAnswer(res, 200, ['Content-Type', 'application/json', 'Content-Length', '11'], '{"whole":1}');
       answer(new Error('failed half-way'), req, res);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -60,5 +62,12 @@ describe('the error answer', () => {
     expect(logged[0]!.msg).to.equal('error after the answer began');
     expect(logged[0]!.fields).to.include({ requestId: 'late-1' });
     expect(logged[0]!.fields.err).to.include({ message: 'failed half-way' });
+  });
+
+  it('sends an answer written whole before the error, then cuts the connection and logs the error', async () => {
+    logged.length = 0;
+    const answered = await get('/written');
+    expect(answered).to.deep.equal({ status: 200, body: '{"whole":1}' });
+    expect(logged.map((line) => line.msg)).to.deep.equal(['error after the answer began']);
   });
 });
