@@ -15,7 +15,7 @@ import { ensureDefaultsResultSchema, schemaName } from './integration.schemas';
 import { HttpProblem, problems } from './problem';
 import type { RecordResponder } from './record-responder';
 import { underPrefixes, type Operation, type ResponseDoc, type RouteSpec } from './route-table';
-import { writeAnswer, type HttpRequest, type HttpResponse, type RouteRequest } from './request-context';
+import { JSON_TYPE, framedBody, writeAnswer, type HttpRequest, type HttpResponse, type RouteRequest } from './request-context';
 
 export interface IntegrationUseCases {
   list: ListIntegrations;
@@ -158,7 +158,8 @@ export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStal
               audit(auditEntry(res, { integration: created.id, versionBefore: 0, versionAfter: created.version, changed: [...WRITABLE_FIELD_NAMES] }));
             }
             const body = JSON.stringify({ created: result.created.map((created) => created.id), existing: result.existing });
-            writeAnswer(res, 200, ['Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body))], body);
+            const framed = framedBody(body, JSON_TYPE);
+            writeAnswer(res, 200, framed.headers, body, framed.encoding);
           },
           doc: {
             operationId: 'ensureDefaultIntegrations',

@@ -2,7 +2,7 @@
 // kubelets and Prometheus call them without tokens; none of them carries a credential.
 import { DOCS_INIT, DOCS_PAGE, sendDocsAsset } from './docs';
 import { HttpProblem, problems } from './problem';
-import { writeAnswer, type HttpResponse } from './request-context';
+import { JSON_TYPE, framedBody, writeAnswer, type HttpResponse } from './request-context';
 import type { RouteSpec } from './route-table';
 
 export interface ReadinessReport {
@@ -27,10 +27,9 @@ export interface OperationsOptions {
 }
 
 function send(res: HttpResponse, status: number, type: string, body: string, headers: readonly string[] = []): void {
-  writeAnswer(res, status, [...headers, 'Content-Type', type, 'Content-Length', String(Buffer.byteLength(body))], body);
+  const framed = framedBody(body, type);
+  writeAnswer(res, status, [...headers, ...framed.headers], body, framed.encoding);
 }
-
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 export function operationRoutes({ readiness, metrics, openapi, pageHeaders }: OperationsOptions): RouteSpec[] {
   const page = (description: string) => ({ 200: { description, content: { 'text/html': { type: 'string' } } } });

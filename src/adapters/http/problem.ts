@@ -2,7 +2,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { DomainError, ValidationError, type DomainErrorCode, type FieldError } from '../../domain/errors';
 import { errorFields, type Logger } from '../../application/logger.port';
-import { finishAnswer, requestTarget, writeAnswer, type HttpRequest, type HttpResponse } from './request-context';
+import { finishAnswer, framedBody, requestTarget, writeAnswer, type HttpRequest, type HttpResponse } from './request-context';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -64,13 +64,13 @@ export function sendProblem(req: HttpRequest, res: HttpResponse, problem: Proble
   const body = JSON.stringify({ ...problem, instance: requestTarget(req), requestId: res.locals.requestId });
   const all: string[] = [];
   for (const name of Object.keys(headers)) all.push(name, headers[name]!);
-  all.push('Content-Type', PROBLEM_CONTENT_TYPE);
   if (problem.status === 503) all.push('Retry-After', '1');
   // Refused before its body was read (no token, a forbidden token, too large), or with a body left unread:
   // close the connection rather than read, or wait for, what the client is still sending.
   if (CLOSE_AFTER.has(problem.status) || !req.complete) all.push('Connection', 'close');
-  all.push('Content-Length', String(Buffer.byteLength(body)));
-  writeAnswer(res, problem.status, all, body);
+  const framed = framedBody(body, PROBLEM_CONTENT_TYPE);
+  all.push(...framed.headers);
+  writeAnswer(res, problem.status, all, body, framed.encoding);
 }
 
 /** Errors raised while reading the request (body-parser's `type`s, a malformed path), by what they mean to a client. */

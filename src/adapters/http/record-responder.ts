@@ -1,9 +1,9 @@
 // Writes records to responses. An entity never changes, so its JSON, its headers (ETag, no-store, type, length) and
-// how its bytes go to the socket (bodyEncoding) are worked out once per entity and shared by every response that
+// how its bytes go to the socket (framedBody) are worked out once per entity and shared by every response that
 // sends it (the bot runtime reads one record on every message), written with the frame's in one writeHead.
 import type { Integration } from '../../domain/integration.entity';
 import { etagOf } from './etag';
-import { bodyEncoding, writeAnswer, type BodyEncoding, type HttpResponse } from './request-context';
+import { JSON_TYPE, framedBody, writeAnswer, type BodyEncoding, type HttpResponse } from './request-context';
 
 interface Encoded {
   json: string;
@@ -12,8 +12,6 @@ interface Encoded {
   ok: readonly string[];
   notModified: readonly string[];
 }
-
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 export class RecordResponder {
   private readonly encoded = new WeakMap<Integration, Encoded>();
@@ -46,9 +44,9 @@ export class RecordResponder {
   }
 }
 
-/** A JSON body's headers and how it goes to the socket, from its byte length counted once. */
+/** A record's or the list's JSON: never kept by a cache on the way, framed (framedBody). */
 function jsonBody(json: string): { headers: string[]; encoding: BodyEncoding } {
-  const byteLength = Buffer.byteLength(json);
+  const { headers, encoding } = framedBody(json, JSON_TYPE);
   // Records carry credentials: no cache on the way may keep a copy (RFC 9111 no-store).
-  return { headers: ['Cache-Control', 'no-store', 'Content-Type', JSON_TYPE, 'Content-Length', String(byteLength)], encoding: bodyEncoding(json, byteLength) };
+  return { headers: ['Cache-Control', 'no-store', ...headers], encoding };
 }
