@@ -152,7 +152,7 @@ export function writeAnswer(res: HttpResponse, status: number, headers: readonly
 /** Sends the body of an answer written in this turn now, if it is still waiting (writeAnswer). */
 export function finishAnswer(res: HttpResponse): void {
   const locals = res.locals;
-  if (locals === undefined || !locals.bodyPending) return;
+  if (!locals.bodyPending) return;
   locals.bodyPending = false;
   const body = locals.unsentBody;
   locals.unsentBody = undefined;
