@@ -145,6 +145,33 @@ describe('CachedIntegrationRepository', () => {
     expect((await cache.list()).find((i) => i.id === 'facebook')!.version).to.equal(2);
   });
 
+  it('keeps the newer record when two writes are acknowledged in the reverse order they were applied', async () => {
+    const v1 = (await store.findById('facebook'))!;
+    const v2 = v1.change({ status: true }, T1);
+    const v3 = v2.change({ description: 'Messenger, rotated' }, T1);
+    const acks: (() => void)[] = [];
+    const apply = store.replace.bind(store);
+    sinon.stub(store, 'replace').callsFake(async (next) => {
+      await apply(next); // the store has it; its reply is still on the wire
+      await new Promise<void>((resolve) => acks.push(resolve));
+    });
+    const flaky = failing(store);
+    cache = new CachedIntegrationRepository(flaky, { ttlMs: 1_000, staleIfErrorMs: 60_000, feed, now: () => clock });
+    const writingV2 = cache.replace(v2);
+    await new Promise((resolve) => setImmediate(resolve));
+    const writingV3 = cache.replace(v3);
+    await new Promise((resolve) => setImmediate(resolve));
+    acks[1]!(); // v3's reply first
+    await writingV3;
+    acks[0]!();
+    await writingV2;
+    expect((await cache.findById('facebook'))!.version, 'the read').to.equal(3);
+    flaky.down = true;
+    clock = 2_000;
+    const error = (await cache.findById('facebook').catch((e: unknown) => e)) as StoreUnavailableError;
+    expect((error.lastKnown!.value as Integration).version, 'the stale-if-error copy').to.equal(3);
+  });
+
   it('does not keep what a read fetched while a write was under way', async () => {
     let release!: (value: Integration | null) => void;
     const before = await store.findById('facebook');

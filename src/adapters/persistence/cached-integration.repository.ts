@@ -3,9 +3,10 @@
 //
 // Fresh: a copy read while the store's change feed was live is kept until the feed tells of a change to it
 // (another replica's write, the old Python store's); while the feed is down, a copy is fresh for `ttlMs` from
-// when its read was sent. This replica's own acknowledged writes are never followed by an older answer: the
-// written record replaces its copy, the list's copy goes, and a read under way across a write or a change
-// never fills the cache.
+// when its read was sent. This replica's own acknowledged writes are never followed by an older answer: each
+// id keeps the highest version this replica saw acknowledged (its floor), and no copy below it is ever taken,
+// whether from a write's acknowledgement (two writes' replies may arrive in either order) or from a read; the
+// list's copy goes on every write, and a read under way across a write or a change never fills the cache.
 //
 // Stale-if-error: when the store does not answer, the error carries the copy (StoreUnavailableError.lastKnown)
 // if it is at most `staleIfErrorMs` old; the use case decides whether to serve it. A change told by the feed
@@ -47,6 +48,9 @@ export interface CacheOptions {
 
 export class CachedIntegrationRepository implements IntegrationRepository, ChangeListener {
   private readonly entries: LRUCache<string, Entry>;
+  // id → the highest version of it acknowledged to this replica. Only records that exist have one (a write
+  // of an unknown id is refused), so it grows with the store, not with what clients ask for.
+  private readonly floors = new Map<string, number>();
   private readonly inflight = new Map<string, { generation: number; promise: Promise<Cached> }>();
   private readonly ttlMs: number;
   private readonly staleIfErrorMs: number;
@@ -93,9 +97,11 @@ export class CachedIntegrationRepository implements IntegrationRepository, Chang
       this.forget(key);
       throw error;
     }
+    // Acknowledged: no answer from here on is older. A newer write's reply may have come first: then `next`
+    // is below the floor and is not kept. Fresh for the TTL only: a change told meanwhile wins.
+    this.floors.set(next.id, Math.max(next.version, this.floors.get(next.id) ?? 0));
     this.forget(key);
-    // Acknowledged: no answer from here on is older. Fresh for the TTL only: a change told meanwhile wins.
-    this.entries.set(key, { value: next, confirmedAt: this.now(), trusted: false });
+    this.hold(key, next, this.now(), false);
   }
 
   async insertMissing(integrations: readonly Integration[]): Promise<InsertMissingResult> {
@@ -146,6 +152,13 @@ export class CachedIntegrationRepository implements IntegrationRepository, Chang
     this.inflight.delete(LIST_KEY);
   }
 
+  /** Keeps `value` as the copy of `key`, unless it holds a record older than one acknowledged here. */
+  private hold(key: string, value: Cached, confirmedAt: number, trusted: boolean): void {
+    const records = Array.isArray(value) ? value : value ? [value] : [];
+    if (records.some((record) => record.version < (this.floors.get(record.id) ?? 0))) return;
+    this.entries.set(key, { value, confirmedAt, trusted });
+  }
+
   private isFresh(entry: Entry): boolean {
     if (this.ttlMs === 0) return false;
     return (entry.trusted && this.feedLive) || this.now() - entry.confirmedAt <= this.ttlMs;
@@ -170,7 +183,7 @@ export class CachedIntegrationRepository implements IntegrationRepository, Chang
     const sentAt = this.now();
     const promise = load().then(
       (value) => {
-        if (generation === this.generation) this.entries.set(key, { value, confirmedAt: sentAt, trusted });
+        if (generation === this.generation) this.hold(key, value, sentAt, trusted);
         return value;
       },
       (error: unknown) => {
