@@ -1,4 +1,4 @@
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import { IntegrationNotFoundError, StoreUnavailableError, UnreadableRecordError, VersionConflictError } from '../domain/errors';
 import type { Integration, IntegrationChanges } from '../domain/integration.entity';
 import { isValidId } from '../domain/integration-rules';
@@ -25,8 +25,12 @@ export interface EditIntegrationInput {
   precondition?: EditPrecondition;
 }
 
-// Unconditional edits that lose a race to another writer read again and re-apply their changes.
-const MAX_ATTEMPTS = 30;
+/**
+ * How long an unconditional edit that keeps losing the race to other writers reads again and re-applies its
+ * changes before it answers "retry": the service binds it to STORE_TIMEOUT_MS, what a request may wait.
+ */
+export const EDIT_PATIENCE_MS = Symbol.for('EditPatienceMs');
+const DEFAULT_EDIT_PATIENCE_MS = 3_000;
 
 /**
  * Someone edits an integration: the fields given change, the others stay; `settings`, when given,
@@ -37,6 +41,7 @@ export class EditIntegration {
   constructor(
     @inject(INTEGRATION_REPOSITORY) private readonly repository: IntegrationRepository,
     @inject(CLOCK) private readonly clock: Clock,
+    @inject(EDIT_PATIENCE_MS) @optional() private readonly patienceMs: number = DEFAULT_EDIT_PATIENCE_MS,
   ) {}
 
   private async readForEdit(id: string, changes: IntegrationChanges): Promise<Integration | null> {
@@ -50,6 +55,8 @@ export class EditIntegration {
   }
 
   async execute({ id, changes, precondition = {} }: EditIntegrationInput): Promise<EditOutcome> {
+    // Monotonic, not the clock port: that one stamps records, and tests fix it.
+    const giveUpAt = performance.now() + this.patienceMs;
     for (let attempt = 1; ; attempt += 1) {
       // The version check is against the store itself, never a copy kept for speed (another replica may have
       // written since): a client holding the current ETag is never refused.
@@ -65,9 +72,10 @@ export class EditIntegration {
         // A conditional edit was made against the version another writer just replaced: it must not apply.
         const conditional = precondition.versionIn !== undefined || precondition.versionNotIn !== undefined;
         if (!(error instanceof VersionConflictError) || conditional) throw error;
-        if (attempt >= MAX_ATTEMPTS) throw new StoreUnavailableError(`integration "${id}" is being written too often to apply this edit; retry`);
         // A random pause, so writers that collided do not collide again in lockstep.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt * 2, 20)));
+        const pauseMs = Math.random() * Math.min(attempt * 2, 20);
+        if (performance.now() + pauseMs >= giveUpAt) throw new StoreUnavailableError(`integration "${id}" is being written too often to apply this edit; retry`);
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
       }
     }
   }

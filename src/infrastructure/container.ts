@@ -4,7 +4,7 @@
 import type { Writable } from 'node:stream';
 import { Container, type ResolutionContext } from 'inversify';
 import { CLOCK, systemClock, type Clock } from '../application/clock.port';
-import { EditIntegration } from '../application/edit-integration.use-case';
+import { EDIT_PATIENCE_MS, EditIntegration } from '../application/edit-integration.use-case';
 import { EnsureDefaultIntegrations } from '../application/ensure-default-integrations.use-case';
 import { GetIntegration } from '../application/get-integration.use-case';
 import { INTEGRATION_REPOSITORY, type IntegrationRepository } from '../application/integration-repository.port';
@@ -99,6 +99,7 @@ function createStore(config: Config, codec: RecordCodec, logger: Logger, metrics
     codec,
     logger,
     pool: metrics,
+    feedGauges: metrics,
   });
 }
 
@@ -147,6 +148,7 @@ export function buildContainer(config: Config, overrides: ContainerOverrides = {
 
   container.bind(ListIntegrations).toSelf();
   container.bind(GetIntegration).toSelf();
+  container.bind<number>(EDIT_PATIENCE_MS).toConstantValue(config.storeTimeoutMs);
   container.bind(EditIntegration).toSelf();
   container.bind(EnsureDefaultIntegrations).toSelf();
   container.bind(Readiness).toSelf();

@@ -5,9 +5,10 @@ import type { RequestObservation } from '../adapters/http/request-context';
 import type { CircuitStateName } from '../adapters/persistence/circuit-breaking-integration.repository';
 import type { StoreObserver, StoreOperation } from '../adapters/persistence/measured-integration.repository';
 import type { PoolGauges } from '../adapters/persistence/mongo/mongo-pool';
+import type { ChangeFeedGauges } from '../adapters/persistence/mongo/mongo-store';
 import { RequestHistogram } from './request-histogram';
 
-export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges {
+export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges, ChangeFeedGauges {
   readonly registry = new Registry();
 
   private readonly httpDuration = new RequestHistogram(
@@ -93,6 +94,33 @@ export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges {
   poolConnections(open: number, inUse: number): void {
     this.poolOpen.set(open);
     this.poolInUse.set(inUse);
+  }
+
+  // Registered by the first word from a change stream: a service on the embedded store has none to report.
+  private changeStreamMetrics?: { live: Gauge; reopens: Counter };
+
+  private changeStreamSeries(): { live: Gauge; reopens: Counter } {
+    this.changeStreamMetrics ??= {
+      live: new Gauge({
+        name: 'mongodb_change_stream_live',
+        help: 'The change stream that keeps the read cache true: 1 live, 0 down (copies then expire by CACHE_TTL_MS)',
+        registers: [this.registry],
+      }),
+      reopens: new Counter({
+        name: 'mongodb_change_stream_reopens_total',
+        help: 'Times the change stream was opened again after it failed, ended or fell silent',
+        registers: [this.registry],
+      }),
+    };
+    return this.changeStreamMetrics;
+  }
+
+  changeStream(live: boolean): void {
+    this.changeStreamSeries().live.set(live ? 1 : 0);
+  }
+
+  changeStreamReopened(): void {
+    this.changeStreamSeries().reopens.inc();
   }
 
   render(): Promise<string> {

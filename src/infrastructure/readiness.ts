@@ -3,6 +3,9 @@
 // every few seconds, never once per /readyz call, so probes (or anyone) cannot multiply the store's load;
 // a blip shorter than the tolerance does not take every replica out of the load balancer at once.
 //
+// The cache's change feed is reported too: while it is down this replica stays ready and its copies expire by
+// CACHE_TTL_MS, so another replica's write shows a little later; the check says why the feed is down.
+//
 // A stored record this replica cannot open (a credential sealed with a key it lacks, or altered) is named in the
 // report. A missing key takes this replica out of the load balancer (another replica may have the key, and one
 // is told in the log line what to set); an altered value leaves it in (every replica fails alike, and the API is
@@ -12,6 +15,8 @@ import { INTEGRATION_REPOSITORY, type IntegrationRepository } from '../applicati
 import type { ReadinessReport } from '../adapters/http/app';
 import { MissingKeyError } from '../adapters/persistence/credential-cipher';
 import type { ReadabilityObserver, UnreadableCredentialError } from '../adapters/persistence/record-codec';
+import type { Store } from '../adapters/persistence/store';
+import { STORE } from './tokens';
 
 export const READINESS_OPTIONS = Symbol.for('ReadinessOptions');
 
@@ -58,6 +63,7 @@ export class Readiness {
   constructor(
     @inject(INTEGRATION_REPOSITORY) private readonly repository: IntegrationRepository,
     @inject(UnreadableRecords) private readonly unreadable: UnreadableRecords,
+    @inject(STORE) private readonly store: Pick<Store, 'feed'>,
     @inject(READINESS_OPTIONS) @optional() { pingIntervalMs = 2_000, toleranceMs = 20_000, now = () => performance.now() }: ReadinessOptions = {},
   ) {
     this.pingIntervalMs = pingIntervalMs;
@@ -105,7 +111,13 @@ export class Readiness {
     const since = `${Math.round(silentForMs / 1000)} s`;
     const store = !this.lastFailure ? 'ok' : silentForMs <= this.toleranceMs ? `degraded: no answer for ${since}` : `unreachable for ${since}`;
     const storeReady = !this.lastFailure || silentForMs <= this.toleranceMs;
-    return { ready: storeReady && records.ready, checks: { store, defaults: 'ensured', ...(records.check ? { records: records.check } : {}) } };
+    const feed = this.store.feed.health?.();
+    // A cache without its change feed still serves (copies expire by CACHE_TTL_MS): degraded, never not ready.
+    const cache = feed && (feed.live ? 'live' : `degraded: ${feed.detail ?? 'no change feed'}; copies expire by CACHE_TTL_MS`);
+    return {
+      ready: storeReady && records.ready,
+      checks: { store, defaults: 'ensured', ...(cache ? { cache } : {}), ...(records.check ? { records: records.check } : {}) },
+    };
   }
 
 }

@@ -275,7 +275,10 @@ describe('ops manifests agree with the code', () => {
       expect(matrix.topology).to.have.members(['standalone', 'replicaset']);
       const steps = workflow.jobs.mongodb.steps as { run?: string; env?: Record<string, string> }[];
       const test = steps.find((step) => step.run === 'npm test')!;
-      expect(test.env!.MONGODB_URI).to.match(/^mongodb:\/\/localhost:27017/);
+      expect(test.env!.MONGODB_URI).to.equal('${{ matrix.uri }}');
+      // A replica set is named: with directConnection=true the driver would read primaryPreferred.
+      const uris = Object.fromEntries((matrix.include as { topology: string; uri: string }[]).map(({ topology, uri }) => [topology, uri]));
+      expect(uris).to.deep.equal({ standalone: 'mongodb://localhost:27017/', replicaset: 'mongodb://localhost:27017/?replicaSet=rs0' });
       const start = steps.map((step) => step.run ?? '').join('\n');
       expect(start).to.include('--replSet rs0').and.include('rs.initiate');
     });

@@ -3,7 +3,7 @@
 // takes what comes back (a write concern that timed out, a server too old, refused credentials, a server that
 // keeps failing, one without `hello`). What only a server can show is in mongo-service.spec.ts.
 import { expect } from 'chai';
-import { MongoClient, type Document } from 'mongodb';
+import { Long, MongoClient, type Document } from 'mongodb';
 import request from 'supertest';
 import { permanentFault } from '../../src/adapters/persistence/mongo/mongo-errors';
 import { MIGRATIONS, MigrationLeaseHeld, applyPendingMigrations, serverKind } from '../../src/adapters/persistence/mongo/mongo-migrations';
@@ -11,7 +11,7 @@ import { writeConcernTimeoutMs } from '../../src/adapters/persistence/mongo/mong
 import { StartupRefusal } from '../../src/infrastructure/service';
 import { startService, type RunningService } from '../support/service';
 import { waitFor } from '../support/wait';
-import { cursorReply, helloReply, startWireDouble, type Script, type WireDouble } from '../support/wire-double';
+import { cursorReply, helloReply, replicaSetPrimaryHello, startWireDouble, type Script, type WireDouble } from '../support/wire-double';
 
 const isHello = (command: string): boolean => ['hello', 'isMaster', 'ismaster'].includes(command);
 
@@ -35,6 +35,41 @@ function scriptedStandalone(onUpdate: (document: Document) => Document): Script 
   };
 }
 
+/**
+ * A store of the two default records that applies the service's conditional updates ($set at a version) and
+ * answers finds from what it holds: enough for PATCHes whose replies the test holds back (`hold`). `hello`
+ * answers the handshake (a standalone, or a replica set's primary).
+ */
+function statefulStore(hello: () => Document, hold: (update: Document) => Promise<void> | undefined = () => undefined) {
+  const at = new Date(0);
+  const base = { name: 'Facebook Messenger', description: 'd', status: false, version: 1, createdAt: at, updatedAt: at };
+  const records: Document[] = [
+    { _id: 1, id: 'chat_widget', ...base, name: 'Chat Widget', settings: {} },
+    { _id: 2, id: 'facebook', ...base, settings: { verify: 'v', secret: '', page_access_token: '' } },
+  ];
+  const script: Script = (command, document) => {
+    if (isHello(command)) return hello();
+    if (command === 'listIndexes') return cursorReply('db.integrations', [{ v: 2, key: { _id: 1 }, name: '_id_' }, { v: 2, key: { id: 1 }, name: 'integrations_id_unique', unique: true }]);
+    if (command === 'find' && document.find === 'schema_migrations') return cursorReply('db.schema_migrations', MIGRATIONS.map((m) => ({ _id: m.name })));
+    if (command === 'find') {
+      const id = (document.filter as { id?: { $eq?: string } }).id?.$eq;
+      return cursorReply('db.integrations', records.filter((record) => id === undefined || record.id === id));
+    }
+    if (command === 'update') {
+      const [{ q, u, upsert }] = document.updates as { q: Document; u: Document; upsert?: boolean }[];
+      if (upsert) return { ok: 1, n: 1, nModified: 0 };
+      const versions: unknown[] = q.version?.$in ?? [q.version?.$eq];
+      const record = records.find((r) => r.id === q.id.$eq && versions.includes(r.version));
+      if (record) Object.assign(record, u.$set);
+      const reply = { ok: 1, n: record ? 1 : 0, nModified: record ? 1 : 0 };
+      const held = record ? hold(document) : undefined;
+      return held ? held.then(() => reply) : reply;
+    }
+    return { ok: 1 };
+  };
+  return { records, script };
+}
+
 describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
   this.timeout(20_000);
   let double: WireDouble;
@@ -54,7 +89,7 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
     };
     const patch = () => request(running!.url).patch('/integrations/facebook').set('Authorization', `Bearer ${ADMIN}`).send({ status: true });
 
-    it('writes with w: majority and a wtimeout below STORE_TIMEOUT_MS, reads with read concern majority from the primary', async () => {
+    it('writes with w: majority and a wtimeout below STORE_TIMEOUT_MS, reads with read concern majority', async () => {
       await start((document) => ({ ok: 1, n: (document.updates as { upsert?: boolean }[])[0]!.upsert ? 0 : 1, nModified: 1 }));
       await patch().expect(200);
       const write = double.documents.find((d) => d.update === 'integrations' && !(d.updates as { upsert?: boolean }[])[0]!.upsert)!;
@@ -64,8 +99,6 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
       expect(reads.length).to.be.at.least(2);
       for (const read of reads) {
         expect(read.readConcern).to.deep.equal({ level: 'majority' });
-        // The driver sends no read preference for the primary (its default); any other would be named here.
-        expect(read.$readPreference?.mode ?? 'primary').to.equal('primary');
       }
     });
 
@@ -79,6 +112,100 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
       expect(res.body.detail).to.include('may still have been applied');
       const line = running!.logs().find((l) => l.msg === 'store unavailable' && l.requestId === res.headers['x-request-id']);
       expect(line).to.have.nested.property('err.cause').that.includes('MongoWriteConcernError');
+    });
+  });
+
+  describe('the read cache', () => {
+    const ADMIN = 'wire-admin-token-0123456789';
+    const patch = (changes: Document) => request(running!.url).patch('/integrations/facebook').set('Authorization', `Bearer ${ADMIN}`).send(changes);
+
+    it('answers the newer record when two PATCHes are acknowledged in the reverse order they were applied', async () => {
+      let release!: () => void;
+      const first = new Promise<void>((resolve) => (release = resolve));
+      let holding = true;
+      const store = statefulStore(
+        () => helloReply(21),
+        () => {
+          if (!holding) return undefined;
+          holding = false;
+          return first; // the first write's reply stays on the wire
+        },
+      );
+      double = await startWireDouble(store.script);
+      running = await startService({ MONGODB_URI: double.uri, MIGRATE_ON_START: 'false', ADMIN_TOKENS: ADMIN, CACHE_TTL_MS: '60000' });
+      const v2 = patch({ description: 'first' }).then((res) => res);
+      await waitFor('the first write to reach the store', () => store.records.find((r) => r.id === 'facebook')!.version === 2);
+      const v3 = await patch({ description: 'second' }).expect(200);
+      expect(v3.body.version).to.equal(3);
+      release();
+      expect((await v2).body.version).to.equal(2);
+      const read = await request(running.url).get('/integrations/facebook').set('Authorization', `Bearer ${ADMIN}`).expect(200);
+      expect(read.body).to.include({ version: 3, description: 'second' });
+    });
+  });
+
+  describe('on a replica set', () => {
+    let host: string;
+    const startOn = async (changeStream: (command: string, document: Document) => Document | Promise<Document> | undefined, options: { direct?: boolean } = {}) => {
+      const store = statefulStore(() => replicaSetPrimaryHello(host));
+      double = await startWireDouble((command, document) => {
+        const streamed = command === 'aggregate' || command === 'getMore' ? changeStream(command, document) : undefined;
+        return streamed ?? store.script(command, document);
+      });
+      host = new URL(double.uri).host;
+      const uri = options.direct ? double.uri : double.uri.replace('directConnection=true', 'replicaSet=rs0');
+      running = await startService({ MONGODB_URI: uri, MIGRATE_ON_START: 'false', STORE_TIMEOUT_MS: '2000' });
+    };
+    const aggregates = () => double.documents.filter((d) => d.aggregate === 'integrations');
+    /** A change stream that answers each getMore after a pause, as a server's awaitData does. */
+    const liveStream = (command: string): Document | Promise<Document> =>
+      command === 'aggregate'
+        ? { ok: 1, cursor: { id: Long.fromNumber(7), ns: 'db.integrations', firstBatch: [], postBatchResumeToken: { _data: 'a1' } } }
+        : new Promise((resolve) => setTimeout(() => resolve({ ok: 1, cursor: { id: Long.fromNumber(7), ns: 'db.integrations', nextBatch: [], postBatchResumeToken: { _data: 'a2' } } }), 100));
+
+    it('reads from the primary: the driver names no other read preference', async () => {
+      await startOn(liveStream);
+      await request(running!.url).get('/integrations/facebook').expect(200);
+      const reads = double.documents.filter((d) => d.find === 'integrations');
+      expect(reads.length).to.be.at.least(2);
+      // On a replica set the driver sends $readPreference for every mode but primary (and primaryPreferred
+      // for a direct connection): its absence is the primary, and only the primary.
+      for (const read of reads) expect(read).to.not.have.property('$readPreference');
+    });
+
+    it('warns at start when MONGODB_URI connects directly to a member, since the driver then reads primaryPreferred', async () => {
+      await startOn(liveStream, { direct: true });
+      await request(running!.url).get('/integrations/facebook').expect(200);
+      expect(running!.logs().find((line) => line.level === 'warn' && /directConnection=true/.test(String(line.msg)))?.msg).to.include('replicaSet=<name>');
+      expect(double.documents.filter((d) => d.find === 'integrations').map((d) => d.$readPreference?.mode)).to.include('primaryPreferred');
+    });
+
+    it('opens the change stream again after its last token when the server ends it without an error', async () => {
+      let ended = false;
+      await startOn((command) => {
+        if (command === 'getMore' && !ended) {
+          ended = true; // the server closes the cursor: an empty last batch, cursor id 0
+          return { ok: 1, cursor: { id: Long.fromNumber(0), ns: 'db.integrations', nextBatch: [], postBatchResumeToken: { _data: 'a2' } } };
+        }
+        return liveStream(command);
+      });
+      await waitFor('the stream to be opened again', () => aggregates().length >= 2, 5_000);
+      const reopened = running!.logs().find((line) => line.msg === 'change stream opens again');
+      expect(reopened).to.include({ reason: 'the server ended the change stream', attempt: 1 });
+      expect((aggregates()[1]!.pipeline as Document[])[0]!.$changeStream.startAfter).to.deep.equal({ _data: 'a2' });
+      await waitFor('the stream to be live again', () => running!.logs().filter((line) => line.msg === 'change stream live').length >= 1);
+      expect((await request(running!.url).get('/readyz').expect(200)).body.checks.cache).to.equal('live');
+    });
+
+    it('reports a change stream that cannot open: a log line per try, /readyz degraded but ready, /metrics', async () => {
+      await startOn((command) => (command === 'aggregate' ? { ok: 0, code: 8000, codeName: 'AtlasError', errmsg: 'change streams are not allowed here' } : undefined));
+      await waitFor('a failure to open to be told', () => running!.logs().find((line) => line.msg === 'change stream opens again'));
+      const ready = await request(running!.url).get('/readyz').expect(200);
+      expect(ready.body.checks.cache).to.match(/^degraded: the change stream failed: change streams are not allowed here; copies expire by CACHE_TTL_MS$/);
+      const metrics = (await request(running!.url).get('/metrics').expect(200)).text;
+      expect(metrics).to.match(/^mongodb_change_stream_live 0$/m);
+      expect(Number(/^mongodb_change_stream_reopens_total (\d+)$/m.exec(metrics)?.[1])).to.be.at.least(1);
+      await request(running!.url).get('/integrations/facebook').expect(200); // reads go on, to the store
     });
   });
 
@@ -156,6 +283,20 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
     const ready = await request(running.url).get('/readyz').expect(503);
     expect(ready.body.checks).to.include({ store: 'refused' });
     expect(ready.body.checks.reason).to.include('4.2');
+  });
+
+  it('refuses a set whose majority read concern is off (code 148) at once, with one line saying what to change', async () => {
+    const store = statefulStore(() => helloReply(9));
+    double = await startWireDouble((command, document) =>
+      command === 'find' && document.find === 'integrations'
+        ? { ok: 0, code: 148, codeName: 'ReadConcernMajorityNotEnabled', errmsg: 'Majority read concern requested, but it is not supported by the storage engine.' }
+        : store.script(command, document),
+    );
+    running = await startService({ MONGODB_URI: double.uri, MIGRATE_ON_START: 'false', STORE_TIMEOUT_MS: '500' }, { waitUntilReady: false });
+    const error = await running.service.whenInitialized().catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(StartupRefusal);
+    expect((error as Error).message).to.match(/ReadConcernMajorityNotEnabled, code 148.*enableMajorityReadConcern=false/);
+    expect(running.logs().filter((line) => line.msg === 'store not ready; retrying')).to.deep.equal([]);
   });
 
   it('refuses credentials MongoDB rejects, saying so, and never echoes the password', async () => {

@@ -3,14 +3,17 @@
 // implements none of it: it lets the real driver meet a server that is too old, refuses credentials, or
 // keeps failing, on a machine where no MongoDB can run.
 import { createServer, type Server, type Socket } from 'node:net';
-import { Long, deserialize, serialize, type Document } from 'bson';
+import { Long, ObjectId, deserialize, serialize, type Document } from 'bson';
 
 const OP_REPLY = 1;
 const OP_QUERY = 2004;
 const OP_MSG = 2013;
 
-/** Answers one command (the first key of the document names it); undefined closes the connection. */
-export type Script = (command: string, document: Document) => Document | undefined;
+/**
+ * Answers one command (the first key of the document names it); undefined closes the connection. A promise
+ * holds the reply back until it settles, so replies on different connections can arrive in any order.
+ */
+export type Script = (command: string, document: Document) => Document | undefined | Promise<Document | undefined>;
 
 export interface WireDouble {
   uri: string;
@@ -63,12 +66,13 @@ export async function startWireDouble(script: Script): Promise<WireDouble> {
         const command = Object.keys(document)[0] ?? '';
         received.push(command);
         documents.push(document);
+        const send = (answer: Document | undefined): void => {
+          if (answer === undefined) socket.destroy();
+          else socket.write(reply(requestId, answer));
+        };
         const answer = current(command, document);
-        if (answer === undefined) {
-          socket.destroy();
-          return;
-        }
-        socket.write(reply(requestId, answer));
+        if (answer instanceof Promise) void answer.then(send, () => socket.destroy());
+        else send(answer);
       }
     });
   });
@@ -117,6 +121,11 @@ function parse(opCode: number, message: Buffer): { document: Document; reply: (r
     return { document, reply: opMsg };
   }
   throw new Error(`the wire double does not speak opCode ${opCode}`);
+}
+
+/** A hello reply of the primary of replica set `rs0` whose only member is `host`. */
+export function replicaSetPrimaryHello(host: string): Document {
+  return { ...helloReply(21), setName: 'rs0', setVersion: 1, hosts: [host], primary: host, me: host, electionId: new ObjectId('7fffffff0000000000000001') };
 }
 
 /** A cursor's first and only batch, as a find, listIndexes or aggregate answers it. */

@@ -6,6 +6,7 @@ import { GetIntegration } from '../../src/application/get-integration.use-case';
 import type { IntegrationRepository } from '../../src/application/integration-repository.port';
 import { ListIntegrations } from '../../src/application/list-integrations.use-case';
 import { EditIntegration } from '../../src/application/edit-integration.use-case';
+import type { Integration } from '../../src/domain/integration.entity';
 import { IntegrationNotFoundError, StoreUnavailableError, ValidationError, VersionConflictError } from '../../src/domain/errors';
 import { T0, T1, theDefaults } from '../support/integration.mother';
 
@@ -175,12 +176,38 @@ describe('use cases', () => {
       expect(repository.replace.callCount).to.equal(1);
     });
 
-    it('gives up with StoreUnavailableError (a 503, retry) when it keeps losing the race', async () => {
+    it('gives up with StoreUnavailableError (a 503, retry) when it keeps losing the race past its patience', async () => {
       repository.findById.resolves(facebook());
       repository.replace.rejects(new VersionConflictError('facebook', 2));
-      const error = await editing().execute({ id: 'facebook', changes: { status: true } }).catch((e: unknown) => e);
+      const started = performance.now();
+      const error = await new EditIntegration(repository, clock, 100).execute({ id: 'facebook', changes: { status: true } }).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(StoreUnavailableError);
       expect(repository.replace.callCount).to.be.greaterThan(1);
+      expect(performance.now() - started).to.be.within(80, 1_000);
+    });
+
+    it('applies every one of 20 concurrent edits when a write takes 50 ms to reach a majority', async () => {
+      // As on a replica set: a write applies on the primary at once and is acknowledged once a majority has it;
+      // a majority read sees it only then, so a writer that lost reads a version that is already gone.
+      const MAJORITY_MS = 50;
+      const history = [{ record: facebook(), committedAt: 0 }];
+      const latest = () => history.at(-1)!.record;
+      const store = {
+        findById: async () => {
+          const now = performance.now();
+          return [...history].reverse().find((entry) => entry.committedAt <= now)!.record;
+        },
+        replace: async (next: Integration) => {
+          if (latest().version !== next.version - 1) throw new VersionConflictError(next.id, latest().version);
+          const committedAt = performance.now() + MAJORITY_MS;
+          history.push({ record: next, committedAt });
+          await new Promise((resolve) => setTimeout(resolve, MAJORITY_MS));
+        },
+      };
+      const edits = new EditIntegration(store as never, clock);
+      const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => edits.execute({ id: 'facebook', changes: { description: `writer ${i}` } })));
+      expect(outcomes.filter((outcome) => outcome.status === 'rejected')).to.deep.equal([]);
+      expect(latest().version).to.equal(facebook().version + 20);
     });
   });
 

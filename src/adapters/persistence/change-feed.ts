@@ -12,9 +12,17 @@ export interface ChangeListener {
   lost(): void;
 }
 
+/** Whether a feed tells changes now, and if not why: /readyz reports it (reads then go to the store after the TTL). */
+export interface FeedHealth {
+  live: boolean;
+  detail?: string;
+}
+
 export interface ChangeFeed {
   /** Starts telling `listener`; answers a function that stops. */
   subscribe(listener: ChangeListener): () => void;
+  /** Whether changes are told now, and if not why, for /readyz; a feed that never goes down has none. */
+  health?(): FeedHealth;
 }
 
 /** A feed that never tells anything: what a cache over it holds expires by its TTL only. */

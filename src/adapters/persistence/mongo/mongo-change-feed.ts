@@ -1,14 +1,17 @@
 // The MongoDB change feed: a change stream on `integrations`, so every replica's cache hears of every change
 // to the collection (this service's writes on any replica, the old Python store's during the move).
 //
-// Live from the first answer of the stream's aggregate (the driver then caches a resume token); every empty
-// getMore that follows says so again (about once a second), so a stream that stopped answering is noticed.
-// On an error the feed is lost (caches expire by TTL meanwhile) and the stream is opened again after a pause,
-// after the last token it saw, so no change goes untold; when the server no longer has that point in its
-// oplog (ChangeStreamHistoryLost) or the collection was dropped or renamed (invalidate), it opens afresh and
-// tells the caches that anything may have changed.
+// Live from the stream's first answer when it resumes after a token (no change in between can be missed); from
+// its second when it opens afresh (at start, after lost history, after invalidate): a write of another replica
+// under way while the stream opened may be older than the stream's start and not yet readable at majority, so
+// a read made then is not trusted past the TTL. Every empty getMore (about once a second) says the stream is
+// alive, so one that stops answering is noticed and opened again. On an error, or when the server ends the stream without
+// one, the feed is lost (caches expire by TTL meanwhile) and the stream opens again after a pause that doubles
+// up to ten times `retryMs`, after the last token it saw; when the server no longer has that point in its oplog
+// (ChangeStreamHistoryLost) or the collection was dropped or renamed (invalidate), it opens afresh and tells the
+// caches that anything may have changed. Every failure to open is told (a log line, a metric) with its pause.
 import type { ChangeStream, ChangeStreamDocument, Collection, Document, ResumeToken } from 'mongodb';
-import { ChangeListeners, type ChangeFeed, type ChangeListener } from '../change-feed';
+import { ChangeListeners, type ChangeFeed, type ChangeListener, type FeedHealth } from '../change-feed';
 
 const CHANGE_STREAM_HISTORY_LOST = 286;
 const CHANGE_STREAM_FATAL = 280;
@@ -18,15 +21,21 @@ export interface ChangeFeedOptions {
   silenceMs?: number;
   /** Pause before opening the stream again after an error (doubling up to ten times this). */
   retryMs?: number;
-  /** Told of the feed's state changes, for a log line. */
+  /** Told of the feed's state changes, for a log line and a gauge. */
   onState?: (state: 'live' | 'lost', detail: Record<string, unknown>) => void;
+  /** Told each time the stream is opened again after it ended or failed, with the pause before it. */
+  onReopen?: (detail: { attempt: number; pauseMs: number; reason: string; error?: string; code?: unknown }) => void;
 }
 
 export class MongoChangeFeed implements ChangeFeed {
   private readonly listeners = new ChangeListeners('lost');
   private stream?: ChangeStream<Document>;
   private token?: ResumeToken;
+  private started = false;
   private stopped = false;
+  /** Answers the current stream must give before it is live: 1 after a token, 2 when opened afresh. */
+  private answersToLive = 1;
+  private lastLoss: string = 'not opened yet';
   private silence?: NodeJS.Timeout;
   private retry?: NodeJS.Timeout;
   private failures = 0;
@@ -49,9 +58,20 @@ export class MongoChangeFeed implements ChangeFeed {
     return this.listeners.isLive;
   }
 
-  /** Opens the stream; from its first answer the feed is live. */
+  /** What /readyz reports of the feed. */
+  health(): FeedHealth {
+    return this.listeners.isLive ? { live: true } : { live: false, detail: this.lastLoss };
+  }
+
+  /** This server has no change streams: the feed stays down, and says why. */
+  unavailable(reason: string): void {
+    this.lastLoss = reason;
+  }
+
+  /** Opens the stream, once per feed whatever start-up retries call it. */
   start(): void {
-    this.stopped = false;
+    if (this.started || this.stopped) return;
+    this.started = true;
     this.open();
   }
 
@@ -69,6 +89,7 @@ export class MongoChangeFeed implements ChangeFeed {
     if (this.stopped) return;
     // updateLookup: an update event carries the record's id, so only its copy is dropped, not every copy.
     const stream = this.collection.watch([], { fullDocument: 'updateLookup', ...(this.token ? { startAfter: this.token } : {}) });
+    this.answersToLive = this.token ? 1 : 2;
     this.stream = stream;
     stream.on('resumeTokenChanged', (token: ResumeToken) => {
       this.token = token;
@@ -76,16 +97,19 @@ export class MongoChangeFeed implements ChangeFeed {
     });
     stream.on('change', (event: ChangeStreamDocument<Document>) => this.onChange(event));
     stream.on('error', (error: unknown) => this.onError(stream, error));
+    // The server ended the stream without an error (its cursor closed): open it again after the last token.
+    // The driver closes a cursor before it reports the error that closed it: an error told by then wins.
+    stream.on('close', () => setImmediate(() => this.reopen(stream, { reason: 'the server ended the change stream' })));
     this.watchSilence();
   }
 
   private heard(): void {
-    this.failures = 0;
     this.watchSilence();
-    if (!this.listeners.isLive) {
-      this.listeners.live();
-      this.options.onState?.('live', {});
-    }
+    if (this.answersToLive > 0) this.answersToLive -= 1;
+    if (this.answersToLive > 0 || this.listeners.isLive) return;
+    this.failures = 0;
+    this.listeners.live();
+    this.options.onState?.('live', {});
   }
 
   private onChange(event: ChangeStreamDocument<Document>): void {
@@ -93,7 +117,7 @@ export class MongoChangeFeed implements ChangeFeed {
     if (event.operationType === 'invalidate') {
       // The collection was dropped or renamed: the stream ends here; reopen after this event, tell everything.
       this.listeners.changed();
-      this.reopen(this.stream, { reason: 'invalidated' });
+      this.reopen(this.stream, { reason: 'the collection was dropped or renamed (invalidate)' });
       return;
     }
     const doc = 'fullDocument' in event ? (event.fullDocument as { id?: unknown } | null | undefined) : undefined;
@@ -108,30 +132,32 @@ export class MongoChangeFeed implements ChangeFeed {
       this.token = undefined;
       this.listeners.changed();
     }
-    this.reopen(stream, { reason: 'error', error: (error as Error).message, code });
+    this.reopen(stream, { reason: 'the change stream failed', error: (error as Error).message, code });
   }
 
-  private reopen(stream: ChangeStream<Document> | undefined, detail: Record<string, unknown>): void {
-    if (stream !== this.stream) return;
+  private reopen(stream: ChangeStream<Document> | undefined, detail: { reason: string; error?: string; code?: unknown }): void {
+    if (stream !== this.stream || this.stopped) return;
     this.stream = undefined;
     this.setLost(detail);
     stream?.close().catch(() => undefined);
-    if (this.stopped) return;
     this.failures += 1;
-    const pause = Math.min(this.retryMs * 2 ** (this.failures - 1), this.retryMs * 10);
+    const pauseMs = Math.min(this.retryMs * 2 ** (this.failures - 1), this.retryMs * 10);
+    this.options.onReopen?.({ attempt: this.failures, pauseMs, ...detail });
     clearTimeout(this.retry);
-    this.retry = setTimeout(() => this.open(), pause);
+    this.retry = setTimeout(() => this.open(), pauseMs);
     this.retry.unref();
   }
 
   private watchSilence(): void {
     clearTimeout(this.silence);
-    this.silence = setTimeout(() => this.setLost({ reason: `no word from the change stream for ${this.silenceMs} ms` }), this.silenceMs);
+    const stream = this.stream;
+    this.silence = setTimeout(() => this.reopen(stream, { reason: `no word from the change stream for ${this.silenceMs} ms` }), this.silenceMs);
     this.silence.unref();
   }
 
-  private setLost(detail: Record<string, unknown>): void {
+  private setLost(detail: { reason: string; error?: string }): void {
     clearTimeout(this.silence);
+    this.lastLoss = detail.error ? `${detail.reason}: ${detail.error}` : detail.reason;
     if (!this.listeners.isLive) return;
     this.listeners.lost();
     this.options.onState?.('lost', detail);

@@ -3,7 +3,7 @@
 //   pool closed or its wait queue full, a majority that did not acknowledge a write in time (the write may
 //   still be applied, or be rolled back: the client reads before it writes again);
 // - "no retry will mend this" (a permanent fault: refuse to start, one line): an incompatible server, a
-//   failed authentication, a conflicting or non-unique index on `id` (PermanentStoreFault);
+//   failed authentication, a conflicting or non-unique index on `id`, majority reads turned off (PermanentStoreFault);
 // - anything else is a bug or a refused command: it stays an error (500, logged).
 import {
   MongoClientClosedError,
@@ -33,6 +33,7 @@ export const AUTHENTICATION_FAILED = 18;
 export const UNAUTHORIZED = 13;
 export const INDEX_OPTIONS_CONFLICT = 85;
 export const INDEX_KEY_SPECS_CONFLICT = 86;
+export const READ_CONCERN_MAJORITY_NOT_ENABLED = 148;
 
 /** The oldest MongoDB this service (its driver, mongodb 7) talks to, and its wire version. */
 export const MIN_SERVER_VERSION = '4.4';
@@ -70,6 +71,9 @@ export function permanentFault(error: unknown): string | null {
   const server = serverErrorWithin(error);
   if (server?.code === AUTHENTICATION_FAILED) return 'MongoDB refused the credentials in MONGODB_URI (AuthenticationFailed): fix the user, password or authSource';
   if (server?.code === UNAUTHORIZED) return `the MongoDB user in MONGODB_URI may not do this (Unauthorized: ${server.errmsg ?? server.message}): grant it readWrite on the database`;
+  if (server?.code === READ_CONCERN_MAJORITY_NOT_ENABLED) {
+    return 'MongoDB refuses reads at majority (ReadConcernMajorityNotEnabled, code 148: a 4.4 set started with enableMajorityReadConcern=false, as primary-secondary-arbiter sets often are); this service reads only at majority: start its members without that option, or replace the arbiter with a data-bearing member';
+  }
   if (server?.code === INDEX_OPTIONS_CONFLICT || server?.code === INDEX_KEY_SPECS_CONFLICT) {
     return `an index on { id: 1 } exists with other options (${server.codeName}: ${server.errmsg ?? server.message}): drop it or make it unique, then start again`;
   }

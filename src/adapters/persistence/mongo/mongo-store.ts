@@ -22,6 +22,13 @@ export interface MongoStoreOptions {
   codec: RecordCodec;
   logger: Logger;
   pool?: PoolGauges;
+  feedGauges?: ChangeFeedGauges;
+}
+
+/** The change stream's state and reopen count, for /metrics. */
+export interface ChangeFeedGauges {
+  changeStream(live: boolean): void;
+  changeStreamReopened(): void;
 }
 
 /** How long a write waits for a majority: below the operation's bound, so a slow majority is a clear 503. */
@@ -77,13 +84,24 @@ export function createMongoStore(options: MongoStoreOptions): Store & { feed: Mo
   const db = client.db(dbName);
   const repository = new MongoIntegrationRepository(db, options.codec, { maxTimeMS: storeTimeoutMs, wtimeoutMS: writeConcernTimeoutMs(storeTimeoutMs) });
   const feed = new MongoChangeFeed(db.collection(INTEGRATIONS_COLLECTION), {
-    onState: (state, detail) => logger[state === 'live' ? 'info' : 'warn'](`change stream ${state}`, { ...detail, caches: state === 'live' ? 'kept until a change' : 'expire by CACHE_TTL_MS' }),
+    onState: (state, detail) => {
+      options.feedGauges?.changeStream(state === 'live');
+      logger[state === 'live' ? 'info' : 'warn'](`change stream ${state}`, { ...detail, caches: state === 'live' ? 'kept until a change' : 'expire by CACHE_TTL_MS' });
+    },
+    onReopen: (detail) => {
+      options.feedGauges?.changeStreamReopened();
+      logger.warn('change stream opens again', detail);
+    },
   });
   const stopping = new AbortController();
 
   const checks = async (): Promise<void> => {
     await translateDriverErrors('connect', () => client.connect());
     const kind = await translateDriverErrors('hello', () => serverKind(db));
+    if (kind === 'replica set' && client.options.directConnection) {
+      // The driver then marks every read primaryPreferred (the server-selection spec, for direct connections).
+      logger.warn('MONGODB_URI connects directly (directConnection=true) to a replica set member: reads then go to that member even when it is a secondary behind an acknowledged write; for a set of more than one member, name the set instead (replicaSet=<name>, no directConnection)', {});
+    }
     if (options.migrateOnStart) {
       const applied = await migrateWithOwnClient(uri, dbName, { log: (msg, fields) => logger.info(msg, fields), signal: stopping.signal, serverSelectionTimeoutMS: storeTimeoutMs });
       if (applied.length > 0) logger.info('migrations applied', { applied });
@@ -99,7 +117,9 @@ export function createMongoStore(options: MongoStoreOptions): Store & { feed: Mo
     if (unreadable) throw new PermanentStoreFault(unreadable);
     if (kind === 'standalone') {
       logger.warn('MongoDB is a standalone server: it has no change streams, so caches expire by CACHE_TTL_MS only (another replica\'s write shows after at most that long)', {});
+      feed.unavailable('a standalone server has no change streams');
     } else {
+      options.feedGauges?.changeStream(false);
       feed.start();
     }
   };
