@@ -32,7 +32,11 @@ async function reseal(): Promise<void> {
     close = opened.close;
     const store = opened.store;
     const report = await resealCredentials(store, cipher, (place, what) => logger.info('credential resealed', { place, what }));
-    logger.info('reseal done', { resealed: report.resealed.length, unchanged: report.unchanged, raced: report.raced });
+    logger.info('reseal done', { resealed: report.resealed.length, unchanged: report.unchanged, raced: report.raced, unopened: report.unopened.length });
+    if (report.unopened.length > 0) {
+      logger.error('some credentials could not be opened and were left as they are: give this command the key that sealed them (ENCRYPTION_KEY_PREVIOUS), or write them again', { unopened: report.unopened });
+      process.exitCode = 1;
+    }
     if (report.raced.length > 0) {
       logger.warn('some credentials changed while sealing; run the command again to finish', { raced: report.raced });
       process.exitCode = 1;

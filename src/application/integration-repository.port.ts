@@ -13,8 +13,15 @@ export interface ReadOptions {
   fresh?: boolean;
 }
 
+/** The most records a list answers: the first ones by id. A chatbot has a handful; this bounds a store gone wrong. */
+export const LIST_CEILING = 1_000;
+
 export interface IntegrationRepository {
-  /** Every record, sorted by id. */
+  /**
+   * The records sorted by id, at most LIST_CEILING. A record that cannot be read here (UnreadableRecordError: a
+   * credential sealed with a key this replica lacks, or altered) is left out, not the whole list: reading it by
+   * id answers why.
+   */
   list(): Promise<Integration[]>;
   findById(id: string, options?: ReadOptions): Promise<Integration | null>;
   /**

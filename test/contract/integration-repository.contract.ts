@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { IntegrationNotFoundError, VersionConflictError } from '../../src/domain/errors';
 import type { StoredIntegration } from '../../src/domain/integration.entity';
-import type { IntegrationRepository } from '../../src/application/integration-repository.port';
+import { LIST_CEILING, type IntegrationRepository } from '../../src/application/integration-repository.port';
 import { T0, T1, anIntegration, edit, theDefaults } from '../support/integration.mother';
 
 /** A record as the old Python store wrote it: no version, no timestamps, and any field may be missing or null. */
@@ -45,6 +45,14 @@ export function integrationRepositoryContract(name: string, makeHarness: MakeHar
       it('lists every record sorted by id, whatever the insertion order', async () => {
         await repository.insertMissing([...theDefaults(), anIntegration({ id: '0-first' }), anIntegration({ id: 'zz-last' })]);
         expect((await repository.list()).map((i) => i.id)).to.deep.equal(['0-first', 'chat_widget', 'facebook', 'zz-last']);
+      });
+
+      it('lists at most LIST_CEILING records, the first ones by id', async () => {
+        const many = Array.from({ length: LIST_CEILING + 5 }, (_, i) => ({ id: `channel-${String(i).padStart(4, '0')}`, name: `Channel ${i}` }));
+        await start(many);
+        const listed = await repository.list();
+        expect(listed).to.have.length(LIST_CEILING);
+        expect(listed.at(-1)!.id).to.equal(many[LIST_CEILING - 1]!.id);
       });
 
       it('finds a record by id exactly as it was inserted', async () => {

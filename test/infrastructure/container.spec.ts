@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import type { Store } from '../../src/adapters/persistence/store';
 import { STORE } from '../../src/infrastructure/tokens';
-import { facebookSettings } from '../support/integration.mother';
+import { facebookSettings, storedRecords } from '../support/integration.mother';
 import { startService, type RunningService } from '../support/service';
 
 describe('the container', () => {
@@ -20,7 +20,7 @@ describe('the container', () => {
     await request(running.url).patch('/integrations/facebook').send({ settings }).expect(200);
     expect((await request(running.url).get('/integrations/facebook').expect(200)).body.settings).to.deep.equal(settings);
 
-    const stored = (await running.container.get<Store>(STORE).repository.storedRecords()).find((record) => record.id === 'facebook')!.settings!;
+    const stored = (await storedRecords(running.container.get<Store>(STORE).repository)).find((record) => record.id === 'facebook')!.settings!;
     expect(stored.verify).to.equal(settings.verify);
     expect(stored.secret).to.match(/^enc:v2:/);
     expect(stored.page_access_token).to.match(/^enc:v2:/);
@@ -29,6 +29,6 @@ describe('the container', () => {
   it('without ENCRYPTION_KEY: credentials are stored as given', async () => {
     running = await startService();
     await request(running.url).patch('/integrations/facebook').send({ settings: facebookSettings() }).expect(200);
-    expect((await running.container.get<Store>(STORE).repository.storedRecords()).find((record) => record.id === 'facebook')!.settings).to.deep.equal(facebookSettings());
+    expect((await storedRecords(running.container.get<Store>(STORE).repository)).find((record) => record.id === 'facebook')!.settings).to.deep.equal(facebookSettings());
   });
 });

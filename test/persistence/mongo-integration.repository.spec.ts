@@ -83,6 +83,46 @@ describeWithMongo('migrations', (mongo) => {
     expect(await uniqueIdIndex(db)).to.equal(ID_INDEX_NAME);
   });
 
+  it('move a duplicate only as it was copied: a write of the old store between the copy and the delete is copied again, never lost', async () => {
+    const { db } = mongo();
+    const first = new ObjectId();
+    const second = new ObjectId();
+    await integrations().insertMany([
+      { _id: first, id: 'facebook', name: 'Facebook', description: '', status: true, settings: {} },
+      { _id: second, id: 'facebook', name: 'Facebook', description: 'before', status: false, settings: {} },
+    ]);
+    // The old store writes to the duplicate right after its copy is made (the copy's upsert is the cue).
+    const duplicates = db.collection(DUPLICATES_COLLECTION);
+    const replaceOne = duplicates.replaceOne.bind(duplicates);
+    let wrote = false;
+    // Each test has a Db object of its own (client.db makes a new one), so the wrapping ends with the test.
+    const collection = db.collection.bind(db);
+    Object.assign(db, { collection: ((name: string) => (name === DUPLICATES_COLLECTION ? duplicates : collection(name))) as never });
+    duplicates.replaceOne = (async (...args: Parameters<typeof replaceOne>) => {
+      const outcome = await replaceOne(...args);
+      if (!wrote) {
+        wrote = true;
+        await integrations().updateOne({ _id: second }, { $set: { description: 'written in between' } });
+      }
+      return outcome;
+    }) as typeof replaceOne;
+    await applyPendingMigrations(db, { maxTimeMS: 5_000, now: T1 });
+    expect((await duplicates.findOne({ _id: second }))?.description).to.equal('written in between');
+    expect(await integrations().countDocuments({ _id: second })).to.equal(0);
+  });
+
+  it('fit a legacy record whose settings have integer-like keys (read back in another order than stored)', async () => {
+    const { db } = mongo();
+    // Stored b, then 1; JavaScript lists 1 first: a whole-object match would never find the record again.
+    await integrations().insertOne({ id: 'legacy', name: null, settings: { z: 1, '7': 2 } });
+    const lines: Record<string, unknown>[] = [];
+    await applyPendingMigrations(db, { maxTimeMS: 5_000, log: (msg, fields) => lines.push({ msg, ...fields }) });
+    expect(lines.filter((l) => String(l.msg).startsWith('legacy record left as it is'))).to.deep.equal([]);
+    const fitted = await integrations().findOne({ id: 'legacy' });
+    expect(fitted?.version).to.equal(2);
+    expect(fitted?.settings).to.deep.equal({ z: 1, '7': 2 });
+  });
+
   it('resolve duplicates the old store made again after 002, before building the index', async () => {
     const { db } = mongo();
     await integrations().insertOne({ id: 'chat_widget', name: 'Chat Widget', description: '', status: true, settings: {} });

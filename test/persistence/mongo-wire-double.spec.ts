@@ -259,6 +259,47 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
     });
   });
 
+  describe('migration 002 (duplicate ids)', () => {
+    let client: MongoClient;
+    afterEach(async () => client.close());
+
+    it('deletes a moved duplicate only while it holds what was copied, and copies it again when the old store wrote in between', async () => {
+      const kept = { _id: 1, id: 'facebook', name: 'Facebook', description: '', status: true, settings: { '1': 'a', b: 'c' } };
+      let duplicate: Document = { _id: 2, id: 'facebook', name: 'Facebook', description: 'before', status: false, settings: { b: 'c', '1': 'a' } };
+      let deletes = 0;
+      double = await startWireDouble((command, document) => {
+        if (isHello(command)) return helloReply(21);
+        if (command === 'findAndModify') {
+          const owner = JSON.stringify(document.update).match(/"([0-9a-f]{8}-[0-9a-f-]{27})"/)?.[1];
+          return { ok: 1, value: { _id: '__lease__', owner, expiresAt: new Date(Date.now() + 60_000), checkedAt: new Date() } };
+        }
+        if (command === 'find' && document.find === 'schema_migrations') return cursorReply('db.schema_migrations', MIGRATIONS.filter((m) => !m.name.startsWith('002')).map((m) => ({ _id: m.name })));
+        if (command === 'aggregate') return cursorReply('db.integrations', [{ _id: 'facebook', count: 2 }]);
+        if (command === 'find') return cursorReply('db.integrations', (document.filter as Document)._id !== undefined ? [duplicate] : [kept, duplicate]);
+        if (command === 'delete' && document.delete === 'integrations') {
+          deletes += 1;
+          if (deletes === 1) {
+            duplicate = { ...duplicate, description: 'written in between' }; // the old store, after the copy
+            return { ok: 1, n: 0 };
+          }
+          return { ok: 1, n: 1 };
+        }
+        if (command === 'update' || command === 'insert' || command === 'delete') return { ok: 1, n: 1, nModified: 1 };
+        return { ok: 1 };
+      });
+      client = await new MongoClient(double.uri, { serverSelectionTimeoutMS: 2_000 }).connect();
+      expect(await applyPendingMigrations(client.db('db'), { maxTimeMS: 1_000 })).to.deep.equal(['002-resolve-duplicate-ids']);
+      const copies = double.documents.filter((d) => d.update === 'integrations_duplicates').map((d) => (d.updates as { u: Document }[])[0]!.u);
+      expect(copies.map((copy) => copy.description)).to.deep.equal(['before', 'written in between']);
+      const filters = double.documents.filter((d) => d.delete === 'integrations').map((d) => (d.deletes as { q: Document }[])[0]!.q);
+      expect(filters).to.have.length(2);
+      expect(filters[0]).to.deep.include({ _id: { $eq: 2 }, description: { $eq: 'before' }, status: { $eq: false } });
+      expect(filters[1]).to.deep.include({ description: { $eq: 'written in between' } });
+      // settings compared key by key, in any order: {1, b} as JavaScript reads it matches {b, 1} as stored.
+      expect(JSON.stringify(filters[0]!.$expr)).to.include('$setEquals').and.include('$objectToArray');
+    });
+  });
+
   it('asks isMaster where the server has no hello (MongoDB 4.4.0 and 4.4.1)', async () => {
     double = await startWireDouble((command) => {
       if (command === 'hello') return { ok: 0, code: 59, codeName: 'CommandNotFound', errmsg: 'no such command: hello' };

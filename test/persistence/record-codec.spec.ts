@@ -65,6 +65,14 @@ describe('credentials at rest (RecordCodec)', () => {
     }
   });
 
+  it('lists the records it can open, leaving out one it cannot, which a read by id answers as unreadable', async () => {
+    const sealedBy = new InMemoryIntegrationRepository(defaults(), withKey(oldKey));
+    await edit(sealedBy, 'facebook', { settings: facebookSettings() });
+    const store = new InMemoryIntegrationRepository(await sealedBy.storedRecords(), withKey(newKey));
+    expect((await store.list()).map((integration) => integration.id)).to.deep.equal(['chat_widget']);
+    expect(await store.findById('facebook').catch((e: unknown) => e)).to.be.instanceOf(UnreadableCredentialError);
+  });
+
   it('never serves a stored value that looks sealed but is not one: the legacy fitting sets it aside', async () => {
     const store = new InMemoryIntegrationRepository([{ id: 'facebook', settings: { verify: 'v', secret: 'enc:v1:this-is-not-sealed', page_access_token: 'EAAB' } }], withKey(newKey));
     expect((await store.list())[0]!.settings).to.deep.equal({ verify: 'v', secret: '', page_access_token: 'EAAB' });
@@ -114,6 +122,18 @@ describe('resealing credentials (npm run reseal)', () => {
   const oldKey = randomBytes(32);
   const newKey = randomBytes(32);
 
+  it('goes on past a value it cannot open, reseals the others, and names each it left', async () => {
+    const store = new InMemoryIntegrationRepository(defaults());
+    await edit(store, 'facebook', { settings: facebookSettings() });
+    await resealCredentials(store, new CredentialCipher(oldKey)); // facebook's two values sealed by the old key
+    await edit(store, 'chat_widget', { settings: { secret: 'widget-secret' } }); // written after, in plaintext
+    const report = await resealCredentials(store, new CredentialCipher(newKey)); // the old key not given
+    expect(report.resealed).to.deep.equal(['chat_widget/secret']);
+    expect(report.unopened).to.have.length(2);
+    expect(report.unopened[0]).to.match(/^facebook\/secret: /);
+    expect(report.unopened[1]).to.match(/^facebook\/page_access_token: /);
+  });
+
   it('seals plaintext and re-seals under the current key; a second run changes nothing', async () => {
     const store = new InMemoryIntegrationRepository(defaults());
     await edit(store, 'facebook', { settings: facebookSettings() }); // written before encryption was on
@@ -126,11 +146,11 @@ describe('resealing credentials (npm run reseal)', () => {
     const rotated = new CredentialCipher(newKey, [oldKey]);
     expect((await resealCredentials(store, rotated)).resealed).to.have.length(3);
     const again = await resealCredentials(store, rotated);
-    expect(again).to.deep.equal({ resealed: [], unchanged: 3, raced: [] });
+    expect(again).to.deep.equal({ resealed: [], unchanged: 3, raced: [], unopened: [] });
     // The old key can go: everything opens with the new one alone.
     const opened = new InMemoryIntegrationRepository(await store.storedRecords(), withKey(newKey));
     expect((await opened.findById('facebook'))!.settings).to.deep.equal(facebookSettings());
-    expect(unreadableCredentials(await store.storedRecords(), new CredentialCipher(newKey))).to.equal(null);
+    expect(await unreadableCredentials(await store.storedRecords(), new CredentialCipher(newKey))).to.equal(null);
   });
 
   it('is resumable: a value changed under it is reported, not overwritten, and the next run finishes', async () => {
@@ -164,17 +184,17 @@ describe('the start-up check of stored credentials', () => {
 
   it('names, in one line, each record and field sealed with a key it was not given, and what to set', async () => {
     const records = await sealedRecords();
-    const dropped = unreadableCredentials(records, new CredentialCipher(newKey))!;
+    const dropped = (await unreadableCredentials(records, new CredentialCipher(newKey)))!;
     expect(dropped).to.include('facebook/secret').and.include('facebook/page_access_token').and.include(keyId(oldKey)).and.include('ENCRYPTION_KEY_PREVIOUS').and.not.include('\n');
-    expect(unreadableCredentials(records, new CredentialCipher(undefined))).to.include('set ENCRYPTION_KEY');
-    expect(unreadableCredentials(records, new CredentialCipher(newKey, [oldKey]))).to.equal(null);
+    expect(await unreadableCredentials(records, new CredentialCipher(undefined))).to.include('set ENCRYPTION_KEY');
+    expect(await unreadableCredentials(records, new CredentialCipher(newKey, [oldKey]))).to.equal(null);
   });
 
   it('opens every value with its binding: a sealed value moved to another record or field is named, though its key is known', async () => {
     const records = await sealedRecords();
     const facebook = records.find((record) => record.id === 'facebook')!;
     const moved = [{ ...facebook, settings: { ...facebook.settings, secret: facebook.settings!.page_access_token } }, { id: 'chat_widget', settings: { secret: facebook.settings!.secret } }];
-    const problem = unreadableCredentials(moved, new CredentialCipher(oldKey))!;
+    const problem = (await unreadableCredentials(moved, new CredentialCipher(oldKey)))!;
     expect(problem).to.include('facebook/secret does not open').and.include('chat_widget/secret does not open').and.not.include('page_access_token does not open');
   });
 });

@@ -1,6 +1,6 @@
 // Test data builders ("object mothers") for integrations.
 import { DEFAULT_INTEGRATIONS } from '../../src/domain/default-integrations';
-import { Integration, type IntegrationChanges, type NewIntegration } from '../../src/domain/integration.entity';
+import { Integration, type IntegrationChanges, type NewIntegration, type StoredIntegration } from '../../src/domain/integration.entity';
 
 export const T0 = new Date('2026-01-01T00:00:00.000Z');
 export const T1 = new Date('2026-01-02T00:00:00.000Z');
@@ -35,4 +35,11 @@ export async function edit(
   const next = current.change(changes, now);
   await repository.replace(next);
   return next;
+}
+
+/** Every record a store keeps, as it keeps them. */
+export async function storedRecords(store: { eachStoredRecord(): AsyncIterable<StoredIntegration> }): Promise<StoredIntegration[]> {
+  const records: StoredIntegration[] = [];
+  for await (const record of store.eachStoredRecord()) records.push(record);
+  return records;
 }

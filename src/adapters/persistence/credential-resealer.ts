@@ -7,7 +7,8 @@ import { CredentialCipher, MissingKeyError, TamperedCredentialError, parseSealed
 
 /** What the resealer needs of a store: the raw records, and a conditional swap of one setting. */
 export interface CredentialStore {
-  storedRecords(): Promise<StoredIntegration[]>;
+  /** Every stored record as it is kept, one at a time (a cursor: however many there are, memory stays flat). */
+  eachStoredRecord(): AsyncIterable<StoredIntegration>;
   /** Sets settings[key] of record `id` to `to` only while it is `from`; answers whether it did. */
   swapSetting(id: string, key: string, from: string, to: string): Promise<boolean>;
 }
@@ -17,6 +18,8 @@ export interface ResealReport {
   unchanged: number;
   /** Changed by someone else between the read and the swap: run the command again. */
   raced: string[];
+  /** Values that could not be opened (a key this process lacks, altered): each place, and why. */
+  unopened: string[];
 }
 
 /** The credential settings of a stored record that hold a string, with their names. */
@@ -31,15 +34,16 @@ function credentialsOf(record: StoredIntegration): [key: string, value: string][
 
 export async function resealCredentials(store: CredentialStore, cipher: CredentialCipher, log: (place: string, what: string) => void = () => {}): Promise<ResealReport> {
   if (!cipher.sealing) throw new Error('ENCRYPTION_KEY is not set: there is no key to seal with');
-  const report: ResealReport = { resealed: [], unchanged: 0, raced: [] };
-  for (const record of await store.storedRecords()) {
+  const report: ResealReport = { resealed: [], unchanged: 0, raced: [], unopened: [] };
+  for await (const record of store.eachStoredRecord()) {
     for (const [key, value] of credentialsOf(record)) {
       if (!cipher.needsResealing(value)) {
         if (value !== '') report.unchanged += 1;
         continue;
       }
       const place = placeOf(record.id, key);
-      const plain = cipher.open(value, place); // throws MissingKeyError when the key that sealed it is gone
+      const plain = openOrReport(cipher, value, place, report.unopened);
+      if (plain === undefined) continue; // named in the report; the other values are still resealed
       if (await store.swapSetting(record.id, key, value, cipher.seal(plain, place))) {
         report.resealed.push(place);
         log(place, parseSealed(value) ? 're-sealed under the current key' : 'sealed');
@@ -57,10 +61,10 @@ export async function resealCredentials(store: CredentialStore, cipher: Credenti
  * key this process lacks, altered, or moved to another record or field is named. The service refuses to start
  * on such a line rather than answer 503s for a record, or hand out ciphertext.
  */
-export function unreadableCredentials(records: readonly StoredIntegration[], cipher: CredentialCipher): string | null {
+export async function unreadableCredentials(records: Iterable<StoredIntegration> | AsyncIterable<StoredIntegration>, cipher: CredentialCipher): Promise<string | null> {
   const problems: string[] = [];
   const missingKeys = new Set<string>();
-  for (const record of records) {
+  for await (const record of records) {
     for (const [key, value] of credentialsOf(record)) {
       const sealed = parseSealed(value);
       if (!sealed) continue;
@@ -86,4 +90,15 @@ export function unreadableCredentials(records: readonly StoredIntegration[], cip
       ? 'add the key that sealed them to ENCRYPTION_KEY_PREVIOUS (or ENCRYPTION_KEY_NEXT), then run npm run reseal'
       : 'set ENCRYPTION_KEY (and ENCRYPTION_KEY_PREVIOUS) to the keys that sealed them';
   return `stored credentials cannot be opened: ${problems.join('; ')}: ${what}`;
+}
+
+/** The plaintext of a sealed value; undefined, with the place and the reason added to `unopened`, when it cannot be opened. */
+function openOrReport(cipher: CredentialCipher, value: string, place: string, unopened: string[]): string | undefined {
+  try {
+    return cipher.open(value, place);
+  } catch (error) {
+    if (!(error instanceof MissingKeyError || error instanceof TamperedCredentialError)) throw error;
+    unopened.push(`${place}: ${error.message}`);
+    return undefined;
+  }
 }

@@ -5,11 +5,11 @@ import { IntegrationNotFoundError, VersionConflictError } from '../../domain/err
 import type { Integration, StoredIntegration } from '../../domain/integration.entity';
 import { isValidId } from '../../domain/integration-rules';
 import { storedVersion } from '../../domain/legacy-records';
-import type { InsertMissingResult, IntegrationRepository } from '../../application/integration-repository.port';
+import { LIST_CEILING, type InsertMissingResult, type IntegrationRepository } from '../../application/integration-repository.port';
 import { ChangeListeners, type ChangeFeed, type ChangeListener } from './change-feed';
 import { CredentialCipher } from './credential-cipher';
 import type { CredentialStore } from './credential-resealer';
-import { RecordCodec } from './record-codec';
+import { RecordCodec, readableOnly } from './record-codec';
 
 /**
  * The records themselves and the feed of their changes: what two repositories share when they stand for two
@@ -42,10 +42,8 @@ export class InMemoryIntegrationRepository implements IntegrationRepository, Cre
   }
 
   async list(): Promise<Integration[]> {
-    return [...this.records.keys()]
-      .filter(isValidId)
-      .sort(compareIds)
-      .map((id) => this.codec.toEntity(this.records.get(id)!));
+    const ids = [...this.records.keys()].filter(isValidId).sort(compareIds).slice(0, LIST_CEILING);
+    return readableOnly(ids.map((id) => this.records.get(id)!), (record) => this.codec.toEntity(record));
   }
 
   async findById(id: string): Promise<Integration | null> {
@@ -81,6 +79,10 @@ export class InMemoryIntegrationRepository implements IntegrationRepository, Cre
 
   async storedRecords(): Promise<StoredIntegration[]> {
     return [...this.records.values()];
+  }
+
+  async *eachStoredRecord(): AsyncIterable<StoredIntegration> {
+    yield* this.records.values();
   }
 
   async swapSetting(id: string, key: string, from: string, to: string): Promise<boolean> {

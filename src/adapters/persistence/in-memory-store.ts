@@ -14,7 +14,7 @@ export function createInMemoryStore(codec: RecordCodec, seed: readonly StoredInt
     repository,
     feed: repository,
     async prepare() {
-      const unreadable = unreadableCredentials(await repository.storedRecords(), codec.cipher);
+      const unreadable = await unreadableCredentials(repository.eachStoredRecord(), codec.cipher);
       if (unreadable) throw new PermanentStoreFault(unreadable);
     },
     close: async () => {},

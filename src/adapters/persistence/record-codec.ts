@@ -119,3 +119,15 @@ export function mapCredentials(settings: Settings, transform: (value: string, ke
   }
   return out;
 }
+
+/** The entities of the records that can be read here; the others (UnreadableRecordError) are left out. */
+export function readableOnly<T>(records: readonly T[], toEntity: (record: T) => Integration): Integration[] {
+  return records.flatMap((record) => {
+    try {
+      return [toEntity(record)];
+    } catch (error) {
+      if (error instanceof UnreadableRecordError) return [];
+      throw error;
+    }
+  });
+}

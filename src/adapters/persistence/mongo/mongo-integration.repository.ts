@@ -13,9 +13,9 @@ import type { Integration, StoredIntegration } from '../../../domain/integration
 import { WRITABLE_FIELD_NAMES } from '../../../domain/integration-fields';
 import { CREDENTIAL_KEYS, isValidId } from '../../../domain/integration-rules';
 import { LEGACY_VERSION, storedVersion } from '../../../domain/legacy-records';
-import type { InsertMissingResult, IntegrationRepository } from '../../../application/integration-repository.port';
+import { LIST_CEILING, type InsertMissingResult, type IntegrationRepository } from '../../../application/integration-repository.port';
 import type { CredentialStore } from '../credential-resealer';
-import type { RecordCodec } from '../record-codec';
+import { readableOnly, type RecordCodec } from '../record-codec';
 import { DUPLICATE_KEY, translateDriverErrors } from './mongo-errors';
 
 export const INTEGRATIONS_COLLECTION = 'integrations';
@@ -64,9 +64,9 @@ export class MongoIntegrationRepository implements IntegrationRepository, Creden
   }
 
   async list(): Promise<Integration[]> {
-    const docs = await translateDriverErrors('find', () => this.collection.find({}, { maxTimeMS: this.options.maxTimeMS }).sort({ id: 1 }).toArray());
+    const docs = await translateDriverErrors('find', () => this.collection.find({}, { maxTimeMS: this.options.maxTimeMS }).sort({ id: 1 }).limit(LIST_CEILING).toArray());
     // A record whose id no client can name (the old store took any string) is not listed either.
-    return docs.filter((doc) => isValidId(doc.id)).map((doc) => this.toEntity(doc));
+    return readableOnly(docs.filter((doc) => isValidId(doc.id)), (doc) => this.toEntity(doc));
   }
 
   async findById(id: string): Promise<Integration | null> {
@@ -102,9 +102,19 @@ export class MongoIntegrationRepository implements IntegrationRepository, Creden
     await translateDriverErrors('ping', () => this.db.command({ ping: 1 }));
   }
 
-  async storedRecords(): Promise<StoredIntegration[]> {
-    const docs = await translateDriverErrors('find', () => this.collection.find({}, { maxTimeMS: this.options.maxTimeMS }).toArray());
-    return docs.map(({ _id, ...stored }) => stored);
+  async *eachStoredRecord(): AsyncIterable<StoredIntegration> {
+    // A cursor, in batches: the start-up check and `npm run reseal` hold one batch at a time, never the collection.
+    const cursor = this.collection.find({}, { maxTimeMS: this.options.maxTimeMS, batchSize: 100 });
+    try {
+      for (;;) {
+        const doc = await translateDriverErrors('find', () => cursor.next());
+        if (doc === null) return;
+        const { _id, ...stored } = doc;
+        yield stored;
+      }
+    } finally {
+      await cursor.close().catch(() => undefined);
+    }
   }
 
   async swapSetting(id: string, key: string, from: string, to: string): Promise<boolean> {

@@ -168,10 +168,18 @@ async function resolveDuplicates({ db, now, maxTimeMS, writeConcern, log, signal
     const records = await integrations.find({ id: { $eq: id } }, { maxTimeMS }).toArray();
     if (records.length < 2) continue;
     const { kept, extras, why } = chooseAmongDuplicates(records as (Document & { version?: number })[]);
-    for (const extra of extras) {
-      // The copy is written (or brought up to date, when an earlier run stopped halfway) before the record goes.
-      await backup.replaceOne({ _id: extra._id }, { ...extra, movedAt: now, keptRecord: kept._id, reason: why }, { upsert: true, writeConcern });
-      await integrations.deleteOne({ _id: extra._id }, { writeConcern });
+    for (const first of extras) {
+      let extra: Document | null = first;
+      for (let attempt = 1; extra !== null; attempt += 1) {
+        // The copy is written (or brought up to date, when an earlier run stopped halfway) before the record goes,
+        // and the record goes only while it is still what was copied: a write of the old store in between is
+        // copied again, never lost.
+        await backup.replaceOne({ _id: extra._id }, { ...extra, movedAt: now, keptRecord: kept._id, reason: why }, { upsert: true, writeConcern });
+        const { deletedCount } = await integrations.deleteOne(unchangedSince(extra, Object.keys(extra)), { writeConcern });
+        if (deletedCount === 1) break;
+        if (attempt >= FIT_ATTEMPTS) throw new Error(`duplicate ${String(extra._id)} of id ${String(id)} changed on every attempt to move it: stop the old store's writes, then run the migrations again`);
+        extra = await integrations.findOne({ _id: extra._id }, { maxTimeMS });
+      }
     }
     log('duplicate id resolved', { id, kept: String(kept._id), moved: extras.map((e) => String(e._id)), to: DUPLICATES_COLLECTION, rule: why });
   }
@@ -182,6 +190,30 @@ function sameAs(value: unknown): Document {
   if (value === undefined) return { $exists: false };
   if (value === null) return { $type: 'null' };
   return { $eq: value };
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+
+/**
+ * The filter of `record` while each of `fields` still holds what was read. An object (settings) is compared key
+ * by key in any order: a JavaScript object lists integer-like keys first, so the order it was read in is not
+ * always the order the server keeps, and a whole-object $eq would then never match. ($and short-circuits, so
+ * $objectToArray only meets an object.)
+ */
+export function unchangedSince(record: Document, fields: readonly string[]): Document {
+  const filter: Document = {};
+  const objects: Document[] = [];
+  for (const field of fields) {
+    const value = record[field];
+    if (!isPlainObject(value)) {
+      filter[field] = sameAs(value);
+      continue;
+    }
+    const entries = Object.entries(value).map(([k, v]) => ({ k, v }));
+    objects.push({ $and: [{ $eq: [{ $type: `$${field}` }, 'object'] }, { $setEquals: [{ $objectToArray: `$${field}` }, { $literal: entries }] }] });
+  }
+  return objects.length > 0 ? { ...filter, $expr: { $and: objects } } : filter;
 }
 
 /** What a fit set aside, as entries a later run can add to without losing any (values as extended JSON). */
@@ -216,8 +248,7 @@ async function fitRecord({ db, now, maxTimeMS, writeConcern, log }: MigrationCon
       );
     }
     const version = storedVersion(record);
-    const read: Document = { _id: record._id, version: sameAs(record.version) };
-    for (const field of ['name', 'description', 'status', 'settings'] as const) read[field] = sameAs(record[field]);
+    const read = unchangedSince(record, ['_id', 'version', 'name', 'description', 'status', 'settings']);
     const outcome = await integrations.updateOne(read as never, { $set: { ...fields, version: version + 1, updatedAt: now } }, { maxTimeMS, writeConcern });
     if (outcome.matchedCount === 1) {
       log('legacy record fitted', { id: record.id, notes, setAsideIn: entries.length > 0 ? SET_ASIDE_COLLECTION : undefined });

@@ -113,7 +113,7 @@ export function createMongoStore(options: MongoStoreOptions): Store & { feed: Mo
     if (!(await uniqueIdIndex(db))) {
       throw new PermanentStoreFault('integrations has no unique index on id: run the migrations (npm run migrate, or MIGRATE_ON_START=true)');
     }
-    const unreadable = unreadableCredentials(await repository.storedRecords(), options.codec.cipher);
+    const unreadable = await unreadableCredentials(repository.eachStoredRecord(), options.codec.cipher);
     if (unreadable) throw new PermanentStoreFault(unreadable);
     if (kind === 'standalone') {
       logger.warn('MongoDB is a standalone server: it has no change streams, so caches expire by CACHE_TTL_MS only (another replica\'s write shows after at most that long)', {});
