@@ -57,7 +57,7 @@ export class Service {
     @inject(Readiness) private readonly readiness: Readiness,
     @inject(STORE) private readonly store: Store,
     @inject(EnsureDefaultIntegrations) private readonly ensureDefaults: EnsureDefaultIntegrations,
-    @inject(HTTP_APP) private readonly http: HttpApp,
+    @inject(HTTP_APP) http: HttpApp,
     @inject(SERVER_LIMITS) limits: Partial<ServerLimits>,
   ) {
     const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs, maxConnections } = { ...DEFAULT_SERVER_LIMITS, ...limits };
@@ -68,7 +68,6 @@ export class Service {
         keepAliveTimeout: keepAliveTimeoutMs,
         // How often Node checks the two timeouts above (its default, 30 s, would let them overrun by that much).
         connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs, headersTimeoutMs),
-        ...http.serverClasses,
       },
       http.listener,
     );
@@ -157,8 +156,6 @@ export class Service {
     await closed;
     clearInterval(reaper);
     clearTimeout(deadline);
-    // The last requests' log lines and observations, which are recorded in batches.
-    this.http.recordFinished();
     if (timedOut) this.logger.warn('grace period over: cut the requests still in flight', { graceMs: grace });
 
     await this.initialization.catch(() => undefined);

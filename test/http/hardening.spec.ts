@@ -226,8 +226,8 @@ describe('hardening', () => {
       expect(running.logs().find((l) => l.msg === 'request' && l.requestId === logged[0]!.requestId)).to.include({ status: 400, route: 'unmatched' });
     });
 
-    // Answers written while a turn of the event loop handles requests go to their sockets at its end: one written
-    // just before the connection is cut, or queued behind another on a pipelined connection, still goes out whole.
+    // An answer written just before the connection is cut, or queued behind another on a pipelined connection,
+    // still goes out whole.
     it('answers requests pipelined in one packet in order, each whole, and a good request followed by garbage in the same packet before cutting the connection', async () => {
       running = await startService();
       const good = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
@@ -260,6 +260,17 @@ describe('hardening', () => {
       const received = wholeAnswers(cut.received());
       expect(received.map((answer) => answer.status)).to.deep.equal([200]);
       expect(JSON.parse(received[0]!.body)).to.include({ id: 'facebook' });
+
+      // Two reads and a write, then garbage: both reads answered whole; the write, cut before it was answered, is not applied.
+      const write = `PATCH /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{"status": true} `;
+      const mixed = await rawConnection(running.url);
+      mixed.socket.write(`${good('/integrations/facebook')}${good('/integrations/chat_widget')}${write}NOT HTTP AT ALL\r\n\r\n`);
+      await mixed.closed;
+      const answered = wholeAnswers(mixed.received());
+      expect(answered.slice(0, 2).map((answer) => JSON.parse(answer.body).id)).to.deep.equal(['facebook', 'chat_widget']);
+      expect(answered.slice(2).map((answer) => answer.status)).to.deep.equal([400]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect((await request(running.url).get('/integrations/facebook').expect(200)).body).to.include({ version: 1, status: false });
     });
 
     it('closes connections beyond the cap at once', async () => {

@@ -4,9 +4,7 @@ import { PassThrough } from 'node:stream';
 import type { Container } from 'inversify';
 import { loadConfig, type Config } from '../../src/infrastructure/config';
 import { Writable } from 'node:stream';
-import type { HttpApp } from '../../src/adapters/http/app';
 import { buildContainer, type ContainerOverrides } from '../../src/infrastructure/container';
-import { HTTP_APP } from '../../src/infrastructure/tokens';
 import { Service } from '../../src/infrastructure/service';
 
 export interface RunningService {
@@ -52,7 +50,6 @@ export async function startService(env: NodeJS.ProcessEnv = {}, options: StartOp
   });
   const container = buildContainer(config, { ...options.overrides, logStream: stream });
   const service = container.get(Service);
-  const http = container.get<HttpApp>(HTTP_APP);
   const address = await service.start();
   if (options.waitUntilReady !== false) await service.whenInitialized();
   return {
@@ -60,14 +57,8 @@ export async function startService(env: NodeJS.ProcessEnv = {}, options: StartOp
     config,
     container,
     service,
-    rawLogs: () => {
-      http.recordFinished();
-      return written;
-    },
-    logs: () => {
-      http.recordFinished();
-      return parsed;
-    },
+    rawLogs: () => written,
+    logs: () => parsed,
     linesWritten: () => parsed,
     stop: () => service.stop('test over'),
   };

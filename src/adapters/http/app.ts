@@ -2,7 +2,7 @@
 // first goes through the frame (request id, log line, metrics, security headers, draining, CORS) — the one
 // place a per-request step is added — then to the direct read when it is the bot runtime's read of one record,
 // else to Express. Built from use cases and a few callbacks: it knows nothing of configuration or stores.
-import { IncomingMessage, STATUS_CODES, ServerResponse, type RequestListener } from 'node:http';
+import { STATUS_CODES, type RequestListener } from 'node:http';
 import type { Duplex } from 'node:stream';
 import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
@@ -15,7 +15,7 @@ import { buildOpenApiDocument } from './openapi';
 import { operationRoutes, type MetricsEndpoint, type ReadinessReport } from './operations.routes';
 import { HttpProblem, answerErrors, errorMiddleware, problems } from './problem';
 import { RecordResponder } from './record-responder';
-import { RequestTracker, applyFrame, finishAnswer, nextRequestId, observationOf, type HttpRequest, type HttpResponse, type RequestObserver } from './request-context';
+import { CLOSING, RequestTracker, applyFrame, nextRequestId, observationOf, type HttpRequest, type HttpResponse, type RequestObserver } from './request-context';
 import { mountRoutes, type RouteSpec } from './route-table';
 
 export type { MetricsEndpoint, ReadinessReport } from './operations.routes';
@@ -50,13 +50,6 @@ export interface HttpApp {
   express: Express;
   /** The server's `clientError` listener: a request Node's parser refused, answered, logged and measured. */
   onClientError: (error: Error & { code?: string }, socket: Duplex) => void;
-  /** Logs and observes, now, the requests that are over (they are recorded in batches): when the service stops. */
-  recordFinished: () => void;
-  /**
-   * The request and response classes the server makes (createServer's `IncomingMessage` and `ServerResponse`):
-   * Node's own, their objects made with Express's prototypes from the start (see serverClassesFor).
-   */
-  serverClasses: { IncomingMessage: typeof IncomingMessage; ServerResponse: typeof ServerResponse };
 }
 
 /** Probes and scrapes log at debug. */
@@ -67,7 +60,6 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.disable('x-powered-by');
   // ETags here come from record versions, never from hashing bodies.
   app.set('etag', false);
-  const serverClasses = serverClassesFor(app);
 
   const page = securityHeaders();
   // The docs page is HTML: helmet's full set, over the API's.
@@ -77,14 +69,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   };
   let openapi: string | undefined;
   const tracker = new RequestTracker(options.logger, options.observe, QUIET_ROUTES);
-  // A scrape counts every request over before it.
-  const metrics: MetricsEndpoint | undefined = options.metrics && {
-    contentType: options.metrics.contentType,
-    render: () => {
-      tracker.flush();
-      return options.metrics!.render();
-    },
-  };
+  const metrics = options.metrics;
   const routes: RouteSpec[] = [
     ...integrationRoutes(options.useCases, {
       audit: (entry: AuditEntry) => options.logger.info('audit', { ...entry }),
@@ -125,6 +110,12 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     };
     return (req, plain) => {
       const res = plain as HttpResponse;
+      if (CLOSING.get(req.socket) === true) return;
+      if (tracker.flooding(req.socket)) {
+        // What was answered is dropped with it: the client was not reading it.
+        req.socket.destroy();
+        return;
+      }
       try {
         frame(req, res, proceed);
       } catch (error) {
@@ -136,8 +127,6 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     // What Node answers by default, answered here so the status the client gets is the one logged and measured.
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     const res = tracker.inFlightOn(socket);
-    // An answer already written goes out before the connection is cut (pipelined requests, the last one malformed).
-    if (res !== undefined) finishAnswer(res);
     const answering = socket.writable && (res === undefined || !res.headersSent);
     if (answering) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
     if (res !== undefined && !res.headersSent) {
@@ -157,28 +146,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     routes,
     express: app,
     onClientError,
-    recordFinished: () => tracker.flush(),
-    serverClasses,
   };
-}
-
-/**
- * The server's request and response classes: Node's, their objects made with Express's prototypes from the start.
- * Express sets app.request and app.response as the prototype of every request and response it takes
- * (Object.setPrototypeOf); V8 then gives each object a new shape on the way in, and the code reading it afterwards
- * (Express's router, the body parser, Node's writers) ran on its slow paths: measured, Express answered about half
- * as many requests as it does when there is nothing to change (README, Benchmarks). Each class here is a subclass of
- * Node's whose prototype is put in front of Express's (which stays in the chain: every method and property Express
- * gives is there) and becomes app.request / app.response: Express finds each object already on it.
- */
-function serverClassesFor(app: Express): HttpApp['serverClasses'] {
-  class Request extends IncomingMessage {}
-  class Response extends ServerResponse {}
-  Object.setPrototypeOf(Request.prototype, app.request);
-  Object.setPrototypeOf(Response.prototype, app.response);
-  app.request = Request.prototype as typeof app.request;
-  app.response = Response.prototype as typeof app.response;
-  return { IncomingMessage: Request, ServerResponse: Response as typeof ServerResponse };
 }
 
 /** What runs once the frame is done with a request, or with the error it failed with. */

@@ -109,6 +109,8 @@ export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStal
       const precondition = writePrecondition(req);
       const body = (req as { body?: unknown }).body as Record<string, unknown>;
       validator.assertValid(kind, id, body);
+      // A client already gone (a reset, garbage after it on a pipelined connection) gets no answer: nothing is written.
+      if (req.socket.destroyed) return;
       const { integration, previous } = await useCases.edit.execute({ id, changes: changesIn(body), precondition });
       if (integration !== previous) {
         audit(auditEntry(res, { integration: id, versionBefore: previous.version, versionAfter: integration.version, changed: integration.changedSince(previous) }));

@@ -2,7 +2,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { DomainError, ValidationError, type DomainErrorCode, type FieldError } from '../../domain/errors';
 import { errorFields, type Logger } from '../../application/logger.port';
-import { finishAnswer, framedBody, requestTarget, writeAnswer, type HttpRequest, type HttpResponse } from './request-context';
+import { CLOSING, framedBody, requestTarget, writeAnswer, type HttpRequest, type HttpResponse } from './request-context';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -67,7 +67,10 @@ export function sendProblem(req: HttpRequest, res: HttpResponse, problem: Proble
   if (problem.status === 503) all.push('Retry-After', '1');
   // Refused before its body was read (no token, a forbidden token, too large), or with a body left unread:
   // close the connection rather than read, or wait for, what the client is still sending.
-  if (CLOSE_AFTER.has(problem.status) || !req.complete) all.push('Connection', 'close');
+  if (CLOSE_AFTER.has(problem.status) || !req.complete) {
+    all.push('Connection', 'close');
+    CLOSING.set(req.socket, true);
+  }
   const framed = framedBody(body, PROBLEM_CONTENT_TYPE);
   all.push(...framed.headers);
   writeAnswer(res, problem.status, all, body, framed.encoding);
@@ -116,8 +119,6 @@ export function answerErrors(logger: Logger): ErrorAnswer {
   return (error, req, res) => {
     if (res.headersSent) {
       logger.error('error after the answer began', { requestId: res.locals.requestId, ...errorFields(error) });
-      // What was written goes first, as it would have had it not waited for the end of the turn.
-      finishAnswer(res);
       res.destroy();
       return;
     }

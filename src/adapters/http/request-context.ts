@@ -51,10 +51,6 @@ export class RequestLocals {
   /** The frame's headers (request id apart), until they are on the response. */
   frame: readonly string[] = [];
   framePending = false;
-  /** An answer's body, while it waits for the end of the turn (writeAnswer). */
-  unsentBody: string | undefined = undefined;
-  unsentEncoding: BodyEncoding = 'utf8';
-  bodyPending = false;
   [other: string]: unknown;
 }
 
@@ -117,20 +113,10 @@ export function framedBody(body: string, contentType: string): { headers: string
   return { headers: ['Content-Type', contentType, 'Content-Length', String(byteLength)], encoding: byteLength === body.length ? 'latin1' : 'utf8' };
 }
 
-// The answers whose body waits for the end of this turn of the event loop, in the order they were written.
-let unsent: HttpResponse[] = [];
-
 /**
- * Writes an answer: its status, its own headers (name, value, name, value, …), and the frame's that are not on the
- * response yet, in one writeHead, now; then the body (a HEAD's is not sent), as `encoding` says (framedBody), with
- * the other answers of this turn of the event loop once its requests are handled (setImmediate).
- *
- * Under load a turn handles dozens of requests (every connection that sent one): their answers go to their sockets
- * one after the other at its end rather than one between two requests. The same system calls and the same bytes,
- * but the kernel's side of each send (waking the reader, the loopback's delivery) and node's write path run back to
- * back: bare `node:http`'s reads per second instead of three quarters of them (README, Benchmarks). An answer alone
- * in its turn goes out as soon as its handler returns. The headers are written at once, so `headersSent` says what
- * it always said; finishAnswer sends a waiting body at once, before its connection is cut.
+ * Writes an answer: its status, its own headers (name, value, name, value, …) and the frame's that are not on the
+ * response yet, in one writeHead, then the body (a HEAD's is not sent), as `encoding` says (framedBody), with
+ * Node's own writeHead and end: what a handler that answers without Express (the direct read) writes with.
  */
 export function writeAnswer(res: HttpResponse, status: number, headers: readonly string[], body?: string, encoding: BodyEncoding = 'utf8'): void {
   const locals = res.locals;
@@ -143,34 +129,7 @@ export function writeAnswer(res: HttpResponse, status: number, headers: readonly
     all = joined.all;
   }
   res.writeHead(status, all as string[]);
-  locals.unsentBody = body;
-  locals.unsentEncoding = encoding;
-  locals.bodyPending = true;
-  if (unsent.push(res) === 1) setImmediate(endTurn);
-}
-
-/** Sends the body of an answer written in this turn now, if it is still waiting (writeAnswer). */
-export function finishAnswer(res: HttpResponse): void {
-  const locals = res.locals;
-  if (!locals.bodyPending) return;
-  locals.bodyPending = false;
-  const body = locals.unsentBody;
-  locals.unsentBody = undefined;
-  res.end(body, locals.unsentEncoding);
-}
-
-function endTurn(): void {
-  const answers = unsent;
-  unsent = [];
-  for (const res of answers) {
-    try {
-      finishAnswer(res);
-    } catch (error) {
-      // Node reports a failed write on the response, not by throwing; should it ever throw, that answer's
-      // connection is cut and the turn's other answers still go.
-      res.destroy(error as Error);
-    }
-  }
+  res.end(body, encoding);
 }
 
 /** Puts the frame's headers on the response now, for a writer that sets its own (Express's). */
@@ -214,25 +173,27 @@ export class ConnectionSlot<T> {
   }
 }
 
-/** How many finished requests wait, at most, to be logged and observed together. */
-const RECORD_BATCH = 512;
+/**
+ * Connections this service answered with `Connection: close`: a request pipelined behind that answer is never
+ * answered (RFC 9112 §9.6: the client sends nothing after it), so none is worked on either. Node parses a whole
+ * packet of pipelined requests before the first answer goes out, hundreds of them from a client that never reads.
+ */
+/** Requests one connection may have dispatched and not over; a client that reads its answers never comes near. */
+export const MAX_PIPELINED = 32;
+
+export const CLOSING = new ConnectionSlot<true>('answered with Connection: close');
 
 /**
- * Each request's context (its id, the frame's headers) and, once it is over, its log line and its observation.
- * Those two are made for the requests that ended in one turn of the event loop together, once that turn's I/O is
- * done (setImmediate), rather than one by one as each closes: the same work, but run back to back it costs the
- * bot runtime's read a fraction of what it cost between two requests (README, Benchmarks); and every turn carries
- * its own requests' share, so no turn is held up by the records of many (a timer every 10 ms made one turn in
- * eight a millisecond longer). The log line keeps the request's exact duration; its `time` is when it is written,
- * within the same turn. `flush()` records what is pending now: before /metrics answers and when the service stops.
+ * Each request's context (its id, the frame's headers) and, once it is over ('close', sent or not), its log line
+ * and its observation.
  */
 export class RequestTracker {
-  private finished: Finished[] = [];
-  private timer: NodeJS.Immediate | undefined;
   private readonly onClose: (this: HttpResponse) => void;
   // The response in flight on each connection, until it closes: a parser error on that connection is told to it
   // while it is in flight, answered as on a fresh connection after. Nothing of a finished request is kept.
   private readonly inFlight = new ConnectionSlot<HttpResponse>('response in flight');
+  // How many requests of each connection are dispatched and not over.
+  private readonly unfinished = new ConnectionSlot<number>('requests not over');
 
   constructor(
     private readonly logger: Logger,
@@ -240,12 +201,13 @@ export class RequestTracker {
     private readonly quiet: ReadonlySet<string> = new Set(),
   ) {
     const tracker = this;
-    // One listener for every response ('close' follows each, once, sent or not): it reads the request from res.locals.
+    // One listener for every response: it reads the request from res.locals.
     this.onClose = function (this: HttpResponse): void {
       const locals = this.locals;
       const durationMs = performance.now() - locals.started;
       const socket = this.req.socket;
       if (tracker.inFlight.get(socket) === this) tracker.inFlight.set(socket, undefined);
+      tracker.unfinished.set(socket, tracker.unfinished.get(socket)! - 1);
       tracker.record({
         observation: observationOf(this.req, this, durationMs / 1e3),
         url: requestTarget(this.req),
@@ -268,7 +230,17 @@ export class RequestTracker {
     locals.frame = frame;
     locals.framePending = true;
     this.inFlight.set(req.socket, res);
+    this.unfinished.set(req.socket, (this.unfinished.get(req.socket) ?? 0) + 1);
     res.on('close', this.onClose);
+  }
+
+  /**
+   * True when a connection has MAX_PIPELINED requests dispatched and not over: its client sends and does not
+   * read. Node keeps every answer queued behind an unread one in memory, and parses a whole packet of pipelined
+   * requests before its back-pressure stops reading (hundreds): such a connection is cut rather than answered.
+   */
+  flooding(socket: object): boolean {
+    return (this.unfinished.get(socket) ?? 0) >= MAX_PIPELINED;
   }
 
   /** The response in flight on a connection, if one is. */
@@ -281,22 +253,9 @@ export class RequestTracker {
     this.record({ observation, url: '-', requestId, clientRequestId: undefined, durationMs: 0, aborted: false });
   }
 
-  /** Logs and observes every request that is over, now. */
-  flush(): void {
-    clearImmediate(this.timer);
-    this.timer = undefined;
-    const finished = this.finished;
-    this.finished = [];
-    for (const request of finished) {
-      this.observe?.(request.observation);
-      logRequest(this.logger, this.quiet, request);
-    }
-  }
-
   private record(finished: Finished): void {
-    if (this.finished.push(finished) >= RECORD_BATCH) this.flush();
-    // Unref'd: pending records never keep the process up; stopping flushes them.
-    else if (this.timer === undefined) this.timer = setImmediate(() => this.flush()).unref();
+    this.observe?.(finished.observation);
+    logRequest(this.logger, this.quiet, finished);
   }
 }
 
