@@ -28,12 +28,6 @@ USER node
 EXPOSE 8090
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8090) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# node itself is PID 1 and handles SIGTERM/SIGINT: not ready, drain, close the store, exit 0. The node options are
-# npm start's (a test holds the two alike): the young generation kept at the 16 MiB V8 grows it to under load, where
-# after a few idle seconds V8 would shrink it to 1 MiB and a burst would run seconds of collections every ~12 ms; no
-# memory reducer, whose full collection after a quiet spell threw away the optimized code of node's HTTP and stream
-# functions ("weak objects"), so the next burst ran 1.3-1.8x the CPU per read for seconds (what it gave back, ~18 MiB
-# at idle, is kept); and the collector on the main thread only: the service is sized for one CPU or less (ECS 0.25
-# vCPU, a 100m request), where V8's helper threads only take turns with the main thread (alone on one core: +2.5-9%
-# req/s, the same CPU per read).
-CMD ["node", "--min-semi-space-size=16", "--no-memory-reducer", "--single-threaded-gc", "dist/main.js"]
+# node itself is PID 1 and handles SIGTERM/SIGINT: not ready, drain, close the store, exit 0. The command is
+# npm start's (a test holds the two alike).
+CMD ["node", "dist/main.js"]

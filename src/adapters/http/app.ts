@@ -110,9 +110,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     };
     return (req, plain) => {
       const res = plain as HttpResponse;
-      if (CLOSING.get(req.socket) === true) return;
-      if (tracker.flooding(req.socket)) {
-        // What was answered is dropped with it: the client was not reading it.
+      // A client that sends on after a Connection: close answer, or sends and never reads, is cut: Node would
+      // read on (no answer is queued behind a close) or keep every answer queued behind an unread one.
+      if (CLOSING.get(req.socket) === true || tracker.flooding(req.socket)) {
         req.socket.destroy();
         return;
       }

@@ -57,7 +57,6 @@ export const problems = {
   internal: (): Problem => ({ type: typeUri('internal'), title: 'Internal server error', status: 500, detail: 'An unexpected error occurred.' }),
 };
 
-const CLOSE_AFTER = new Set([401, 403, 413, 421]);
 
 /** Writes a problem with Node's own calls, so Express's routes and the direct read answer it byte for byte alike. */
 export function sendProblem(req: HttpRequest, res: HttpResponse, problem: Problem, headers: Record<string, string> = {}): void {
@@ -65,15 +64,22 @@ export function sendProblem(req: HttpRequest, res: HttpResponse, problem: Proble
   const all: string[] = [];
   for (const name of Object.keys(headers)) all.push(name, headers[name]!);
   if (problem.status === 503) all.push('Retry-After', '1');
-  // Refused before its body was read (no token, a forbidden token, too large), or with a body left unread:
-  // close the connection rather than read, or wait for, what the client is still sending.
-  if (CLOSE_AFTER.has(problem.status) || !req.complete) {
+  // Refused with a body left unread (too large, no token for a write): close the connection rather than read, or
+  // wait for, what the client is still sending. A refused request without one keeps its connection.
+  if (problem.status === 413 || hasUnreadBody(req)) {
     all.push('Connection', 'close');
     CLOSING.set(req.socket, true);
   }
   const framed = framedBody(body, PROBLEM_CONTENT_TYPE);
   all.push(...framed.headers);
   writeAnswer(res, problem.status, all, body, framed.encoding);
+}
+
+/** A body the client sent, or is sending, that was not read: `complete` is false for every request until its handler returns. */
+function hasUnreadBody(req: HttpRequest): boolean {
+  if (req.complete) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** Errors raised while reading the request (body-parser's `type`s, a malformed path), by what they mean to a client. */

@@ -6,7 +6,7 @@
 // listener is one function for every response, the frame's headers are one block per kind of response, written
 // with the answer's own in one writeHead.
 import { randomBytes } from 'node:crypto';
-import { METHODS, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../application/logger.port';
 
 export interface RequestObservation {
@@ -87,7 +87,9 @@ export function nextRequestId(): string {
   return [prefix, sequence.toString(16)].join('-');
 }
 
-const KNOWN_METHODS = new Set(METHODS);
+// The methods a metric label names: those the API answers (and CORS preflights); every other is `OTHER`, so a
+// sweep of the methods Node's parser admits adds one series, not one per method.
+const LABELLED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'OPTIONS']);
 
 /** Records which route answers a request: its log line and metric label carry the name. */
 export function tagRoute(res: HttpResponse, name: RouteName): void {
@@ -174,9 +176,8 @@ export class ConnectionSlot<T> {
 }
 
 /**
- * Connections this service answered with `Connection: close`: a request pipelined behind that answer is never
- * answered (RFC 9112 §9.6: the client sends nothing after it), so none is worked on either. Node parses a whole
- * packet of pipelined requests before the first answer goes out, hundreds of them from a client that never reads.
+ * Connections this service answered with `Connection: close`: a client sends nothing after that answer (RFC 9112
+ * §9.6), and one that does is cut rather than read on.
  */
 /** Requests one connection may have dispatched and not over; a client that reads its answers never comes near. */
 export const MAX_PIPELINED = 32;
@@ -278,8 +279,7 @@ function logRequest(logger: Logger, quiet: ReadonlySet<string>, { observation, u
 }
 
 export function observationOf(req: { method?: string }, res: { statusCode: number; locals?: { answeredByParser?: number; route?: RouteName } }, durationSeconds: number): RequestObservation {
-  // Node's parser admits only the methods it knows; the guard keeps the label set closed whatever it admits.
-  const method = req.method !== undefined && KNOWN_METHODS.has(req.method) ? req.method : 'OTHER';
+  const method = req.method !== undefined && LABELLED_METHODS.has(req.method) ? req.method : 'OTHER';
   const status = res.locals?.answeredByParser ?? res.statusCode;
   return { method, route: res.locals?.route ?? 'unmatched', status, durationSeconds };
 }

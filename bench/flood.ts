@@ -1,0 +1,69 @@
+// `npm run bench:flood`: the pipelining flood of issue #33 on 127.0.0.1 — 200 connections each sending 3,000 GETs
+// in one go and never reading an answer — against the service (tokens configured and the read token sent; open;
+// tokens configured and none sent) and bare node:http. Each server is started fresh, flooded once, and asked
+// /healthz on a new connection every 250 ms; printed: how long until it answered, and its peak RSS (VmHWM).
+// Bounded: each flood is 600,000 requests, each server stopped after 15 s at most.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import path from 'node:path';
+import { ROOT, SERVICE_NODE_OPTIONS, ensureBuilt, freePort } from '../test/support/process';
+
+const CONNECTIONS = Number(process.env.FLOOD_CONNECTIONS ?? 200);
+const REQUESTS = Number(process.env.FLOOD_REQUESTS ?? 3_000);
+const TOKEN = 'flood-read-token-0123456789abcdef';
+
+const peakMiB = (child: ChildProcess): number => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+
+async function healthz(port: number): Promise<boolean> {
+  return fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(250) }).then((res) => res.ok, () => false);
+}
+
+async function flood(name: string, command: string[], env: NodeJS.ProcessEnv, port: number, authorization: string): Promise<void> {
+  const child = spawn(process.execPath, command, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100 && !(await healthz(port)); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    const request = `GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization}\r\n`.repeat(REQUESTS);
+    const sockets: Socket[] = [];
+    const started = performance.now();
+    for (let i = 0; i < CONNECTIONS; i += 1) {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.pause();
+      socket.write(request);
+      sockets.push(socket);
+    }
+    let answeredAfterMs: number | undefined;
+    while (answeredAfterMs === undefined && performance.now() - started < 15_000) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      if (await healthz(port)) answeredAfterMs = performance.now() - started;
+    }
+    const answered = answeredAfterMs === undefined ? 'not within 15 s' : `${(answeredAfterMs / 1000).toFixed(1)} s`;
+    console.log(`| ${name} | ${peakMiB(child).toFixed(0)} | ${answered} |`);
+    for (const socket of sockets) socket.destroy();
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+async function main(): Promise<void> {
+  ensureBuilt();
+  const service = [...SERVICE_NODE_OPTIONS, path.join(ROOT, 'dist', 'main.js')];
+  const quiet = { HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  console.log(`# npm run bench:flood — node ${process.version}, ${CONNECTIONS} connections x ${REQUESTS} pipelined GETs, never read\n`);
+  console.log('| server | peak RSS MiB | /healthz answered after |');
+  console.log('|---|---|---|');
+  let port = await freePort();
+  await flood('service, tokens configured, read token sent', service, { ...quiet, PORT: String(port), READ_TOKENS: TOKEN }, port, `Authorization: Bearer ${TOKEN}\r\n`);
+  port = await freePort();
+  await flood('service, open (no tokens)', service, { ...quiet, PORT: String(port) }, port, '');
+  port = await freePort();
+  await flood('service, tokens configured, none sent (401s)', service, { ...quiet, PORT: String(port), READ_TOKENS: TOKEN }, port, '');
+  port = await freePort();
+  await flood('bare node:http', [path.join(ROOT, 'bench', 'peers', 'bare-node.js'), String(port)], {}, port, '');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
