@@ -74,14 +74,16 @@ export class Integration {
   /**
    * This record with `changes` applied: one version later, `updatedAt` now, `createdAt` kept, every field
    * left out as it was. Throws ValidationError when a change, or the record it makes, breaks a rule.
-   * No change at all answers this very record.
+   * No change at all, or only values the record already holds, answers this very record.
    */
   change(changes: IntegrationChanges, now: Date): Integration {
     const given = Object.entries(changes).filter(([, value]) => value !== undefined);
     const unknown: FieldError[] = given.filter(([field]) => !isWritableField(field)).map(([field]) => ({ field: `/${field}`, message: wording.unknownField }));
     if (unknown.length > 0) throw new ValidationError(unknown);
     if (given.length === 0) return this;
-    return Integration.checked(this.id, { ...this.fields(), ...Object.fromEntries(given) }, this.version + 1, this.createdAt, now);
+    const next = Integration.checked(this.id, { ...this.fields(), ...Object.fromEntries(given) }, this.version + 1, this.createdAt, now);
+    // Values equal to what the record holds change nothing: no new version.
+    return next.changedSince(this).length === 0 ? this : next;
   }
 
   /** The writable fields whose value differs from `other`'s. */

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { expect } from 'chai';
 import request from 'supertest';
 import { startService, type RunningService } from '../support/service';
@@ -96,5 +97,58 @@ describe('bearer tokens (ADMIN_TOKENS, READ_TOKENS)', () => {
     await api().get('/metrics').expect(200);
     await api().get('/openapi.json').expect(200);
     await api().options('/integrations/facebook').set('Origin', ADMIN_UI).set('Access-Control-Request-Method', 'PUT').expect(204);
+  });
+});
+
+describe('a gateway naming the signed-in person (GATEWAY_TOKENS, X-Forwarded-User)', () => {
+  const GATEWAY = 'gateway-token-for-names-0123456789';
+  let running: RunningService;
+
+  before(async () => {
+    running = await startService({ GATEWAY_TOKENS: GATEWAY });
+  });
+
+  after(async () => {
+    await running.stop();
+  });
+
+  /** A PATCH as nginx sends it: header values as raw bytes on the wire. */
+  const patchNamed = (names: Buffer[], description: string): Promise<{ status: number; requestId: string }> =>
+    new Promise((resolve, reject) => {
+      const body = JSON.stringify({ description });
+      const head = Buffer.concat([
+        Buffer.from(`PATCH /integrations/chat_widget HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${GATEWAY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n`),
+        ...names.map((name) => Buffer.concat([Buffer.from('X-Forwarded-User: '), name, Buffer.from('\r\n')])),
+        Buffer.from(`\r\n${body}`, 'utf8'),
+      ]);
+      const socket = connect(Number(new URL(running.url).port), '127.0.0.1', () => socket.write(head));
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      socket.on('end', () => resolve({ status: Number(answer.slice(9, 12)), requestId: /x-request-id: (\S+)/i.exec(answer)?.[1] ?? '' }));
+      socket.on('error', reject);
+    });
+  const audited = (requestId: string) => running.logs().find((line) => line.msg === 'audit' && line.requestId === requestId);
+
+  it('audits a name sent as UTF-8 as it was written (élodie, not Ã©lodie)', async () => {
+    const { status, requestId } = await patchNamed([Buffer.from('élodie', 'utf8')], 'saved by élodie');
+    expect(status).to.equal(200);
+    expect(audited(requestId)).to.include({ actor: 'élodie' });
+  });
+
+  it('refuses two X-Forwarded-User headers (Node would join them into "alice, bob") and bytes that are not UTF-8, writing nothing', async () => {
+    const before = (await request(running.url).get('/integrations/chat_widget').set('Authorization', `Bearer ${GATEWAY}`).set('X-Forwarded-User', 'carol')).body.version;
+    expect((await patchNamed([Buffer.from('alice'), Buffer.from('bob')], 'two people')).status).to.equal(403);
+    expect((await patchNamed([Buffer.from([0x65, 0xe9, 0x6c])], 'latin1 bytes')).status).to.equal(403);
+    const after = (await request(running.url).get('/integrations/chat_widget').set('Authorization', `Bearer ${GATEWAY}`).set('X-Forwarded-User', 'carol')).body.version;
+    expect(after).to.equal(before);
+  });
+
+  it('neither versions nor audits a PATCH that changes nothing', async () => {
+    const read = await request(running.url).get('/integrations/chat_widget').set('Authorization', `Bearer ${GATEWAY}`).set('X-Forwarded-User', 'carol').expect(200);
+    const { status, requestId } = await patchNamed([Buffer.from('carol')], read.body.description);
+    expect(status).to.equal(200);
+    expect(audited(requestId)).to.equal(undefined);
+    const again = await request(running.url).get('/integrations/chat_widget').set('Authorization', `Bearer ${GATEWAY}`).set('X-Forwarded-User', 'carol').expect(200);
+    expect(again.body.version).to.equal(read.body.version);
   });
 });

@@ -9,7 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import sinon from 'sinon';
+import express from 'express';
 import type { HttpApp } from '../../src/adapters/http/app';
+import type { RouteName } from '../../src/adapters/http/request-context';
+import { assertNoShadowedRoute, mountRoutes, underPrefixes, type RouteSpec } from '../../src/adapters/http/route-table';
 import { HTTP_APP } from '../../src/infrastructure/tokens';
 import { startService, type RunningService } from '../support/service';
 
@@ -224,5 +227,28 @@ describe('the direct read answers as the Express app does', () => {
     expect(put.status).to.equal(200);
     expect(await compare('GET', '/integrations/chat_widget', { Authorization: `Bearer ${READ}`, 'If-None-Match': put.headers.etag! })).to.equal(false);
     expect(await compare('GET', '/integrations/chat_widget', { Authorization: `Bearer ${READ}`, 'If-None-Match': '"1"' })).to.equal(false);
+  });
+});
+
+describe('the route table', () => {
+  const route = (name: string, paths: string[]): RouteSpec => ({ name: name as RouteName, paths, methods: {} });
+
+  it('refuses, when mounted, a route an earlier pattern shadows (it could never answer)', () => {
+    const routes = [route('/integrations/:id', underPrefixes('/:id')), route('/integrations/stats', underPrefixes('/stats'))];
+    expect(() => mountRoutes(express(), routes, { guard: () => () => undefined, jsonBody: [] })).to.throw(
+      'route /integrations/stats (/integrations/stats) is shadowed by /integrations/:id, declared before it: declare it first',
+    );
+    expect(() => assertNoShadowedRoute([...routes].reverse()), 'declared first, it answers').to.not.throw();
+  });
+
+  it("holds the service's own table to it: none of its routes is shadowed", async () => {
+    const running = await startService();
+    try {
+      const { routes } = running.container.get<HttpApp>(HTTP_APP);
+      expect(() => assertNoShadowedRoute(routes)).to.not.throw();
+      expect(routes.map((r) => r.name)).to.include.members(['/integrations/ensure-defaults', '/integrations/:id']);
+    } finally {
+      await running.stop();
+    }
   });
 });

@@ -145,18 +145,35 @@ export function createAuthorizer(tokens: AccessTokens, allowedHosts: readonly st
       return;
     }
     const { entry, principal } = tokenOf(req, req.headers.authorization ?? '');
-    const named = req.headers[USER_HEADER];
     if (entry.kind === 'gateway') {
-      if (typeof named !== 'string' || !USER_NAME.test(named)) {
-        throw new HttpProblem(problems.forbidden('A gateway token acts on behalf of a signed-in person: the gateway must name them in X-Forwarded-User.'));
-      }
       const realIp = req.headers['x-real-ip'];
       const clientAddress = typeof realIp === 'string' && isIP(realIp) !== 0 ? realIp : (req.socket.remoteAddress ?? 'unknown');
-      res.locals.principal = { actor: named, tokenLabel: entry.label, clientAddress } satisfies Principal;
+      res.locals.principal = { actor: personNamed(req), tokenLabel: entry.label, clientAddress } satisfies Principal;
     } else {
-      if (named !== undefined) throw new HttpProblem(problems.forbidden('Only a gateway token may name a person (X-Forwarded-User).'));
+      if (req.headers[USER_HEADER] !== undefined) throw new HttpProblem(problems.forbidden('Only a gateway token may name a person (X-Forwarded-User).'));
       res.locals.principal = principal;
     }
     if (entry.kind === 'read' && access === 'write') throw new HttpProblem(problems.forbidden('This token may only read.'));
   };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The one person a gateway's request names. Node reads header bytes as latin1; a gateway sends a name as UTF-8
+ * (nginx passes $remote_user's bytes as they came), so `élodie` is decoded back from its bytes. Two headers
+ * (Node would join them: "alice, bob") or bytes that are not UTF-8 name nobody: refused.
+ */
+function personNamed(req: HttpRequest): string {
+  const given = req.headersDistinct[USER_HEADER] ?? [];
+  let name: string | undefined;
+  try {
+    name = given.length === 1 ? utf8.decode(Buffer.from(given[0]!, 'latin1')) : undefined;
+  } catch {
+    name = undefined;
+  }
+  if (name === undefined || !USER_NAME.test(name)) {
+    throw new HttpProblem(problems.forbidden('A gateway token acts on behalf of one signed-in person: the gateway must name them, once, in X-Forwarded-User (UTF-8).'));
+  }
+  return name;
 }

@@ -3,12 +3,15 @@
 // the direct read, the OpenAPI document (openapi.ts), the metric labels.
 //
 // The direct read: the one route marked `direct` has its GET answered straight from Node's request listener,
-// by the same checks and handler Express runs for it, without Express's per-request work. Which route a request
-// goes to is decided by Express's own matchers (the layers of the app's router, in order), so the direct read
-// can only ever answer a request Express itself would give to that route.
+// by the same checks and handler Express runs for it, without Express's per-request work (docs/design.md). Which
+// route a request goes to is decided as Express decides it: the routes in order, each path matched by
+// path-to-regexp (Express 5's matcher) with Express's defaults, so the direct read answers only what Express would
+// give to that route. A route an earlier one shadows (its paths all taken by an earlier pattern) is refused when
+// the table is mounted: it could never answer.
 import type { Express, RequestHandler } from 'express';
 // Express's own URL parser, with its per-request cache: the direct read sees the path Express would.
 import parseurl = require('parseurl');
+import { match, type MatchFunction } from 'path-to-regexp';
 import type { JsonSchema } from '../../domain/field-rules';
 import type { Access, Guard } from './auth';
 import { HttpProblem, problems } from './problem';
@@ -82,18 +85,42 @@ export interface RouteParts {
 /** Answers a request directly when it is the direct route's GET (a promise when the answer is not yet written); false when Express should. */
 export type DirectRead = (req: HttpRequest, res: HttpResponse) => void | Promise<void> | false;
 
-interface Layer {
-  match(path: string): false | { params: Record<string, string> };
+type Matcher = MatchFunction<Partial<Record<string, string | string[]>>>;
+
+/** A path matched as Express 5 matches an app.route() path: any case, a trailing slash allowed, parameters decoded. */
+export function expressMatcher(path: string): Matcher {
+  return match(path === '/' ? path : path.replace(/\/+$/, ''), { sensitive: false, end: true, trailing: true, decode: decodeParam });
+}
+
+function decodeParam(value: string): string {
+  return value.includes('%') ? decodeURIComponent(value) : value;
+}
+
+/** A path every request to `path` could take: each parameter filled with a plain segment. */
+const examplePath = (path: string): string => path.replace(/[:*](\w+)/g, 'any-$1');
+
+/** Throws when a route's paths are all taken by an earlier route's pattern: it could never answer. */
+export function assertNoShadowedRoute(routes: readonly RouteSpec[]): void {
+  const earlier: { spec: RouteSpec; matchers: Matcher[] }[] = [];
+  for (const spec of routes) {
+    for (const path of spec.paths) {
+      const shadow = earlier.find(({ matchers }) => matchers.some((matcher) => matcher(examplePath(path)) !== false));
+      if (shadow) throw new Error(`route ${spec.name} (${path}) is shadowed by ${shadow.spec.name}, declared before it: declare it first`);
+    }
+    earlier.push({ spec, matchers: spec.paths.map(expressMatcher) });
+  }
 }
 
 /** Declares every route of `routes` on `app`, in order, and answers the direct read built from the same table. */
 export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: RouteParts): DirectRead {
-  const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
-  const direct = new Map<Layer, (req: RouteRequest, res: HttpResponse) => void | Promise<void>>();
+  assertNoShadowedRoute(routes);
+  // Each route's matchers, in the order Express tries them, and the direct route's GET.
+  const table: { matchers: Matcher[]; answer?: (req: RouteRequest, res: HttpResponse) => void | Promise<void> }[] = [];
 
   for (const spec of routes) {
     const route = app.route([...spec.paths]);
-    const layer = stack[stack.length - 1]!;
+    const entry: (typeof table)[number] = { matchers: spec.paths.map(expressMatcher) };
+    table.push(entry);
     for (const method of METHOD_ORDER) {
       const operation = spec.methods[method];
       if (!operation) continue;
@@ -110,10 +137,10 @@ export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: R
       const handle: RequestHandler = (req, res) => operation.handle(req as unknown as RouteRequest, res as unknown as HttpResponse);
       route[method.toLowerCase() as 'get' | 'put' | 'patch' | 'post'](first, ...(operation.body === 'json' ? parts.jsonBody : []), handle);
       if (spec.direct && method === 'GET') {
-        direct.set(layer, (req, res) => {
+        entry.answer = (req, res) => {
           checks(req, res);
           return operation.handle(req, res);
-        });
+        };
       }
     }
     const allow = allowedMethods(spec).join(', ');
@@ -123,21 +150,22 @@ export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: R
     });
   }
 
-  // Which layer answers a path, decided once per path: the first layer that matches is the one Express would run,
+  // Which route answers a path, decided once per path: the first that matches is the one Express would run,
   // and only the direct route's is answered here. Bounded: a client sending ever new paths only empties it.
   type Decision = { answer: (req: RouteRequest, res: HttpResponse) => void | Promise<void>; params: Record<string, string> } | null;
   const decisions = new Map<string, Decision>();
   const decide = (pathname: string): Decision => {
-    for (const layer of stack) {
-      let match: ReturnType<Layer['match']>;
-      try {
-        match = layer.match(pathname);
-      } catch {
-        return null; // a malformed percent-encoding: Express answers it (400)
+    for (const { matchers, answer } of table) {
+      for (const matcher of matchers) {
+        let found: ReturnType<Matcher>;
+        try {
+          found = matcher(pathname);
+        } catch {
+          return null; // a malformed percent-encoding: Express answers it (400)
+        }
+        if (found === false) continue;
+        return answer === undefined ? null : { answer, params: Object.freeze({ ...found.params }) as Record<string, string> };
       }
-      if (!match) continue;
-      const answer = direct.get(layer);
-      return answer === undefined ? null : { answer, params: Object.freeze(match.params) };
     }
     return null;
   };
