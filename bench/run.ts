@@ -41,6 +41,7 @@ const CLIENT_CALLS = Number(process.env.BENCH_CLIENT_CALLS ?? 2_000);
 const TOKEN = 'bench-read-token-0123456789abcdef';
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const HOT_PATH = '/integrations/facebook';
+const ADMIN_UI = 'http://localhost:3000';
 
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
 const CPUS = availableParallelism();
@@ -56,6 +57,8 @@ interface Load {
   method?: 'GET' | 'PUT';
   headers?: Record<string, string>;
   body?: string;
+  /** In `body`, this text is replaced by a counter, so every request's body differs (a PUT that changes the record). */
+  varying?: string;
   /** Each request with its own request id and, every other one, its own unknown path, all made unique by this prefix. */
   distinct?: string;
 }
@@ -133,6 +136,15 @@ ${load.body ? `wrk.body = ${JSON.stringify(load.body)}` : ''}
 ${headers}
 local n = 0
 ${
+  load.varying
+    ? `local body = ${JSON.stringify(load.body ?? '')}
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, (body:gsub(${JSON.stringify(load.varying.replace(/[%^$().[\]*+\-?]/g, '%$&'))}, tostring(n), 1)))
+end`
+    : ''
+}
+${
   load.distinct
     ? `request = function()
   n = n + 1
@@ -168,7 +180,9 @@ async function drive(url: string, load: Load, seconds: number): Promise<Figures>
     duration: seconds,
     requests: load.distinct
       ? [{ setupRequest: (req) => ({ ...req, path: (n += 1) % 2 === 0 ? load.path : `/no-such-path-${load.distinct}-${n}`, headers: { ...req.headers, 'x-request-id': `bench-${load.distinct}-${n}` } }) }]
-      : undefined,
+      : load.varying
+        ? [{ setupRequest: (req) => ({ ...req, body: load.body!.replace(load.varying!, String((n += 1))) }) }]
+        : undefined,
   });
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: load.distinct ? 0 : result.non2xx + result.errors };
 }
@@ -193,6 +207,20 @@ async function interleaved(servers: Server[], load: (server: Server) => Load): P
 const medianOf = (figures: Figures[], key: keyof Figures): number => median(figures.map((f) => f[key]));
 /** The median of each round's ratio of a's figure to b's. */
 const ratio = (a: Figures[], b: Figures[], key: 'rps' | 'p99'): number => median(a.map((f, round) => f[key] / b[round]![key]));
+/** The ratio of the medians of a's and b's figures. */
+const ratioOfMedians = (a: Figures[], b: Figures[], key: 'rps' | 'p99'): number => medianOf(a, key) / medianOf(b, key);
+/** Both yardsticks, `median of the rounds' ratios / ratio of the medians`. */
+const ratios = (a: Figures[], b: Figures[], key: 'rps' | 'p99'): string => `${fmt(ratio(a, b, key), 2)}× / ${fmt(ratioOfMedians(a, b, key), 2)}×`;
+
+/** Every round's req/s and p99 of each server, in the order the rounds ran. */
+function printRounds(runs: Map<string, Figures[]>): void {
+  const names = [...runs.keys()];
+  console.log(`\n| round | ${names.map((name) => `${name} req/s · p99 ms`).join(' | ')} |`);
+  console.log(`|---|${names.map(() => '---|').join('')}`);
+  for (let round = 0; round < ROUNDS; round += 1) {
+    console.log(`| ${round + 1} | ${names.map((name) => `${fmt(runs.get(name)![round]!.rps)} · ${fmt(runs.get(name)![round]!.p99, 2)}`).join(' | ')} |`);
+  }
+}
 
 /** A TCP proxy in front of `port` that counts the connections opened through it. */
 async function countingProxy(port: number): Promise<{ url: string; opened: () => number; close: () => void }> {
@@ -241,7 +269,7 @@ async function main(): Promise<void> {
       node,
       serviceArgs,
       // ALLOWED_HOSTS: any port on 127.0.0.1, as the client row reaches it through counting proxies.
-      { PORT: String(port), HOST: '127.0.0.1', ALLOWED_HOSTS: '127.0.0.1', LOG_LEVEL: 'info', METRICS_ENABLED: 'true', READ_TOKENS: TOKEN, ADMIN_TOKENS: ADMIN, CORS_ORIGINS: 'http://localhost:3000', ...storeEnv },
+      { PORT: String(port), HOST: '127.0.0.1', ALLOWED_HOSTS: '127.0.0.1', LOG_LEVEL: 'info', METRICS_ENABLED: 'true', READ_TOKENS: TOKEN, ADMIN_TOKENS: ADMIN, CORS_ORIGINS: ADMIN_UI, ...storeEnv },
       port,
       { Authorization: `Bearer ${TOKEN}` },
     );
@@ -269,36 +297,47 @@ async function main(): Promise<void> {
       const errors = figures.reduce((sum, f) => sum + f.errors, 0);
       console.log(`| ${server.name} | ${fmt(medianOf(figures, 'rps'))} | ${fmt(medianOf(figures, 'p50'), 2)} | ${fmt(medianOf(figures, 'p99'), 2)} | ${fmt(rssMiB(server.child), 1)} | ${errors} |`);
     }
-    console.log('\n| server | req/s ÷ bare node:http | p99 ÷ bare node:http | req/s ÷ bare Express | p99 ÷ bare Express | req/s ÷ FastAPI | p99 ÷ FastAPI |');
+    printRounds(runs);
+    console.log('\nRatios: the median of the rounds\' ratios / the ratio of the medians.\n');
+    console.log('| server | req/s ÷ bare node:http | p99 ÷ bare node:http | req/s ÷ bare Express | p99 ÷ bare Express | req/s ÷ FastAPI | p99 ÷ FastAPI |');
     console.log('|---|---|---|---|---|---|---|');
     for (const server of [production, defaults, control]) {
       const mine = runs.get(server.name)!;
       const against = (peer: Server | undefined): string =>
-        peer ? `${fmt(ratio(mine, runs.get(peer.name)!, 'rps'), 2)}× | ${fmt(ratio(mine, runs.get(peer.name)!, 'p99'), 2)}×` : '– | –';
+        peer ? `${ratios(mine, runs.get(peer.name)!, 'rps')} | ${ratios(mine, runs.get(peer.name)!, 'p99')}` : '– | –';
       console.log(`| ${server.name} | ${against(bare)} | ${against(express)} | ${against(fastapi)} |`);
     }
 
     console.log('\n## The rest of the API, beside bare Express\'s same-shaped routes (production settings, medians of the rounds)\n');
-    console.log('| scenario | service req/s | service p99 ms | bare Express req/s | bare Express p99 ms | req/s ÷ bare Express | non-2xx/errors |');
+    console.log('| scenario | service req/s | service p99 ms | bare Express req/s | bare Express p99 ms | req/s ÷ bare Express (median of ratios / ratio of medians) | non-2xx/errors |');
     console.log('|---|---|---|---|---|---|---|');
     const record = JSON.parse((await get(`${production.url}/admin/integrations/chat_widget`, production.headers)).body) as Record<string, unknown>;
     const scenarios: { name: string; load: Load }[] = [
-      { name: 'GET /admin/integrations/ (the list)', load: { path: '/admin/integrations/', headers: { Authorization: `Bearer ${TOKEN}` } } },
+      { name: 'GET /admin/integrations/ (the list)', load: { path: '/admin/integrations/', headers: { Authorization: `Bearer ${TOKEN}`, Origin: ADMIN_UI } } },
       {
         name: 'PUT /admin/integrations/chat_widget (the whole record, as the admin UI sends on each keystroke)',
         load: {
           path: '/admin/integrations/chat_widget',
           method: 'PUT',
-          headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ ...record, settings: { color: 'blue', position: 'right' } }),
+          headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json', Origin: ADMIN_UI },
+          // Each PUT a new description: every one is a write (a new version), as keystrokes are.
+          body: JSON.stringify({ ...record, description: 'typed NNNN', settings: { color: 'blue', position: 'right' } }),
+          varying: 'NNNN',
         },
       },
     ];
+    const rounds: [string, Map<string, Figures[]>][] = [];
     for (const { name, load } of scenarios) {
       const pair = await interleaved([production, express], () => load);
       const [mine, theirs] = [pair.get(production.name)!, pair.get(express.name)!];
       const errors = [...mine, ...theirs].reduce((sum, f) => sum + f.errors, 0);
-      console.log(`| ${name} | ${fmt(medianOf(mine, 'rps'))} | ${fmt(medianOf(mine, 'p99'), 2)} | ${fmt(medianOf(theirs, 'rps'))} | ${fmt(medianOf(theirs, 'p99'), 2)} | ${fmt(ratio(mine, theirs, 'rps'), 2)}× | ${errors} |`);
+      console.log(`| ${name} | ${fmt(medianOf(mine, 'rps'))} | ${fmt(medianOf(mine, 'p99'), 2)} | ${fmt(medianOf(theirs, 'rps'))} | ${fmt(medianOf(theirs, 'p99'), 2)} | ${ratios(mine, theirs, 'rps')} | ${errors} |`);
+      rounds.push([name, pair]);
+    }
+
+    for (const [name, pair] of rounds) {
+      console.log(`\n${name}, round by round:`);
+      printRounds(pair);
     }
 
     console.log(`\n## The bot's read through the chatbot's client: ${CLIENT_CALLS} sequential get_integration("facebook")\n`);

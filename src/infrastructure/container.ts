@@ -114,6 +114,7 @@ function httpApp(ctx: ResolutionContext, config: Config): HttpApp {
     metrics: config.metricsEnabled ? metrics : undefined,
     observe: metrics.observeRequest,
     onStaleRead: metrics.staleRead,
+    unreadable: () => ctx.get(UnreadableRecords).ids(),
     corsOrigins: config.corsOrigins,
     tokens: { admin: config.adminTokens, read: config.readTokens, gateway: config.gatewayTokens },
     allowedHosts: config.allowedHosts,

@@ -40,6 +40,11 @@ export class UnreadableRecords implements ReadabilityObserver {
     this.records.delete(id);
   }
 
+  /** The ids of the records that could not be opened on their last read. */
+  ids(): string[] {
+    return [...this.records.keys()].sort();
+  }
+
   /** Ready unless a key is missing; the check names every record that cannot be read. */
   check(): { ready: boolean; check?: string } {
     if (this.records.size === 0) return { ready: true };

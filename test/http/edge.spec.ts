@@ -123,8 +123,10 @@ describe('the edge', () => {
       expect(line).to.have.nested.property('err.message').that.includes('facebook/secret').and.includes(keyId(Buffer.from(k2, 'base64')));
       const ready = await request(old.url).get('/readyz').expect(503);
       expect(ready.body.checks.records).to.include('facebook/secret');
-      // The other records still read.
+      // The other records still read, and the list answers them, naming the one left out.
       await request(old.url).get('/integrations/chat_widget').set('Authorization', `Bearer ${READ}`).expect(200);
+      const list = await request(old.url).get('/integrations').set('Authorization', `Bearer ${READ}`).expect(200).expect('Unreadable-Integrations', 'facebook');
+      expect(list.body.map((integration: { id: string }) => integration.id)).to.deep.equal(['chat_widget']);
     });
 
     it('answers 503 for a sealed value moved to another record or field, stays ready (every replica fails alike) and says why, and an admin can write it again', async () => {

@@ -29,6 +29,8 @@ export interface HttpAppOptions {
   observe?: RequestObserver;
   /** Told of every read answered from a stale copy because the store was down. */
   onStaleRead?: () => void;
+  /** The ids of stored records this replica cannot open (left out of the list, which names them). */
+  unreadable?: () => readonly string[];
   /** Browser origins allowed to call the API; ['*'] for any, [] for none. */
   corsOrigins: readonly string[];
   tokens: AccessTokens;
@@ -74,6 +76,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     ...integrationRoutes(options.useCases, {
       audit: (entry: AuditEntry) => options.logger.info('audit', { ...entry }),
       onStaleRead: options.onStaleRead,
+      unreadable: options.unreadable,
       validator: new BodyValidator(),
       responder: new RecordResponder(),
     }),
@@ -174,7 +177,7 @@ function createFrame(options: HttpAppOptions, tracker: RequestTracker): Frame {
         origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
         methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'OPTIONS'],
         allowedHeaders: ['Content-Type', 'Authorization', 'If-Match', 'If-None-Match', 'X-Request-Id'],
-        exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After', 'Location'],
+        exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After', 'Location', 'Unreadable-Integrations'],
         maxAge: 600,
       })
     : undefined;

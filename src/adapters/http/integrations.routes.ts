@@ -43,6 +43,8 @@ export interface IntegrationRoutesOptions {
   audit: (entry: AuditEntry) => void;
   /** Told of every read answered from a stale copy because the store was down. */
   onStaleRead?: () => void;
+  /** The ids of stored records this replica cannot open: the list leaves them out and names them. */
+  unreadable?: () => readonly string[];
   validator: BodyValidator;
   responder: RecordResponder;
 }
@@ -81,7 +83,7 @@ function writeOperation(kind: BodyKind, edit: (req: RouteRequest, res: HttpRespo
   };
 }
 
-export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStaleRead, validator, responder }: IntegrationRoutesOptions): RouteSpec[] {
+export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStaleRead, unreadable, validator, responder }: IntegrationRoutesOptions): RouteSpec[] {
   /** RFC 9111: Age says how old the copy is, Warning 110 that it is stale (the store did not answer). */
   const markStale = (res: HttpResponse, staleForMs: number | undefined): void => {
     if (staleForMs === undefined) return;
@@ -128,6 +130,8 @@ export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStal
           async handle(_req, res) {
             const served = await useCases.list.execute();
             markStale(res, served.staleForMs);
+            const left = unreadable?.() ?? [];
+            if (left.length > 0) res.setHeader('Unreadable-Integrations', left.join(', '));
             responder.sendList(res, served.value);
           },
           doc: {
@@ -136,9 +140,11 @@ export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStal
             tags: ['integrations'],
             responses: {
               200: {
-                description: 'All records. While the store is down, a copy this replica served within STALE_IF_ERROR_MS, with Age and Warning: 110.',
+                description:
+                  'The records, at most 1,000, the first by id. While the store is down, a copy this replica served within STALE_IF_ERROR_MS, with Age and Warning: 110. ' +
+                  'A record this replica cannot open is left out and named in Unreadable-Integrations (reading it answers 503).',
                 content: { 'application/json': { type: 'array', items: ref(schemaName.record) } },
-                headers: ['Cache-Control', 'Age', 'Warning'],
+                headers: ['Cache-Control', 'Age', 'Warning', 'Unreadable-Integrations'],
               },
             },
             usesStore: true,

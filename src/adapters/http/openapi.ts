@@ -15,6 +15,7 @@ const HEADERS: Record<string, JsonSchema> = {
   'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string' } },
   'WWW-Authenticate': { description: 'The bearer challenge.', schema: { type: 'string' } },
   Allow: { description: 'The methods this path has.', schema: { type: 'string' } },
+  'Unreadable-Integrations': { description: 'The ids of records this replica cannot open (a credential sealed with a key it lacks), left out of the list.', schema: { type: 'string' } },
 };
 
 const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
