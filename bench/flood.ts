@@ -13,14 +13,28 @@ const CONNECTIONS = Number(process.env.FLOOD_CONNECTIONS ?? 200);
 const REQUESTS = Number(process.env.FLOOD_REQUESTS ?? 3_000);
 const TOKEN = 'flood-read-token-0123456789abcdef';
 
-const peakMiB = (child: ChildProcess): number => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+const peakMiB = (child: ChildProcess): number =>
+  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
 
 async function healthz(port: number): Promise<boolean> {
-  return fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(250) }).then((res) => res.ok, () => false);
+  return fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(250) }).then(
+    (res) => res.ok,
+    () => false,
+  );
 }
 
-async function flood(name: string, command: string[], env: NodeJS.ProcessEnv, port: number, authorization: string): Promise<void> {
-  const child = spawn(process.execPath, command, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: 'ignore' });
+async function flood(
+  name: string,
+  command: string[],
+  env: NodeJS.ProcessEnv,
+  port: number,
+  authorization: string,
+): Promise<void> {
+  const child = spawn(process.execPath, command, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: 'ignore',
+  });
   try {
     for (let i = 0; i < 100 && !(await healthz(port)); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     const request = `GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization}\r\n`.repeat(REQUESTS);
@@ -50,15 +64,30 @@ async function main(): Promise<void> {
   ensureBuilt();
   const service = [...SERVICE_NODE_OPTIONS, path.join(ROOT, 'dist', 'main.js')];
   const quiet = { HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
-  console.log(`# npm run bench:flood — node ${process.version}, ${CONNECTIONS} connections x ${REQUESTS} pipelined GETs, never read\n`);
+  console.log(
+    `# npm run bench:flood — node ${process.version}, ${CONNECTIONS} connections x ${REQUESTS} pipelined GETs, ` +
+      `never read\n`,
+  );
   console.log('| server | peak RSS MiB | /healthz answered after |');
   console.log('|---|---|---|');
   let port = await freePort();
-  await flood('service, tokens configured, read token sent', service, { ...quiet, PORT: String(port), READ_TOKENS: TOKEN }, port, `Authorization: Bearer ${TOKEN}\r\n`);
+  await flood(
+    'service, tokens configured, read token sent',
+    service,
+    { ...quiet, PORT: String(port), READ_TOKENS: TOKEN },
+    port,
+    `Authorization: Bearer ${TOKEN}\r\n`,
+  );
   port = await freePort();
   await flood('service, open (no tokens)', service, { ...quiet, PORT: String(port) }, port, '');
   port = await freePort();
-  await flood('service, tokens configured, none sent (401s)', service, { ...quiet, PORT: String(port), READ_TOKENS: TOKEN }, port, '');
+  await flood(
+    'service, tokens configured, none sent (401s)',
+    service,
+    { ...quiet, PORT: String(port), READ_TOKENS: TOKEN },
+    port,
+    '',
+  );
   port = await freePort();
   await flood('bare node:http', [path.join(ROOT, 'bench', 'peers', 'bare-node.js'), String(port)], {}, port, '');
 }

@@ -45,10 +45,15 @@ const ADMIN_UI = 'http://localhost:3000';
 
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
 const CPUS = availableParallelism();
-const pinned = process.env.BENCH_PIN !== '0' && CPUS >= 2 && spawnSync('taskset', ['-pc', `0-${CPUS - 2}`, String(process.pid)], { stdio: 'ignore' }).status === 0;
+const pinned =
+  process.env.BENCH_PIN !== '0' &&
+  CPUS >= 2 &&
+  spawnSync('taskset', ['-pc', `0-${CPUS - 2}`, String(process.pid)], { stdio: 'ignore' }).status === 0;
 const SERVER_CPU = String(CPUS - 1);
 const pythonWith = (modules: string): string | undefined =>
-  ['/usr/bin/python3', 'python3'].find((candidate) => spawnSync(candidate, ['-c', `import ${modules}`], { stdio: 'ignore' }).status === 0);
+  ['/usr/bin/python3', 'python3'].find(
+    (candidate) => spawnSync(candidate, ['-c', `import ${modules}`], { stdio: 'ignore' }).status === 0,
+  );
 const python = pythonWith('fastapi, uvicorn');
 const pythonForClient = pythonWith('httpx');
 
@@ -59,7 +64,8 @@ interface Load {
   body?: string;
   /** In `body`, this text is replaced by a counter, so every request's body differs (a PUT that changes the record). */
   varying?: string;
-  /** Each request with its own request id and, every other one, its own unknown path, all made unique by this prefix. */
+  /** Each request with its own request id and, every other one, its own unknown path, all made unique by this prefix.
+   * */
   distinct?: string;
 }
 
@@ -101,10 +107,21 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, port: number, headers: Record<string, string> = {}): Promise<Server> {
+async function start(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  port: number,
+  headers: Record<string, string> = {},
+): Promise<Server> {
   // taskset runs the command in its own process: the child's pid is the server's.
   const [file, argv] = pinned ? ['taskset', ['-c', SERVER_CPU, command, ...args]] : [command, args];
-  const child = spawn(file, argv, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(file, argv, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i += 1) {
     const { status } = await get(`${url}${HOT_PATH}`, headers);
@@ -118,7 +135,10 @@ async function start(name: string, command: string, args: string[], env: NodeJS.
 function rssMiB(child: ChildProcess): number {
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const kib = /VmRSS:\s+(\d+)/.exec(status)?.[1];
-  if (kib === undefined) throw new Error(`process ${child.pid} has exited (signal ${child.signalCode ?? 'none'}, code ${child.exitCode ?? 'none'})`);
+  if (kib === undefined)
+    throw new Error(
+      `process ${child.pid} has exited (signal ${child.signalCode ?? 'none'}, code ${child.exitCode ?? 'none'})`,
+    );
   return Number(kib) / 1024;
 }
 
@@ -165,7 +185,11 @@ end
 
 async function drive(url: string, load: Load, seconds: number): Promise<Figures> {
   if (hasWrk) {
-    const out = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', wrkScript(load), `${url}${load.path}`], { encoding: 'utf8' }).stdout;
+    const out = spawnSync(
+      'wrk',
+      ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', wrkScript(load), `${url}${load.path}`],
+      { encoding: 'utf8' },
+    ).stdout;
     const [rps, p50, p99, errors] = /RESULT (\S+) (\S+) (\S+) (\S+)/.exec(out)!.slice(1).map(Number);
     // wrk counts non-2xx/3xx as errors; the distinct-path soak expects its 404s.
     return { rps, p50, p99, errors: load.distinct ? 0 : errors };
@@ -179,12 +203,32 @@ async function drive(url: string, load: Load, seconds: number): Promise<Figures>
     connections: CONNECTIONS,
     duration: seconds,
     requests: load.distinct
-      ? [{ setupRequest: (req) => ({ ...req, path: (n += 1) % 2 === 0 ? load.path : `/no-such-path-${load.distinct}-${n}`, headers: { ...req.headers, 'x-request-id': `bench-${load.distinct}-${n}` } }) }]
+      ? [
+          {
+            setupRequest: (req) => {
+              n += 1;
+              const path = n % 2 === 0 ? load.path : `/no-such-path-${load.distinct}-${n}`;
+              return { ...req, path, headers: { ...req.headers, 'x-request-id': `bench-${load.distinct}-${n}` } };
+            },
+          },
+        ]
       : load.varying
-        ? [{ setupRequest: (req) => ({ ...req, body: load.body!.replace(load.varying!, String((n += 1))) }) }]
+        ? [
+            {
+              setupRequest: (req) => {
+                n += 1;
+                return { ...req, body: load.body!.replace(load.varying!, String(n)) };
+              },
+            },
+          ]
         : undefined,
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: load.distinct ? 0 : result.non2xx + result.errors };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: load.distinct ? 0 : result.non2xx + result.errors,
+  };
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -199,18 +243,21 @@ async function interleaved(servers: Server[], load: (server: Server) => Load): P
   for (const server of servers) await drive(server.url, load(server), WARMUP_SECONDS); // warm-up, not counted
   const runs = new Map<string, Figures[]>(servers.map((s) => [s.name, []]));
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const server of round % 2 === 0 ? servers : [...servers].reverse()) runs.get(server.name)!.push(await drive(server.url, load(server), SECONDS));
+    for (const server of round % 2 === 0 ? servers : [...servers].reverse())
+      runs.get(server.name)!.push(await drive(server.url, load(server), SECONDS));
   }
   return runs;
 }
 
 const medianOf = (figures: Figures[], key: keyof Figures): number => median(figures.map((f) => f[key]));
 /** The median of each round's ratio of a's figure to b's. */
-const ratio = (a: Figures[], b: Figures[], key: 'rps' | 'p99'): number => median(a.map((f, round) => f[key] / b[round]![key]));
+const ratio = (a: Figures[], b: Figures[], key: 'rps' | 'p99'): number =>
+  median(a.map((f, round) => f[key] / b[round]![key]));
 /** The ratio of the medians of a's and b's figures. */
 const ratioOfMedians = (a: Figures[], b: Figures[], key: 'rps' | 'p99'): number => medianOf(a, key) / medianOf(b, key);
 /** Both yardsticks, `median of the rounds' ratios / ratio of the medians`. */
-const ratios = (a: Figures[], b: Figures[], key: 'rps' | 'p99'): string => `${fmt(ratio(a, b, key), 2)}× / ${fmt(ratioOfMedians(a, b, key), 2)}×`;
+const ratios = (a: Figures[], b: Figures[], key: 'rps' | 'p99'): string =>
+  `${fmt(ratio(a, b, key), 2)}× / ${fmt(ratioOfMedians(a, b, key), 2)}×`;
 
 /** Every round's req/s and p99 of each server, in the order the rounds ran. */
 function printRounds(runs: Map<string, Figures[]>): void {
@@ -218,7 +265,10 @@ function printRounds(runs: Map<string, Figures[]>): void {
   console.log(`\n| round | ${names.map((name) => `${name} req/s · p99 ms`).join(' | ')} |`);
   console.log(`|---|${names.map(() => '---|').join('')}`);
   for (let round = 0; round < ROUNDS; round += 1) {
-    console.log(`| ${round + 1} | ${names.map((name) => `${fmt(runs.get(name)![round]!.rps)} · ${fmt(runs.get(name)![round]!.p99, 2)}`).join(' | ')} |`);
+    console.log(
+      `| ${round + 1} | ` +
+        `${names.map((name) => `${fmt(runs.get(name)![round]!.rps)} · ${fmt(runs.get(name)![round]!.p99, 2)}`).join(' | ')} |`,
+    );
   }
 }
 
@@ -233,19 +283,29 @@ async function countingProxy(port: number): Promise<{ url: string; opened: () =>
     outbound.on('error', () => inbound.destroy());
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, opened: () => opened, close: () => proxy.close() };
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    opened: () => opened,
+    close: () => proxy.close(),
+  };
 }
 
 async function main(): Promise<void> {
   const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
   if (build.status !== 0) throw new Error('npm run build failed');
-  const store = process.env.MONGODB_URI ? 'MongoDB (MONGODB_URI; reads from the read cache, kept current by the change stream)' : 'in-memory';
+  const store = process.env.MONGODB_URI
+    ? 'MongoDB (MONGODB_URI; reads from the read cache, kept current by the change stream)'
+    : 'in-memory';
   console.log(
-    `# npm run bench — node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per server (after a ${WARMUP_SECONDS} s warm-up), load generator: ${hasWrk ? 'wrk (1 thread)' : 'autocannon in this process (install Debian wrk for figures comparable to the README)'}, ${pinned ? `on CPUs 0-${CPUS - 2}, every server on CPU ${SERVER_CPU}` : 'sharing the CPUs with the servers (not pinned)'}; the service's store: ${store}\n`,
+    `# npm run bench — node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ` +
+      `${SECONDS} s per server (after a ${WARMUP_SECONDS} s warm-up), load generator: ` +
+      `${hasWrk ? 'wrk (1 thread)' : 'autocannon in this process (install Debian wrk for figures comparable to the README)'}, ${pinned ? `on CPUs 0-${CPUS - 2}, every server on CPU ${SERVER_CPU}` : 'sharing the CPUs with the servers (not pinned)'}; the service's store: ${store}\n`,
   );
 
   const servers: Server[] = [];
-  const stopAll = (): void => servers.forEach((s) => s.child.kill('SIGTERM'));
+  const stopAll = (): void => {
+    for (const server of servers) server.child.kill('SIGTERM');
+  };
   process.on('exit', stopAll);
   try {
     const peers = path.join(ROOT, 'bench', 'peers');
@@ -254,10 +314,23 @@ async function main(): Promise<void> {
     const bare = await start('bare node:http', node, [path.join(peers, 'bare-node.js'), String(port)], {}, port);
     port = await freePort();
     // The same server again, read against the first like the service is: what this run's ratios are worth. Identical
-    // servers, each round's ratio 0.57-1.67 on this machine, the median of a run's rounds 0.89-1.19 (README, Benchmarks).
-    const control = await start('bare node:http, again (control)', node, [path.join(peers, 'bare-node.js'), String(port)], {}, port);
+    // servers, each round's ratio 0.57-1.67 on this machine, the median of a run's rounds 0.89-1.19 (README,
+    // Benchmarks).
+    const control = await start(
+      'bare node:http, again (control)',
+      node,
+      [path.join(peers, 'bare-node.js'), String(port)],
+      {},
+      port,
+    );
     port = await freePort();
-    const express = await start('bare Express 5', node, [path.join(peers, 'bare-express.js'), String(port)], { NODE_PATH: path.join(ROOT, 'node_modules') }, port);
+    const express = await start(
+      'bare Express 5',
+      node,
+      [path.join(peers, 'bare-express.js'), String(port)],
+      { NODE_PATH: path.join(ROOT, 'node_modules') },
+      port,
+    );
     // The service as npm start and the image run it: node's options, then the entry point.
     const serviceArgs = [...SERVICE_NODE_OPTIONS, path.join(ROOT, 'dist', 'main.js')];
     const storeEnv = process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI, MIGRATE_ON_START: 'true' } : {};
@@ -269,23 +342,61 @@ async function main(): Promise<void> {
       node,
       serviceArgs,
       // ALLOWED_HOSTS: any port on 127.0.0.1, as the client row reaches it through counting proxies.
-      { PORT: String(port), HOST: '127.0.0.1', ALLOWED_HOSTS: '127.0.0.1', LOG_LEVEL: 'info', METRICS_ENABLED: 'true', READ_TOKENS: TOKEN, ADMIN_TOKENS: ADMIN, CORS_ORIGINS: ADMIN_UI, ...storeEnv },
+      {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        ALLOWED_HOSTS: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        METRICS_ENABLED: 'true',
+        READ_TOKENS: TOKEN,
+        ADMIN_TOKENS: ADMIN,
+        CORS_ORIGINS: ADMIN_UI,
+        ...storeEnv,
+      },
       port,
       { Authorization: `Bearer ${TOKEN}` },
     );
     const idleRss = rssMiB(production.child);
     port = await freePort();
-    const defaults = await start('service, defaults', node, serviceArgs, { PORT: String(port), HOST: '127.0.0.1', ...storeEnv }, port);
+    const defaults = await start(
+      'service, defaults',
+      node,
+      serviceArgs,
+      { PORT: String(port), HOST: '127.0.0.1', ...storeEnv },
+      port,
+    );
     // The service beside bare node:http, the server its ratios are read against (in every round, either order), and
     // the control on bare's other side: each as far from bare in time as the other.
     servers.push(control, bare, production, defaults, express);
     let fastapi: Server | undefined;
     if (python) {
       port = await freePort();
-      fastapi = await start('FastAPI 0.92 + uvicorn', python, ['-m', 'uvicorn', 'fastapi_app:app', '--app-dir', peers, '--host', '127.0.0.1', '--port', String(port), '--no-access-log', '--log-level', 'warning'], {}, port);
+      fastapi = await start(
+        'FastAPI 0.92 + uvicorn',
+        python,
+        [
+          '-m',
+          'uvicorn',
+          'fastapi_app:app',
+          '--app-dir',
+          peers,
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--no-access-log',
+          '--log-level',
+          'warning',
+        ],
+        {},
+        port,
+      );
       servers.push(fastapi);
     } else {
-      console.log('FastAPI peer SKIPPED: Debian python3-fastapi and python3-uvicorn are not installed (apt-get install python3-fastapi python3-uvicorn)\n');
+      console.log(
+        'FastAPI peer SKIPPED: Debian python3-fastapi and python3-uvicorn are not installed (apt-get install ' +
+          'python3-fastapi python3-uvicorn)\n',
+      );
     }
 
     const runs = await interleaved(servers, (server) => ({ path: HOT_PATH, headers: server.headers }));
@@ -295,11 +406,17 @@ async function main(): Promise<void> {
     for (const server of servers) {
       const figures = runs.get(server.name)!;
       const errors = figures.reduce((sum, f) => sum + f.errors, 0);
-      console.log(`| ${server.name} | ${fmt(medianOf(figures, 'rps'))} | ${fmt(medianOf(figures, 'p50'), 2)} | ${fmt(medianOf(figures, 'p99'), 2)} | ${fmt(rssMiB(server.child), 1)} | ${errors} |`);
+      console.log(
+        `| ${server.name} | ${fmt(medianOf(figures, 'rps'))} | ${fmt(medianOf(figures, 'p50'), 2)} | ` +
+          `${fmt(medianOf(figures, 'p99'), 2)} | ${fmt(rssMiB(server.child), 1)} | ${errors} |`,
+      );
     }
     printRounds(runs);
-    console.log('\nRatios: the median of the rounds\' ratios / the ratio of the medians.\n');
-    console.log('| server | req/s ÷ bare node:http | p99 ÷ bare node:http | req/s ÷ bare Express | p99 ÷ bare Express | req/s ÷ FastAPI | p99 ÷ FastAPI |');
+    console.log("\nRatios: the median of the rounds' ratios / the ratio of the medians.\n");
+    console.log(
+      '| server | req/s ÷ bare node:http | p99 ÷ bare node:http | req/s ÷ bare Express | p99 ÷ bare Express | req/s ' +
+        '÷ FastAPI | p99 ÷ FastAPI |',
+    );
     console.log('|---|---|---|---|---|---|---|');
     for (const server of [production, defaults, control]) {
       const mine = runs.get(server.name)!;
@@ -308,12 +425,23 @@ async function main(): Promise<void> {
       console.log(`| ${server.name} | ${against(bare)} | ${against(express)} | ${against(fastapi)} |`);
     }
 
-    console.log('\n## The rest of the API, beside bare Express\'s same-shaped routes (production settings, medians of the rounds)\n');
-    console.log('| scenario | service req/s | service p99 ms | bare Express req/s | bare Express p99 ms | req/s ÷ bare Express (median of ratios / ratio of medians) | non-2xx/errors |');
+    console.log(
+      "\n## The rest of the API, beside bare Express's same-shaped routes (production settings, medians of the " +
+        'rounds)\n',
+    );
+    console.log(
+      '| scenario | service req/s | service p99 ms | bare Express req/s | bare Express p99 ms | req/s ÷ bare ' +
+        'Express (median of ratios / ratio of medians) | non-2xx/errors |',
+    );
     console.log('|---|---|---|---|---|---|---|');
-    const record = JSON.parse((await get(`${production.url}/admin/integrations/chat_widget`, production.headers)).body) as Record<string, unknown>;
+    const record = JSON.parse(
+      (await get(`${production.url}/admin/integrations/chat_widget`, production.headers)).body,
+    ) as Record<string, unknown>;
     const scenarios: { name: string; load: Load }[] = [
-      { name: 'GET /admin/integrations/ (the list)', load: { path: '/admin/integrations/', headers: { Authorization: `Bearer ${TOKEN}`, Origin: ADMIN_UI } } },
+      {
+        name: 'GET /admin/integrations/ (the list)',
+        load: { path: '/admin/integrations/', headers: { Authorization: `Bearer ${TOKEN}`, Origin: ADMIN_UI } },
+      },
       {
         name: 'PUT /admin/integrations/chat_widget (the whole record, as the admin UI sends on each keystroke)',
         load: {
@@ -321,7 +449,11 @@ async function main(): Promise<void> {
           method: 'PUT',
           headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json', Origin: ADMIN_UI },
           // Each PUT a new description: every one is a write (a new version), as keystrokes are.
-          body: JSON.stringify({ ...record, description: 'typed NNNN', settings: { color: 'blue', position: 'right' } }),
+          body: JSON.stringify({
+            ...record,
+            description: 'typed NNNN',
+            settings: { color: 'blue', position: 'right' },
+          }),
           varying: 'NNNN',
         },
       },
@@ -331,7 +463,11 @@ async function main(): Promise<void> {
       const pair = await interleaved([production, express], () => load);
       const [mine, theirs] = [pair.get(production.name)!, pair.get(express.name)!];
       const errors = [...mine, ...theirs].reduce((sum, f) => sum + f.errors, 0);
-      console.log(`| ${name} | ${fmt(medianOf(mine, 'rps'))} | ${fmt(medianOf(mine, 'p99'), 2)} | ${fmt(medianOf(theirs, 'rps'))} | ${fmt(medianOf(theirs, 'p99'), 2)} | ${ratios(mine, theirs, 'rps')} | ${errors} |`);
+      console.log(
+        `| ${name} | ${fmt(medianOf(mine, 'rps'))} | ${fmt(medianOf(mine, 'p99'), 2)} | ` +
+          `${fmt(medianOf(theirs, 'rps'))} | ${fmt(medianOf(theirs, 'p99'), 2)} | ${ratios(mine, theirs, 'rps')} | ` +
+          `${errors} |`,
+      );
       rounds.push([name, pair]);
     }
 
@@ -340,15 +476,25 @@ async function main(): Promise<void> {
       printRounds(pair);
     }
 
-    console.log(`\n## The bot's read through the chatbot's client: ${CLIENT_CALLS} sequential get_integration("facebook")\n`);
+    console.log(
+      `\n## The bot's read through the chatbot's client: ${CLIENT_CALLS} sequential get_integration("facebook")\n`,
+    );
     if (pythonForClient) {
       const servicePort = Number(new URL(production.url).port);
-      const [viaClient, viaHttpx, viaRaw] = [await countingProxy(servicePort), await countingProxy(servicePort), await countingProxy(servicePort)];
+      const [viaClient, viaHttpx, viaRaw] = [
+        await countingProxy(servicePort),
+        await countingProxy(servicePort),
+        await countingProxy(servicePort),
+      ];
       // Spawned, not spawnSync: the counting proxies run in this process's event loop.
       const run = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(pythonForClient, [path.join(ROOT, 'bench', 'client_bench.py'), viaClient.url, viaHttpx.url, viaRaw.url, String(CLIENT_CALLS)], {
-          env: { ...process.env, INTEGRATIONS_SERVICE_READ_TOKEN: TOKEN },
-        });
+        const child = spawn(
+          pythonForClient,
+          [path.join(ROOT, 'bench', 'client_bench.py'), viaClient.url, viaHttpx.url, viaRaw.url, String(CLIENT_CALLS)],
+          {
+            env: { ...process.env, INTEGRATIONS_SERVICE_READ_TOKEN: TOKEN },
+          },
+        );
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -358,14 +504,27 @@ async function main(): Promise<void> {
       for (const proxy of [viaClient, viaHttpx, viaRaw]) proxy.close();
       if (run.status !== 0) throw new Error(`client bench failed: ${run.stderr}`);
       const result = JSON.parse(run.stdout) as Record<'client' | 'raw' | 'httpx', { mean_ms: number; p99_ms: number }>;
-      const version = spawnSync(pythonForClient, ['-c', 'import httpx; print(httpx.__version__)'], { encoding: 'utf8' }).stdout.trim();
+      const version = spawnSync(pythonForClient, ['-c', 'import httpx; print(httpx.__version__)'], {
+        encoding: 'utf8',
+      }).stdout.trim();
       console.log('| loop | mean ms | p99 ms | TCP connections opened |');
       console.log('|---|---|---|---|');
-      console.log(`| integrations_client.get_integration (httpx ${version}) | ${fmt(result.client.mean_ms, 3)} | ${fmt(result.client.p99_ms, 3)} | ${viaClient.opened()} |`);
-      console.log(`| httpx ${version} AsyncClient alone, the same GET | ${fmt(result.httpx.mean_ms, 3)} | ${fmt(result.httpx.p99_ms, 3)} | ${viaHttpx.opened()} |`);
-      console.log(`| raw http.client, one keep-alive connection | ${fmt(result.raw.mean_ms, 3)} | ${fmt(result.raw.p99_ms, 3)} | ${viaRaw.opened()} |`);
       console.log(
-        `\nclient ÷ raw http.client: mean ${fmt(result.client.mean_ms / result.raw.mean_ms, 2)}×, p99 ${fmt(result.client.p99_ms / result.raw.p99_ms, 2)}×; client ÷ httpx alone: mean ${fmt(result.client.mean_ms / result.httpx.mean_ms, 2)}×`,
+        `| integrations_client.get_integration (httpx ${version}) | ${fmt(result.client.mean_ms, 3)} | ` +
+          `${fmt(result.client.p99_ms, 3)} | ${viaClient.opened()} |`,
+      );
+      console.log(
+        `| httpx ${version} AsyncClient alone, the same GET | ${fmt(result.httpx.mean_ms, 3)} | ` +
+          `${fmt(result.httpx.p99_ms, 3)} | ${viaHttpx.opened()} |`,
+      );
+      console.log(
+        `| raw http.client, one keep-alive connection | ${fmt(result.raw.mean_ms, 3)} | ` +
+          `${fmt(result.raw.p99_ms, 3)} | ${viaRaw.opened()} |`,
+      );
+      console.log(
+        `\nclient ÷ raw http.client: mean ${fmt(result.client.mean_ms / result.raw.mean_ms, 2)}×, p99 ` +
+          `${fmt(result.client.p99_ms / result.raw.p99_ms, 2)}×; client ÷ httpx alone: mean ` +
+          `${fmt(result.client.mean_ms / result.httpx.mean_ms, 2)}×`,
       );
     } else {
       console.log('client row SKIPPED: no python3 with httpx (apt-get install python3-httpx)');
@@ -376,11 +535,19 @@ async function main(): Promise<void> {
     const beforeSoak = rssMiB(production.child);
     const samples: number[] = [];
     for (let part = 1; part <= 6; part += 1) {
-      await drive(production.url, { path: HOT_PATH, headers: production.headers, distinct: `p${part}` }, SOAK_SECONDS / 6);
+      await drive(
+        production.url,
+        { path: HOT_PATH, headers: production.headers, distinct: `p${part}` },
+        SOAK_SECONDS / 6,
+      );
       samples.push(rssMiB(production.child));
     }
     console.log(
-      `\nRSS of the service (production): ${fmt(idleRss, 1)} MiB at idle; ${fmt(beforeSoak, 1)} MiB after the runs above; over ${SOAK_SECONDS} s of distinct request ids and distinct unknown paths, after each sixth: ${samples.map((mib) => fmt(mib, 1)).join(', ')} MiB (first to last sixth: ${fmt(samples[5]! - samples[0]!, 1)} MiB; range ${fmt(Math.min(...samples), 1)}–${fmt(Math.max(...samples), 1)})`,
+      `\nRSS of the service (production): ${fmt(idleRss, 1)} MiB at idle; ${fmt(beforeSoak, 1)} MiB after the runs ` +
+        `above; over ${SOAK_SECONDS} s of distinct request ids and distinct unknown paths, after each sixth: ` +
+        `${samples.map((mib) => fmt(mib, 1)).join(', ')} MiB (first to last sixth: ` +
+        `${fmt(samples[5]! - samples[0]!, 1)} MiB; range ` +
+        `${fmt(Math.min(...samples), 1)}–${fmt(Math.max(...samples), 1)})`,
     );
     const metrics = (await get(`${production.url}/metrics`)).body;
     const series = metrics.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_count')).length;

@@ -6,12 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MigrationLeaseHeld, DEFAULT_LEASE_MS } from './adapters/persistence/mongo/mongo-migrations';
 import { permanentFault } from './adapters/persistence/mongo/mongo-errors';
 import { migrateWithOwnClient } from './adapters/persistence/mongo/mongo-store';
-import { ConfigError, loadConfig } from './infrastructure/config';
+import { type Config, ConfigError, loadConfig } from './infrastructure/config';
 import { WinstonLogger } from './infrastructure/logger';
 import { errorFields } from './application/logger.port';
 
 async function migrate(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     // The migration serves no API, so the API's token requirement does not apply to it.
     config = loadConfig({ ...process.env, AUTH_DISABLED: 'true', HOST: '127.0.0.1' });
@@ -35,13 +35,21 @@ async function migrate(): Promise<void> {
   try {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const applied = await migrateWithOwnClient(config.mongodbUri!, config.mongodbDb, { log: (msg, fields) => logger.info(msg, fields), signal: stopping.signal });
+        const applied = await migrateWithOwnClient(config.mongodbUri!, config.mongodbDb, {
+          log: (msg, fields) => logger.info(msg, fields),
+          signal: stopping.signal,
+        });
         logger.info('migrations applied', { applied });
         break;
       } catch (error) {
         if (!(error instanceof MigrationLeaseHeld) || Date.now() >= waitUntil || stopping.signal.aborted) throw error;
         const pause = Math.min(Math.max(error.remainingMs, 1_000), 10_000);
-        logger.warn('another runner is applying migrations; waiting', { attempt, holder: error.holder, leaseEndsInMs: error.remainingMs, retryInMs: pause });
+        logger.warn('another runner is applying migrations; waiting', {
+          attempt,
+          holder: error.holder,
+          leaseEndsInMs: error.remainingMs,
+          retryInMs: pause,
+        });
         await sleep(pause, undefined, { signal: stopping.signal }).catch(() => undefined);
       }
     }

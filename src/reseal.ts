@@ -7,16 +7,18 @@ import { resealCredentials } from './adapters/persistence/credential-resealer';
 import { resealStoreWithOwnClient } from './adapters/persistence/mongo/mongo-store';
 import { RecordCodec } from './adapters/persistence/record-codec';
 import { errorFields } from './application/logger.port';
-import { ConfigError, loadConfig } from './infrastructure/config';
+import { type Config, ConfigError, loadConfig } from './infrastructure/config';
 import { WinstonLogger } from './infrastructure/logger';
 
 async function reseal(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig({ ...process.env, AUTH_DISABLED: 'true', HOST: '127.0.0.1' });
     const problems = [
       ...(config.mongodbUri ? [] : ['MONGODB_URI: is required to reseal (the in-memory store keeps nothing to seal)']),
-      ...(config.encryptionKey ? [] : ['ENCRYPTION_KEY: is required to reseal: it is the key every credential is sealed under']),
+      ...(config.encryptionKey
+        ? []
+        : ['ENCRYPTION_KEY: is required to reseal: it is the key every credential is sealed under']),
     ];
     if (problems.length > 0) throw new ConfigError(problems);
   } catch (error) {
@@ -27,14 +29,33 @@ async function reseal(): Promise<void> {
   const logger = new WinstonLogger(config.logLevel);
   let close = async (): Promise<void> => {};
   try {
-    const cipher = new CredentialCipher(config.encryptionKey, [...config.encryptionKeysPrevious, ...(config.encryptionKeyNext ? [config.encryptionKeyNext] : [])]);
-    const opened = await resealStoreWithOwnClient(config.mongodbUri!, config.mongodbDb, new RecordCodec(cipher), Math.max(config.storeTimeoutMs, 10_000));
+    const cipher = new CredentialCipher(config.encryptionKey, [
+      ...config.encryptionKeysPrevious,
+      ...(config.encryptionKeyNext ? [config.encryptionKeyNext] : []),
+    ]);
+    const opened = await resealStoreWithOwnClient(
+      config.mongodbUri!,
+      config.mongodbDb,
+      new RecordCodec(cipher),
+      Math.max(config.storeTimeoutMs, 10_000),
+    );
     close = opened.close;
     const store = opened.store;
-    const report = await resealCredentials(store, cipher, (place, what) => logger.info('credential resealed', { place, what }));
-    logger.info('reseal done', { resealed: report.resealed.length, unchanged: report.unchanged, raced: report.raced, unopened: report.unopened.length });
+    const report = await resealCredentials(store, cipher, (place, what) =>
+      logger.info('credential resealed', { place, what }),
+    );
+    logger.info('reseal done', {
+      resealed: report.resealed.length,
+      unchanged: report.unchanged,
+      raced: report.raced,
+      unopened: report.unopened.length,
+    });
     if (report.unopened.length > 0) {
-      logger.error('some credentials could not be opened and were left as they are: give this command the key that sealed them (ENCRYPTION_KEY_PREVIOUS), or write them again', { unopened: report.unopened });
+      logger.error(
+        'some credentials could not be opened and were left as they are: give this command the key that sealed them ' +
+          '(ENCRYPTION_KEY_PREVIOUS), or write them again',
+        { unopened: report.unopened },
+      );
       process.exitCode = 1;
     }
     if (report.raced.length > 0) {

@@ -1,5 +1,10 @@
 import { inject, injectable, optional } from 'inversify';
-import { IntegrationNotFoundError, StoreUnavailableError, UnreadableRecordError, VersionConflictError } from '../domain/errors';
+import {
+  IntegrationNotFoundError,
+  StoreUnavailableError,
+  UnreadableRecordError,
+  VersionConflictError,
+} from '../domain/errors';
 import type { Integration, IntegrationChanges } from '../domain/integration.entity';
 import { isValidId } from '../domain/integration-rules';
 import { CLOCK, type Clock } from './clock.port';
@@ -74,16 +79,20 @@ export class EditIntegration {
         if (!(error instanceof VersionConflictError) || conditional) throw error;
         // A random pause, so writers that collided do not collide again in lockstep.
         const pauseMs = Math.random() * Math.min(attempt * 2, 20);
-        if (performance.now() + pauseMs >= giveUpAt) throw new StoreUnavailableError(`integration "${id}" is being written too often to apply this edit; retry`);
+        if (performance.now() + pauseMs >= giveUpAt)
+          throw new StoreUnavailableError(`integration "${id}" is being written too often to apply this edit; retry`);
         await new Promise((resolve) => setTimeout(resolve, pauseMs));
       }
     }
   }
 }
 
-/** An edit that replaces the whole of `settings` needs none of the values a replica cannot open: it may start from the rest. */
+/** An edit that replaces the whole of `settings` needs none of the values a replica cannot open: it may start from the
+ * rest. */
 function readablePartFor(error: unknown, changes: IntegrationChanges): Integration | undefined {
-  return error instanceof UnreadableRecordError && changes.settings !== undefined ? (error.readablePart as Integration | undefined) : undefined;
+  return error instanceof UnreadableRecordError && changes.settings !== undefined
+    ? (error.readablePart as Integration | undefined)
+    : undefined;
 }
 
 function fits({ versionIn, versionNotIn }: EditPrecondition, version: number): boolean {

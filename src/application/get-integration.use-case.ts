@@ -34,11 +34,13 @@ export class GetIntegration {
     // older than that is read again from the store, and a stale copy older than that is not served at all.
     const atLeastSeen = (found: Integration | null): boolean => isAtLeast(found, seenVersion);
     let served = await servedOrLastKnown(() => this.repository.findById(id), atLeastSeen);
-    if (!atLeastSeen(served.value)) served = await servedOrLastKnown(() => this.repository.findById(id, { fresh: true }), atLeastSeen);
+    if (!atLeastSeen(served.value))
+      served = await servedOrLastKnown(() => this.repository.findById(id, { fresh: true }), atLeastSeen);
     if (served.value === null) throw new IntegrationNotFoundError(id);
     return served as Served<Integration>;
   }
 }
 
 /** Whether an answer is at least the version a reader has seen (none found is never older). */
-const isAtLeast = (found: Integration | null, seenVersion: number): boolean => found === null || found.version >= seenVersion;
+const isAtLeast = (found: Integration | null, seenVersion: number): boolean =>
+  found === null || found.version >= seenVersion;

@@ -11,7 +11,10 @@ export interface Logger {
 }
 
 /** The one shape of an error in a log line: `{ err: { name, message, code?, cause?, stack? } }`. */
-export function errorFields(error: unknown, { stack = true }: { stack?: boolean } = {}): { err: Record<string, unknown> } {
+export function errorFields(
+  error: unknown,
+  { stack = true }: { stack?: boolean } = {},
+): { err: Record<string, unknown> } {
   if (!(error instanceof Error)) return { err: { name: 'NonError', message: String(error) } };
   const code = (error as { code?: unknown }).code;
   const cause = error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}` : undefined;

@@ -9,7 +9,10 @@ export interface Served<T> {
 }
 
 /** Runs a read; when the store is unavailable and the error carries an acceptable copy, answers that copy. */
-export async function servedOrLastKnown<T>(read: () => Promise<T>, acceptable: (copy: T) => boolean = () => true): Promise<Served<T>> {
+export async function servedOrLastKnown<T>(
+  read: () => Promise<T>,
+  acceptable: (copy: T) => boolean = () => true,
+): Promise<Served<T>> {
   try {
     return { value: await read() };
   } catch (error) {

@@ -58,11 +58,9 @@ export interface LastKnown<T = unknown> {
 export class StoreUnavailableError extends DomainError {
   readonly code = 'STORE_UNAVAILABLE';
 
-  /** `lastKnown`: a copy of what was asked for, kept from an earlier answer, that may be served instead (stale-if-error). */
-  constructor(
-    message: string,
-    options?: { cause?: unknown; lastKnown?: LastKnown },
-  ) {
+  /** `lastKnown`: a copy of what was asked for, kept from an earlier answer, that may be served instead
+   * (stale-if-error). */
+  constructor(message: string, options?: { cause?: unknown; lastKnown?: LastKnown }) {
     super(message, options);
     this.lastKnown = options?.lastKnown;
   }

@@ -34,7 +34,13 @@ export const wording = {
 } as const;
 
 /** The usual fit: a value that breaks the rule is set aside whole and the field takes its fallback. */
-function setAsideWhole<T>(rule: Pick<FieldRule<T>, 'violations'>, value: unknown, id: string, fallback: T, what: string): Fitted<T> {
+function setAsideWhole<T>(
+  rule: Pick<FieldRule<T>, 'violations'>,
+  value: unknown,
+  id: string,
+  fallback: T,
+  what: string,
+): Fitted<T> {
   if (rule.violations(value, '', id).length === 0) return { value: value as T };
   return { value: fallback, setAside: value, note: `${what}, set aside` };
 }
@@ -49,7 +55,10 @@ export interface TextOptions {
 
 /** A string of bounded length, optionally of a pattern. A legacy string too long is cut to fit. */
 export function text({ minLength = 0, maxLength, pattern, means }: TextOptions): FieldRule<string> {
-  const length = minLength > 0 ? `must be ${minLength}-${maxLength} characters long` : `must be at most ${maxLength} characters long`;
+  const length =
+    minLength > 0
+      ? `must be ${minLength}-${maxLength} characters long`
+      : `must be at most ${maxLength} characters long`;
   const rule: FieldRule<string> = {
     violations(value, at) {
       const broken =
@@ -62,12 +71,22 @@ export function text({ minLength = 0, maxLength, pattern, means }: TextOptions):
               : undefined;
       return broken === undefined ? [] : [{ field: at, message: means !== undefined ? `must be ${means}` : broken }];
     },
-    schema: () => ({ type: 'string', ...(minLength > 0 ? { minLength } : {}), maxLength, ...(pattern ? { pattern: pattern.source } : {}) }),
+    schema: () => ({
+      type: 'string',
+      ...(minLength > 0 ? { minLength } : {}),
+      maxLength,
+      ...(pattern ? { pattern: pattern.source } : {}),
+    }),
     fit(value, id, fallback) {
-      if (typeof value === 'string' && value.length > maxLength && rule.violations(value.slice(0, maxLength), '', id).length === 0) {
+      if (
+        typeof value === 'string' &&
+        value.length > maxLength &&
+        rule.violations(value.slice(0, maxLength), '', id).length === 0
+      ) {
         return { value: value.slice(0, maxLength), setAside: value, note: `cut to ${maxLength} characters` };
       }
-      if (typeof value === 'string' && value.length < minLength) return { value: fallback, note: 'empty, now its default' };
+      if (typeof value === 'string' && value.length < minLength)
+        return { value: fallback, note: 'empty, now its default' };
       return setAsideWhole(rule, value, id, fallback, typeof value === 'string' ? 'breaks its rule' : 'not a string');
     },
   };

@@ -24,7 +24,12 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 export type Settings = { [key: string]: JsonValue };
 
 /** The id: the record's key, in every path. */
-export const ID_RULE = text({ minLength: 1, maxLength: ID_MAX_LENGTH, pattern: ID_PATTERN, means: `a lowercase slug of 1-${ID_MAX_LENGTH} characters ([a-z0-9][a-z0-9_-]*)` });
+export const ID_RULE = text({
+  minLength: 1,
+  maxLength: ID_MAX_LENGTH,
+  pattern: ID_PATTERN,
+  means: `a lowercase slug of 1-${ID_MAX_LENGTH} characters ([a-z0-9][a-z0-9_-]*)`,
+});
 
 export function isValidId(id: unknown): id is string {
   return typeof id === 'string' && id.length > 0 && id.length <= ID_MAX_LENGTH && ID_PATTERN.test(id);
@@ -51,7 +56,8 @@ const settingsWording = {
   keyReserved: (key: string): string => `key "${key}" is reserved`,
   tooDeep: `must not nest deeper than ${SETTINGS_MAX_DEPTH} levels`,
   tooLarge: (bytes: number): string => `must not exceed ${SETTINGS_MAX_BYTES} bytes serialized (got ${bytes})`,
-  notASetting: (integrationId: string, allowed: readonly string[]): string => `is not a ${integrationId} setting (allowed: ${allowed.join(', ')})`,
+  notASetting: (integrationId: string, allowed: readonly string[]): string =>
+    `is not a ${integrationId} setting (allowed: ${allowed.join(', ')})`,
   sealedLooking: `must not start with "${SEALED_PREFIX}": that prefix marks values this service sealed`,
 };
 
@@ -101,15 +107,18 @@ function settingsShapeViolations(id: string, settings: Record<string, unknown>, 
   if (fields) {
     for (const field of fields) {
       if (!Object.hasOwn(settings, field)) errors.push({ field: pointer(path, field), message: wording.required });
-      else if (typeof settings[field] !== 'string') errors.push({ field: pointer(path, field), message: wording.type('string') });
+      else if (typeof settings[field] !== 'string')
+        errors.push({ field: pointer(path, field), message: wording.type('string') });
     }
     for (const key of Object.keys(settings)) {
-      if (!fields.includes(key)) errors.push({ field: pointer(path, key), message: settingsWording.notASetting(id, fields) });
+      if (!fields.includes(key))
+        errors.push({ field: pointer(path, key), message: settingsWording.notASetting(id, fields) });
     }
   }
   for (const key of CREDENTIAL_KEYS) {
     const value = Object.hasOwn(settings, key) ? settings[key] : undefined;
-    if (typeof value === 'string' && value.startsWith(SEALED_PREFIX)) errors.push({ field: pointer(path, key), message: settingsWording.sealedLooking });
+    if (typeof value === 'string' && value.startsWith(SEALED_PREFIX))
+      errors.push({ field: pointer(path, key), message: settingsWording.sealedLooking });
   }
   return errors;
 }
@@ -124,8 +133,10 @@ export function settingsViolations(id: string, settings: unknown, path = '/setti
 export const SAFE_SETTINGS_KEYWORD = 'x-safe-settings';
 
 const settingsDescription =
-  `No key may start with "$", contain "." or be one of ${RESERVED_KEYS.join(', ')}; nesting at most ${SETTINGS_MAX_DEPTH} deep; ` +
-  `at most ${SETTINGS_MAX_BYTES} bytes serialized; ${CREDENTIAL_KEYS.join(' and ')} must not start with "${SEALED_PREFIX}".`;
+  `No key may start with "$", contain "." or be one of ${RESERVED_KEYS.join(', ')}; nesting at most ` +
+  `${SETTINGS_MAX_DEPTH} deep; ` +
+  `at most ${SETTINGS_MAX_BYTES} bytes serialized; ${CREDENTIAL_KEYS.join(' and ')} must not start with ` +
+  `"${SEALED_PREFIX}".`;
 
 // A credential that is a string must not look sealed.
 const notSealedLooking: JsonSchema = { not: { type: 'string', pattern: `^${SEALED_PREFIX}` } };
@@ -145,7 +156,12 @@ function settingsSchema(id: string | undefined): JsonSchema {
   return {
     type: 'object',
     description: `Settings of ${id}: exactly these string fields. ${settingsDescription}`,
-    properties: Object.fromEntries(fields.map((field) => [field, CREDENTIAL_KEYS.includes(field) ? { type: 'string', ...notSealedLooking } : { type: 'string' }])),
+    properties: Object.fromEntries(
+      fields.map((field) => [
+        field,
+        CREDENTIAL_KEYS.includes(field) ? { type: 'string', ...notSealedLooking } : { type: 'string' },
+      ]),
+    ),
     required: [...fields],
     additionalProperties: false,
     [SAFE_SETTINGS_KEYWORD]: true,
@@ -185,9 +201,14 @@ function fitSettings(settings: unknown, id: string, fallback: Settings): Fitted<
       }
     }
   }
-  if (settingsViolations(id, fitted, '').length > 0) return { value: fallback, setAside: settings, note: 'still broke a rule, set aside whole' };
+  if (settingsViolations(id, fitted, '').length > 0)
+    return { value: fallback, setAside: settings, note: 'still broke a rule, set aside whole' };
   if (notes.length === 0) return { value: fitted as Settings };
-  return { value: fitted as Settings, ...(Object.keys(aside).length > 0 ? { setAside: aside } : {}), note: notes.join('; ') };
+  return {
+    value: fitted as Settings,
+    ...(Object.keys(aside).length > 0 ? { setAside: aside } : {}),
+    note: notes.join('; '),
+  };
 }
 
 /** The settings of an integration: a plain JSON object under the rules above. */

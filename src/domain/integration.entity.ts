@@ -19,17 +19,26 @@ export type { IntegrationChanges, IntegrationFields } from './integration-fields
 export type { StoredIntegration } from './legacy-records';
 
 /** The record as it travels over HTTP: dates as ISO-8601 strings. */
-export type IntegrationPrimitives = { id: string } & IntegrationFields & { version: number; createdAt: string; updatedAt: string };
+export type IntegrationPrimitives = { id: string } & IntegrationFields & {
+    version: number;
+    createdAt: string;
+    updatedAt: string;
+  };
 
 /** A new record: its id and its fields; a field left out takes its fallback (see WRITABLE_FIELDS). */
 export type NewIntegration = { id: string } & Partial<IntegrationFields>;
 
 /** What a store keeps of a record written by this service: every field, the version and both times. */
-export type IntegrationRecord = { id: string } & IntegrationFields & { version: number; createdAt: Date; updatedAt: Date };
+export type IntegrationRecord = { id: string } & IntegrationFields & {
+    version: number;
+    createdAt: Date;
+    updatedAt: Date;
+  };
 
 // The entity carries each writable field as a read-only property of the same name.
 export interface Integration extends Readonly<IntegrationFields> {}
 
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor assigns every field the interface declares
 export class Integration {
   readonly id!: string;
   readonly version!: number;
@@ -64,7 +73,13 @@ export class Integration {
     return Integration.checked(stored.id, fitToRules(stored).fields, storedVersion(stored), createdAt, updatedAt);
   }
 
-  private static checked(id: string, fields: Record<string, unknown>, version: number, createdAt: Date, updatedAt: Date): Integration {
+  private static checked(
+    id: string,
+    fields: Record<string, unknown>,
+    version: number,
+    createdAt: Date,
+    updatedAt: Date,
+  ): Integration {
     const errors: FieldError[] = [...ID_RULE.violations(id, '/id', id)];
     for (const field of WRITABLE_FIELD_NAMES) errors.push(...fieldViolations(id, field, fields[field]));
     if (errors.length > 0) throw new ValidationError(errors);
@@ -78,10 +93,18 @@ export class Integration {
    */
   change(changes: IntegrationChanges, now: Date): Integration {
     const given = Object.entries(changes).filter(([, value]) => value !== undefined);
-    const unknown: FieldError[] = given.filter(([field]) => !isWritableField(field)).map(([field]) => ({ field: `/${field}`, message: wording.unknownField }));
+    const unknown: FieldError[] = given
+      .filter(([field]) => !isWritableField(field))
+      .map(([field]) => ({ field: `/${field}`, message: wording.unknownField }));
     if (unknown.length > 0) throw new ValidationError(unknown);
     if (given.length === 0) return this;
-    const next = Integration.checked(this.id, { ...this.fields(), ...Object.fromEntries(given) }, this.version + 1, this.createdAt, now);
+    const next = Integration.checked(
+      this.id,
+      { ...this.fields(), ...Object.fromEntries(given) },
+      this.version + 1,
+      this.createdAt,
+      now,
+    );
     // Values equal to what the record holds change nothing: no new version.
     return next.changedSince(this).length === 0 ? this : next;
   }
@@ -100,11 +123,23 @@ export class Integration {
 
   /** The record as a store keeps it. */
   toRecord(): IntegrationRecord {
-    return { id: this.id, ...this.fields(), version: this.version, createdAt: this.createdAt, updatedAt: this.updatedAt };
+    return {
+      id: this.id,
+      ...this.fields(),
+      version: this.version,
+      createdAt: this.createdAt,
+      updatedAt: this.updatedAt,
+    };
   }
 
   toPrimitives(): IntegrationPrimitives {
-    return { id: this.id, ...this.fields(), version: this.version, createdAt: this.createdAt.toISOString(), updatedAt: this.updatedAt.toISOString() };
+    return {
+      id: this.id,
+      ...this.fields(),
+      version: this.version,
+      createdAt: this.createdAt.toISOString(),
+      updatedAt: this.updatedAt.toISOString(),
+    };
   }
 }
 
@@ -114,7 +149,11 @@ const deepFrozen = new WeakSet<object>();
 /** A copy no caller can change: the entity shares its values with whoever reads them. */
 function deepFrozenCopy<T>(value: T): T {
   if (typeof value !== 'object' || value === null || deepFrozen.has(value)) return value;
-  const copy = (Array.isArray(value) ? value.map(deepFrozenCopy) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepFrozenCopy(v)]))) as object;
+  const copy = (
+    Array.isArray(value)
+      ? value.map(deepFrozenCopy)
+      : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepFrozenCopy(v)]))
+  ) as object;
   deepFrozen.add(Object.freeze(copy));
   return copy as T;
 }

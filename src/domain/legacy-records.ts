@@ -1,6 +1,13 @@
 // Records as stores hold them, and the rules for those the old Python store left behind, stated once: the
 // entity reads stored records through them, the repositories and the migrations filter and fit with them.
-import { WRITABLE_FIELD_NAMES, WRITABLE_FIELDS, fallbackOf, fieldViolations, isOptionalField, type IntegrationFields } from './integration-fields';
+import {
+  WRITABLE_FIELD_NAMES,
+  WRITABLE_FIELDS,
+  fallbackOf,
+  fieldViolations,
+  isOptionalField,
+  type IntegrationFields,
+} from './integration-fields';
 import type { FieldRule } from './field-rules';
 
 /**
@@ -43,7 +50,9 @@ export interface DuplicateChoice<D> {
  * first in the collection's natural order, which is the one the old store's find_one returned, so the one the
  * chatbot has been serving. `records` must be in natural order.
  */
-export function chooseAmongDuplicates<D extends { version?: number | null }>(records: readonly D[]): DuplicateChoice<D> {
+export function chooseAmongDuplicates<D extends { version?: number | null }>(
+  records: readonly D[],
+): DuplicateChoice<D> {
   let kept = records[0]!;
   for (const record of records) if (storedVersion(record) > storedVersion(kept)) kept = record;
   const top = storedVersion(kept);
@@ -51,7 +60,9 @@ export function chooseAmongDuplicates<D extends { version?: number | null }>(rec
   return {
     kept,
     extras: records.filter((record) => record !== kept),
-    why: tied ? `first in natural order among those at the highest version (${top}): the one the old store's find_one served` : `highest version (${top})`,
+    why: tied
+      ? `first in natural order among those at the highest version (${top}): the one the old store's find_one served`
+      : `highest version (${top})`,
   };
 }
 

@@ -69,9 +69,13 @@ const list = (input: string): string[] =>
 const tokenList = makeValidator<string[]>((input) => {
   const tokens = list(input);
   // The tokens themselves are never echoed: this line may reach a log collector.
-  if (tokens.some((t) => t.length < 16 || /\s/.test(t))) throw new Error('each token must be at least 16 characters without spaces');
+  if (tokens.some((t) => t.length < 16 || /\s/.test(t)))
+    throw new Error('each token must be at least 16 characters without spaces');
   if (tokens.some((t) => new Set(t).size < MIN_DISTINCT_TOKEN_CHARACTERS)) {
-    throw new Error(`a token repeats too few characters to be a secret (fewer than ${MIN_DISTINCT_TOKEN_CHARACTERS} different ones); make one with: openssl rand -hex 32`);
+    throw new Error(
+      `a token repeats too few characters to be a secret (fewer than ${MIN_DISTINCT_TOKEN_CHARACTERS} different ` +
+        `ones); make one with: openssl rand -hex 32`,
+    );
   }
   return tokens;
 });
@@ -92,7 +96,8 @@ const keyList = makeValidator<Buffer[]>((input) =>
     if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
       throw new Error('must be 32 bytes, base64-encoded (make one with: openssl rand -base64 32)');
     }
-    if (new Set(key).size < MIN_DISTINCT_KEY_BYTES) throw new Error('is not random (too few different bytes); make one with: openssl rand -base64 32');
+    if (new Set(key).size < MIN_DISTINCT_KEY_BYTES)
+      throw new Error('is not random (too few different bytes); make one with: openssl rand -base64 32');
     return key;
   }),
 );
@@ -103,13 +108,21 @@ const mongoUri = makeValidator<string>((input) => {
 });
 
 // name, name:port, *.domain, [::1]:8090: what a Host header may carry.
-const HOST_ENTRY = /^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$|^\[[0-9a-f:.]+\](?::\d{1,5})?$/i;
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const HOST_ENTRY = new RegExp(
+  `^(?:\\*\\.)?${LABEL}(?:\\.${LABEL})*(?::\\d{1,5})?$|^\\[[0-9a-f:.]+\\](?::\\d{1,5})?$`,
+  'i',
+);
 
 const hostList = makeValidator<string[]>((input) => {
   const hosts = list(input);
   for (const entry of hosts) {
-    if (entry === '*') throw new Error('must name the hosts (a wildcard would let any page rebind its name to this service)');
-    if (!HOST_ENTRY.test(entry)) throw new Error(`"${entry}" is not a host name like integrations-service, admin.example.com:8443, *.example.com or [::1]:8090`);
+    if (entry === '*')
+      throw new Error('must name the hosts (a wildcard would let any page rebind its name to this service)');
+    if (!HOST_ENTRY.test(entry))
+      throw new Error(
+        `"${entry}" is not a host name like integrations-service, admin.example.com:8443, *.example.com or [::1]:8090`,
+      );
   }
   return hosts;
 });
@@ -146,41 +159,47 @@ export const ENV_VARIABLES = Object.keys(SPEC) as (keyof typeof SPEC)[];
 /** Reads `env` into a Config, or throws ConfigError with one line per problem. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const problems: string[] = [];
-  const e = cleanEnv(
-    env,
-    SPEC,
-    {
-      reporter: ({ errors }) => {
-        for (const [name, error] of Object.entries(errors)) {
-          problems.push(`${name}: ${error instanceof EnvMissingError ? 'is required' : (error as Error).message}`);
-        }
-      },
+  const e = cleanEnv(env, SPEC, {
+    reporter: ({ errors }) => {
+      for (const [name, error] of Object.entries(errors)) {
+        problems.push(`${name}: ${error instanceof EnvMissingError ? 'is required' : (error as Error).message}`);
+      }
     },
-  );
+  });
   if (problems.length > 0) throw new ConfigError(problems.sort());
 
   const isProduction = e.NODE_ENV === 'production';
   const withTokens = e.ADMIN_TOKENS.length + e.READ_TOKENS.length + e.GATEWAY_TOKENS.length > 0;
-  if (isProduction && !e.MONGODB_URI) problems.push('MONGODB_URI: is required when NODE_ENV=production (the in-memory store keeps nothing)');
+  if (isProduction && !e.MONGODB_URI)
+    problems.push('MONGODB_URI: is required when NODE_ENV=production (the in-memory store keeps nothing)');
   if (isProduction && !withTokens && !e.AUTH_DISABLED) {
     problems.push('ADMIN_TOKENS: is required when NODE_ENV=production; set AUTH_DISABLED=true to run open on purpose');
   }
   const corsOrigins = e.CORS_ORIGINS ?? [];
   if (corsOrigins.includes('*') && (isProduction || withTokens)) {
     problems.push(
-      `CORS_ORIGINS: * is refused ${isProduction ? 'in production' : 'when tokens are set'}: any web page could then call the API with whatever a gateway adds; name the admin UI's origin (https://admin.example.com)`,
+      `CORS_ORIGINS: * is refused ${isProduction ? 'in production' : 'when tokens are set'}: any web page could ` +
+        `then call the API with whatever a gateway adds; name the admin UI's origin (https://admin.example.com)`,
     );
   }
   const loopback = isLoopback(e.HOST);
   if (e.ALLOWED_HOSTS === undefined && !loopback) {
-    problems.push(`ALLOWED_HOSTS: is required when HOST is not a loopback address (${e.HOST}): list the names clients reach this service by (integrations-service,integrations-service.chatbot.svc.cluster.local)`);
+    problems.push(
+      `ALLOWED_HOSTS: is required when HOST is not a loopback address (${e.HOST}): list the names clients reach ` +
+        `this service by (integrations-service,integrations-service.chatbot.svc.cluster.local)`,
+    );
   }
   // An empty value (a manifest passing through an unset secret) is the same as unset.
   const encryptionKeys = e.ENCRYPTION_KEY ?? [];
   const nextKeys = e.ENCRYPTION_KEY_NEXT ?? [];
-  if (encryptionKeys.length > 1) problems.push('ENCRYPTION_KEY: must be exactly one key; older keys go in ENCRYPTION_KEY_PREVIOUS');
-  if (nextKeys.length > 1) problems.push('ENCRYPTION_KEY_NEXT: must be exactly one key, the one every replica learns before any replica seals with it');
-  if (encryptionKeys.length === 0 && e.ENCRYPTION_KEY_PREVIOUS.length > 0) problems.push('ENCRYPTION_KEY_PREVIOUS: is set without ENCRYPTION_KEY');
+  if (encryptionKeys.length > 1)
+    problems.push('ENCRYPTION_KEY: must be exactly one key; older keys go in ENCRYPTION_KEY_PREVIOUS');
+  if (nextKeys.length > 1)
+    problems.push(
+      'ENCRYPTION_KEY_NEXT: must be exactly one key, the one every replica learns before any replica seals with it',
+    );
+  if (encryptionKeys.length === 0 && e.ENCRYPTION_KEY_PREVIOUS.length > 0)
+    problems.push('ENCRYPTION_KEY_PREVIOUS: is set without ENCRYPTION_KEY');
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -225,7 +244,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     listen: `${config.host}:${config.port}`,
     auth:
       config.adminTokens.length + config.readTokens.length + config.gatewayTokens.length > 0
-        ? `${config.adminTokens.length} admin, ${config.readTokens.length} read, ${config.gatewayTokens.length} gateway tokens`
+        ? `${config.adminTokens.length} admin, ${config.readTokens.length} read, ${config.gatewayTokens.length} ` +
+          `gateway tokens`
         : 'open',
     allowedHosts: config.allowedHosts,
     corsOrigins: config.corsOrigins,

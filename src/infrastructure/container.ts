@@ -41,7 +41,8 @@ export interface ContainerOverrides {
   /** Where log lines go instead of stdout. */
   logStream?: Writable;
   clock?: Clock;
-  /** Records the embedded in-memory store starts with, as if another writer had left them, or records another service's store holds too (two replicas over one store). */
+  /** Records the embedded in-memory store starts with, as if another writer had left them, or records another service's
+   * store holds too (two replicas over one store). */
   memorySeed?: readonly StoredIntegration[] | InMemoryRecords;
   /** Replaces the store's repository and feed below every layer: tests put a double there that fails or stalls. */
   underLayers?: (below: Pick<Store, 'repository' | 'feed'>) => { repository: IntegrationRepository; feed: ChangeFeed };
@@ -61,35 +62,58 @@ interface Parts {
 }
 
 /** The repository's decorators, from the store outwards. */
-export const REPOSITORY_LAYERS: readonly ((parts: Parts) => (inner: IntegrationRepository) => IntegrationRepository)[] = [
-  // Every store call bounded in time: a store that stops answering is a 503, never a hang.
-  ({ config }) => (inner) => new TimeBoundIntegrationRepository(inner, config.storeTimeoutMs),
-  // Counted as sent to the store (so below the circuit, which refuses calls without sending them).
-  ({ metrics }) => (inner) => new MeasuredIntegrationRepository(inner, metrics),
-  // Fail fast while the store is known to be down.
-  ({ metrics, logger, overrides }) => (inner) =>
-    new CircuitBreakingIntegrationRepository(inner, {
-      failureThreshold: CIRCUIT_FAILURE_THRESHOLD,
-      halfOpenAfterMs: overrides.circuitHalfOpenAfterMs ?? CIRCUIT_HALF_OPEN_AFTER_MS,
-      onTransition: (to) => {
-        metrics.circuit(to);
-        logger[to === 'closed' ? 'info' : 'warn'](`store circuit ${to}`, {
-          circuit: to,
-          meaning: { open: 'the store is down: calls fail at once', 'half-open': 'probing the store', closed: 'the store answers again' }[to],
-        });
-      },
-    }),
-  // The one read cache, kept true by the store's change feed, and its stale copies for stale-if-error.
-  ({ config, feed }) => (inner) => new CachedIntegrationRepository(inner, { ttlMs: config.cacheTtlMs, staleIfErrorMs: config.staleIfErrorMs, feed }),
-];
+export const REPOSITORY_LAYERS: readonly ((parts: Parts) => (inner: IntegrationRepository) => IntegrationRepository)[] =
+  [
+    // Every store call bounded in time: a store that stops answering is a 503, never a hang.
+    ({ config }) =>
+      (inner) =>
+        new TimeBoundIntegrationRepository(inner, config.storeTimeoutMs),
+    // Counted as sent to the store (so below the circuit, which refuses calls without sending them).
+    ({ metrics }) =>
+      (inner) =>
+        new MeasuredIntegrationRepository(inner, metrics),
+    // Fail fast while the store is known to be down.
+    ({ metrics, logger, overrides }) =>
+      (inner) =>
+        new CircuitBreakingIntegrationRepository(inner, {
+          failureThreshold: CIRCUIT_FAILURE_THRESHOLD,
+          halfOpenAfterMs: overrides.circuitHalfOpenAfterMs ?? CIRCUIT_HALF_OPEN_AFTER_MS,
+          onTransition: (to) => {
+            metrics.circuit(to);
+            logger[to === 'closed' ? 'info' : 'warn'](`store circuit ${to}`, {
+              circuit: to,
+              meaning: {
+                open: 'the store is down: calls fail at once',
+                'half-open': 'probing the store',
+                closed: 'the store answers again',
+              }[to],
+            });
+          },
+        }),
+    // The one read cache, kept true by the store's change feed, and its stale copies for stale-if-error.
+    ({ config, feed }) =>
+      (inner) =>
+        new CachedIntegrationRepository(inner, {
+          ttlMs: config.cacheTtlMs,
+          staleIfErrorMs: config.staleIfErrorMs,
+          feed,
+        }),
+  ];
 
-function createStore(config: Config, codec: RecordCodec, logger: Logger, metrics: Metrics, seed?: readonly StoredIntegration[] | InMemoryRecords): Store {
+function createStore(
+  config: Config,
+  codec: RecordCodec,
+  logger: Logger,
+  metrics: Metrics,
+  seed?: readonly StoredIntegration[] | InMemoryRecords,
+): Store {
   if (!config.mongodbUri) {
     logger.warn('MONGODB_URI is not set: using the embedded in-memory store; nothing is kept when the process stops');
     return createInMemoryStore(codec, seed);
   }
   // The MongoDB adapter (and its driver) is loaded only when MongoDB is configured.
-  const { createMongoStore } = require('../adapters/persistence/mongo/mongo-store') as typeof import('../adapters/persistence/mongo/mongo-store');
+  const { createMongoStore } =
+    require('../adapters/persistence/mongo/mongo-store') as typeof import('../adapters/persistence/mongo/mongo-store');
   return createMongoStore({
     uri: config.mongodbUri,
     dbName: config.mongodbDb,
@@ -107,7 +131,12 @@ function httpApp(ctx: ResolutionContext, config: Config): HttpApp {
   const readiness = ctx.get(Readiness);
   const metrics = ctx.get<Metrics>(METRICS);
   return createHttpApp({
-    useCases: { list: ctx.get(ListIntegrations), get: ctx.get(GetIntegration), edit: ctx.get(EditIntegration), ensureDefaults: ctx.get(EnsureDefaultIntegrations) },
+    useCases: {
+      list: ctx.get(ListIntegrations),
+      get: ctx.get(GetIntegration),
+      edit: ctx.get(EditIntegration),
+      ensureDefaults: ctx.get(EnsureDefaultIntegrations),
+    },
     logger: ctx.get<Logger>(LOGGER),
     readiness: () => readiness.report(),
     draining: () => readiness.isDraining(),
@@ -139,7 +168,9 @@ export function buildContainer(config: Config, overrides: ContainerOverrides = {
     const keys = [...config.encryptionKeysPrevious, ...(config.encryptionKeyNext ? [config.encryptionKeyNext] : [])];
     return new RecordCodec(new CredentialCipher(config.encryptionKey, keys), ctx.get(UnreadableRecords));
   });
-  container.bind<Store>(STORE).toDynamicValue((ctx) => createStore(config, ctx.get(RecordCodec), logger, metrics, overrides.memorySeed));
+  container
+    .bind<Store>(STORE)
+    .toDynamicValue((ctx) => createStore(config, ctx.get(RecordCodec), logger, metrics, overrides.memorySeed));
   container.bind<IntegrationRepository>(INTEGRATION_REPOSITORY).toDynamicValue((ctx) => {
     const store = ctx.get<Store>(STORE);
     const below = overrides.underLayers?.(store) ?? store;

@@ -18,7 +18,11 @@ const OWN_KEYS = new Set(['time', 'level', 'msg']);
 /** The line: `time`, `level`, `msg`, then every field but those three, redacted. */
 const jsonLine = winston.format((info) => {
   const fields = (info as { [FIELDS]?: LogFields })[FIELDS];
-  const line: Record<string, unknown> = { time: new Date().toISOString(), level: info.level, msg: redactString(String(info.message)) };
+  const line: Record<string, unknown> = {
+    time: new Date().toISOString(),
+    level: info.level,
+    msg: redactString(String(info.message)),
+  };
   if (fields !== undefined) {
     const redacted = redact(fields) as Record<string, unknown>;
     for (const name of Object.keys(redacted)) if (!OWN_KEYS.has(name)) line[name] = redacted[name];

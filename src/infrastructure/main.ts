@@ -21,11 +21,13 @@ export async function main(): Promise<void> {
 
   // A bug nobody caught leaves the process in an unknown state: log it, stop gracefully (requests in
   // flight finish, the store closes), and exit 1 so the orchestrator starts a clean one.
-  const crash = (kind: string) => (error: unknown): void => {
-    logger.error(kind, errorFields(error));
-    process.exitCode = 1;
-    service.stop(kind).finally(() => process.exit(1));
-  };
+  const crash =
+    (kind: string) =>
+    (error: unknown): void => {
+      logger.error(kind, errorFields(error));
+      process.exitCode = 1;
+      service.stop(kind).finally(() => process.exit(1));
+    };
   process.on('unhandledRejection', crash('unhandled promise rejection'));
   process.on('uncaughtException', crash('uncaught exception'));
 

@@ -20,14 +20,18 @@ export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges, Chan
 
   readonly storeOperations = new Counter({
     name: 'store_operations_total',
-    help: 'Operations sent to the integrations store, by operation (reads the cache answered and calls the open circuit refused are not sent)',
+    help:
+      'Operations sent to the integrations store, by operation (reads the cache answered and calls the open ' +
+      'circuit refused are not sent)',
     labelNames: ['operation'] as const,
     registers: [this.registry],
   });
 
   readonly storeErrors = new Counter({
     name: 'store_operation_errors_total',
-    help: 'Operations sent to the store that failed, by operation and kind: unavailable (unreachable, timed out, no majority in time) or unexpected',
+    help:
+      'Operations sent to the store that failed, by operation and kind: unavailable (unreachable, timed out, no ' +
+      'majority in time) or unexpected',
     labelNames: ['operation', 'kind'] as const,
     registers: [this.registry],
   });
@@ -46,7 +50,9 @@ export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges, Chan
 
   private readonly circuitState = new Gauge({
     name: 'store_circuit_state',
-    help: 'The store circuit breaker: 0 closed (calls go through), 1 open (calls fail at once), 2 half-open (one probe)',
+    help:
+      'The store circuit breaker: 0 closed (calls go through), 1 open (calls fail at once), 2 half-open (one ' +
+      'probe)',
     registers: [this.registry],
   });
 
@@ -59,7 +65,9 @@ export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges, Chan
 
   private readonly staleReads = new Counter({
     name: 'integrations_stale_reads_total',
-    help: 'Reads answered from a copy this replica served earlier, because the store did not answer (STALE_IF_ERROR_MS)',
+    help:
+      'Reads answered from a copy this replica served earlier, because the store did not answer ' +
+      '(STALE_IF_ERROR_MS)',
     registers: [this.registry],
   });
 

@@ -49,7 +49,10 @@ export class UnreadableRecords implements ReadabilityObserver {
   check(): { ready: boolean; check?: string } {
     if (this.records.size === 0) return { ready: true };
     const entries = [...this.records.values()];
-    return { ready: !entries.some((entry) => entry.missingKey), check: `cannot be read: ${entries.map((entry) => entry.reason).join('; ')}` };
+    return {
+      ready: !entries.some((entry) => entry.missingKey),
+      check: `cannot be read: ${entries.map((entry) => entry.reason).join('; ')}`,
+    };
   }
 }
 
@@ -69,7 +72,11 @@ export class Readiness {
     @inject(INTEGRATION_REPOSITORY) private readonly repository: IntegrationRepository,
     @inject(UnreadableRecords) private readonly unreadable: UnreadableRecords,
     @inject(STORE) private readonly store: Pick<Store, 'feed'>,
-    @inject(READINESS_OPTIONS) @optional() { pingIntervalMs = 2_000, toleranceMs = 20_000, now = () => performance.now() }: ReadinessOptions = {},
+    @inject(READINESS_OPTIONS) @optional() {
+      pingIntervalMs = 2_000,
+      toleranceMs = 20_000,
+      now = () => performance.now(),
+    }: ReadinessOptions = {},
   ) {
     this.pingIntervalMs = pingIntervalMs;
     this.toleranceMs = toleranceMs;
@@ -114,15 +121,24 @@ export class Readiness {
     const records = this.unreadable.check();
     const silentForMs = this.now() - this.lastOkAt;
     const since = `${Math.round(silentForMs / 1000)} s`;
-    const store = !this.lastFailure ? 'ok' : silentForMs <= this.toleranceMs ? `degraded: no answer for ${since}` : `unreachable for ${since}`;
+    const store = !this.lastFailure
+      ? 'ok'
+      : silentForMs <= this.toleranceMs
+        ? `degraded: no answer for ${since}`
+        : `unreachable for ${since}`;
     const storeReady = !this.lastFailure || silentForMs <= this.toleranceMs;
     const feed = this.store.feed.health?.();
     // A cache without its change feed still serves (copies expire by CACHE_TTL_MS): degraded, never not ready.
-    const cache = feed && (feed.live ? 'live' : `degraded: ${feed.detail ?? 'no change feed'}; copies expire by CACHE_TTL_MS`);
+    const cache =
+      feed && (feed.live ? 'live' : `degraded: ${feed.detail ?? 'no change feed'}; copies expire by CACHE_TTL_MS`);
     return {
       ready: storeReady && records.ready,
-      checks: { store, defaults: 'ensured', ...(cache ? { cache } : {}), ...(records.check ? { records: records.check } : {}) },
+      checks: {
+        store,
+        defaults: 'ensured',
+        ...(cache ? { cache } : {}),
+        ...(records.check ? { records: records.check } : {}),
+      },
     };
   }
-
 }

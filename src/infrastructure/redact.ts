@@ -3,7 +3,11 @@
 export const REDACTED = '[REDACTED]';
 
 // Keys whose values are never written, at any depth: the facebook credentials, HTTP auth, tokens, keys.
-const SECRET_KEY = /^(secret|page_access_token|authorization|password|passwd|pwd|token|tokens|access_token|admin_tokens|read_tokens|encryption_key|encryption_key_previous|cookie|set-cookie)$/i;
+const SECRET_KEYS = [
+  ...['secret', 'page_access_token', 'authorization', 'password', 'passwd', 'pwd', 'token', 'tokens', 'access_token'],
+  ...['admin_tokens', 'read_tokens', 'encryption_key', 'encryption_key_previous', 'cookie', 'set-cookie'],
+];
+const SECRET_KEY = new RegExp(`^(${SECRET_KEYS.join('|')})$`, 'i');
 
 const STRING_PATTERNS: [RegExp, string][] = [
   // user:password@ in a connection string

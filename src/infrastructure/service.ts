@@ -60,7 +60,10 @@ export class Service {
     @inject(HTTP_APP) http: HttpApp,
     @inject(SERVER_LIMITS) limits: Partial<ServerLimits>,
   ) {
-    const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs, maxConnections } = { ...DEFAULT_SERVER_LIMITS, ...limits };
+    const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs, maxConnections } = {
+      ...DEFAULT_SERVER_LIMITS,
+      ...limits,
+    };
     this.server = createServer(
       {
         requestTimeout: requestTimeoutMs,
@@ -108,7 +111,13 @@ export class Service {
         await this.store.prepare();
         const { created, existing } = await this.ensureDefaults.execute();
         for (const integration of created) {
-          this.logger.info('audit', { integration: integration.id, versionBefore: 0, versionAfter: integration.version, changed: Object.keys(integration.fields()), actor: 'integrations-service (defaults at start)' });
+          this.logger.info('audit', {
+            integration: integration.id,
+            versionBefore: 0,
+            versionAfter: integration.version,
+            changed: Object.keys(integration.fields()),
+            actor: 'integrations-service (defaults at start)',
+          });
         }
         this.readiness.markInitialized();
         this.logger.info('ready', { defaults: { created: created.map((integration) => integration.id), existing } });
@@ -118,7 +127,11 @@ export class Service {
           this.readiness.markRefused(error.message);
           throw new StartupRefusal(error.message, { cause: error });
         }
-        this.logger.warn('store not ready; retrying', { attempt, retryInMs: delay, ...errorFields(error, { stack: false }) });
+        this.logger.warn('store not ready; retrying', {
+          attempt,
+          retryInMs: delay,
+          ...errorFields(error, { stack: false }),
+        });
         try {
           await sleep(delay, undefined, { signal: this.stopping.signal });
         } catch {

@@ -2,4 +2,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export const SERVICE_VERSION: string = (JSON.parse(readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+export const SERVICE_VERSION: string = (
+  JSON.parse(readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { version: string }
+).version;

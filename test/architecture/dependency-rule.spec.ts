@@ -15,14 +15,24 @@ function sourceFiles(dir: string): string[] {
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g)].map(
-    (m) => m[1] ?? m[2] ?? m[3],
-  );
+  return [
+    ...text.matchAll(
+      /(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g,
+    ),
+  ].map((m) => m[1] ?? m[2] ?? m[3]);
 }
 
 /** The layer a file or a relative import lands in, or the package name of a bare import. */
 function target(file: string, specifier: string): { layer?: string; pkg?: string } {
-  if (!specifier.startsWith('.')) return { pkg: specifier.startsWith('node:') ? 'node' : specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/') };
+  if (!specifier.startsWith('.'))
+    return {
+      pkg: specifier.startsWith('node:')
+        ? 'node'
+        : specifier
+            .split('/')
+            .slice(0, specifier.startsWith('@') ? 2 : 1)
+            .join('/'),
+    };
   const resolved = path.relative(SRC, path.resolve(path.dirname(file), specifier));
   return { layer: resolved.split(path.sep)[0] };
 }
@@ -38,27 +48,41 @@ describe('architecture: the dependency rule', () => {
   const files = sourceFiles(SRC);
 
   it('finds the source files of every layer', () => {
-    for (const layer of Object.keys(RULES)) expect(files.some((f) => path.relative(SRC, f).startsWith(`${layer}${path.sep}`)), layer).to.equal(true);
+    for (const layer of Object.keys(RULES))
+      expect(
+        files.some((f) => path.relative(SRC, f).startsWith(`${layer}${path.sep}`)),
+        layer,
+      ).to.equal(true);
   });
 
   for (const [layer, rule] of Object.entries(RULES)) {
-    it(`${layer} imports only ${rule.layers.join(', ')}${rule.packages === 'any' ? ' and packages' : rule.packages.length ? ` and ${rule.packages.join(', ')}` : ''}`, () => {
-      const offences: string[] = [];
-      for (const file of files.filter((f) => path.relative(SRC, f).startsWith(`${layer}${path.sep}`))) {
-        for (const specifier of importsOf(file)) {
-          const { layer: to, pkg } = target(file, specifier);
-          if (to !== undefined && !rule.layers.includes(to)) offences.push(`${path.relative(SRC, file)} -> ${specifier}`);
-          if (pkg !== undefined && rule.packages !== 'any' && !rule.packages.includes(pkg)) offences.push(`${path.relative(SRC, file)} -> ${specifier}`);
+    it(
+      `${layer} imports only ` +
+        `${rule.layers.join(', ')}${rule.packages === 'any' ? ' and packages' : rule.packages.length ? ` and ${rule.packages.join(', ')}` : ''}`,
+      () => {
+        const offences: string[] = [];
+        for (const file of files.filter((f) => path.relative(SRC, f).startsWith(`${layer}${path.sep}`))) {
+          for (const specifier of importsOf(file)) {
+            const { layer: to, pkg } = target(file, specifier);
+            if (to !== undefined && !rule.layers.includes(to))
+              offences.push(`${path.relative(SRC, file)} -> ${specifier}`);
+            if (pkg !== undefined && rule.packages !== 'any' && !rule.packages.includes(pkg))
+              offences.push(`${path.relative(SRC, file)} -> ${specifier}`);
+          }
         }
-      }
-      expect(offences).to.deep.equal([]);
-    });
+        expect(offences).to.deep.equal([]);
+      },
+    );
   }
 
   it('only the MongoDB adapter (adapters/persistence/mongo) imports the MongoDB driver', () => {
     const offences = sourceFiles(SRC)
       .filter((file) => !path.relative(SRC, file).startsWith(path.join('adapters', 'persistence', 'mongo') + path.sep))
-      .filter((file) => importsOf(file).some((specifier) => specifier === 'mongodb' || specifier.startsWith('mongodb-connection-string-url')))
+      .filter((file) =>
+        importsOf(file).some(
+          (specifier) => specifier === 'mongodb' || specifier.startsWith('mongodb-connection-string-url'),
+        ),
+      )
       .map((file) => path.relative(SRC, file));
     expect(offences).to.deep.equal([]);
   });

@@ -9,16 +9,24 @@ const ROOT = path.resolve(__dirname, '../..');
 function specFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const full = path.join(dir, name);
-    return statSync(full).isDirectory() ? specFiles(full) : full.endsWith('.spec.ts') ? [path.relative(ROOT, full)] : [];
+    return statSync(full).isDirectory()
+      ? specFiles(full)
+      : full.endsWith('.spec.ts')
+        ? [path.relative(ROOT, full)]
+        : [];
   });
 }
 
 describe('npm test', () => {
   it('runs every spec file under test/, each once', () => {
-    const script = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.test!;
+    const script = (
+      JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts.test!;
     const folders = [...script.matchAll(/["']test\/([^"']+)\/\*\*\/\*\.spec\.ts["']/g)].map((m) => m[1]!);
     expect(folders.length, 'the test script lists its spec folders').to.be.greaterThan(0);
-    const uncovered = specFiles(path.join(ROOT, 'test')).filter((file) => folders.filter((folder) => file.startsWith(`test/${folder}/`)).length !== 1);
+    const uncovered = specFiles(path.join(ROOT, 'test')).filter(
+      (file) => folders.filter((folder) => file.startsWith(`test/${folder}/`)).length !== 1,
+    );
     expect(uncovered, 'spec files npm test would not run, or would run twice').to.deep.equal([]);
   });
 });

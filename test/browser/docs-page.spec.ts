@@ -6,7 +6,15 @@ import { chromium, type Browser } from 'playwright-core';
 import { startService, type RunningService } from '../support/service';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
 
 describe('the /docs page in Chromium', function () {
   this.timeout(60_000);
@@ -15,7 +23,10 @@ describe('the /docs page in Chromium', function () {
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
-      process.stdout.write(`  [browser] ${CHROMIUM} is missing: the /docs browser test is SKIPPED (install Debian's chromium package; .ci/run does)\n`);
+      process.stdout.write(
+        `  [browser] ${CHROMIUM} is missing: the /docs browser test is SKIPPED (install Debian's chromium package; ` +
+          `.ci/run does)\n`,
+      );
       this.skip();
     }
     running = await startService();
@@ -35,17 +46,26 @@ describe('the /docs page in Chromium', function () {
     await context.route('**/*', (route) => {
       const url = route.request().url();
       requested.push(url);
-      if (url.startsWith(`${running.url}/`) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
+      if (url.startsWith(`${running.url}/`) || url.startsWith('data:') || url.startsWith('blob:'))
+        return route.continue();
       offHost.push(url);
       return route.abort();
     });
 
     await page.goto(`${running.url}/docs`, { waitUntil: 'networkidle' });
-    const doc = (await (await fetch(`${running.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
-    const expected = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
+    const doc = (await (await fetch(`${running.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const expected = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
+    );
     await page.waitForSelector('.opblock', { timeout: 20_000 });
     const rendered = await page.$$eval('.opblock', (blocks) =>
-      blocks.map((b) => `${b.querySelector('.opblock-summary-method')?.textContent?.trim()} ${b.querySelector('.opblock-summary-path')?.getAttribute('data-path')}`),
+      blocks.map(
+        (b) =>
+          `${b.querySelector('.opblock-summary-method')?.textContent?.trim()} ` +
+          `${b.querySelector('.opblock-summary-path')?.getAttribute('data-path')}`,
+      ),
     );
 
     expect(rendered).to.have.members(expected);

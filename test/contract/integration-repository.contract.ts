@@ -43,12 +43,24 @@ export function integrationRepositoryContract(name: string, makeHarness: MakeHar
       });
 
       it('lists every record sorted by id, whatever the insertion order', async () => {
-        await repository.insertMissing([...theDefaults(), anIntegration({ id: '0-first' }), anIntegration({ id: 'zz-last' })]);
-        expect((await repository.list()).map((i) => i.id)).to.deep.equal(['0-first', 'chat_widget', 'facebook', 'zz-last']);
+        await repository.insertMissing([
+          ...theDefaults(),
+          anIntegration({ id: '0-first' }),
+          anIntegration({ id: 'zz-last' }),
+        ]);
+        expect((await repository.list()).map((i) => i.id)).to.deep.equal([
+          '0-first',
+          'chat_widget',
+          'facebook',
+          'zz-last',
+        ]);
       });
 
       it('lists at most LIST_CEILING records, the first ones by id', async () => {
-        const many = Array.from({ length: LIST_CEILING + 5 }, (_, i) => ({ id: `channel-${String(i).padStart(4, '0')}`, name: `Channel ${i}` }));
+        const many = Array.from({ length: LIST_CEILING + 5 }, (_, i) => ({
+          id: `channel-${String(i).padStart(4, '0')}`,
+          name: `Channel ${i}`,
+        }));
         await start(many);
         const listed = await repository.list();
         expect(listed).to.have.length(LIST_CEILING);
@@ -86,7 +98,9 @@ export function integrationRepositoryContract(name: string, makeHarness: MakeHar
         await repository.insertMissing(theDefaults());
         await repository.findById('facebook');
         const updated = await edit(repository, 'facebook', { status: true });
-        expect((await repository.findById('facebook', { fresh: true }))!.toPrimitives()).to.deep.equal(updated.toPrimitives());
+        expect((await repository.findById('facebook', { fresh: true }))!.toPrimitives()).to.deep.equal(
+          updated.toPrimitives(),
+        );
       });
     });
 
@@ -97,9 +111,17 @@ export function integrationRepositoryContract(name: string, makeHarness: MakeHar
 
       it('stores the next version whole: what is read back is what the entity made', async () => {
         const updated = await edit(repository, 'facebook', { status: true });
-        expect(updated.toPrimitives()).to.deep.include({ status: true, name: 'Facebook Messenger', version: 2, updatedAt: T1.toISOString(), createdAt: T0.toISOString() });
+        expect(updated.toPrimitives()).to.deep.include({
+          status: true,
+          name: 'Facebook Messenger',
+          version: 2,
+          updatedAt: T1.toISOString(),
+          createdAt: T0.toISOString(),
+        });
         expect((await repository.findById('facebook'))!.toPrimitives()).to.deep.equal(updated.toPrimitives());
-        expect((await repository.list()).find((i) => i.id === 'facebook')!.toPrimitives()).to.deep.equal(updated.toPrimitives());
+        expect((await repository.list()).find((i) => i.id === 'facebook')!.toPrimitives()).to.deep.equal(
+          updated.toPrimitives(),
+        );
       });
 
       it('replaces the whole settings object when settings change', async () => {
@@ -114,11 +136,16 @@ export function integrationRepositoryContract(name: string, makeHarness: MakeHar
         await repository.replace(base.change({ name: 'First writer' }, T1));
         const error = await repository.replace(base.change({ name: 'Second writer' }, T1)).catch((e: unknown) => e);
         expect(error).to.be.instanceOf(VersionConflictError);
-        expect((await repository.findById('facebook'))!.toPrimitives()).to.deep.include({ name: 'First writer', version: 2 });
+        expect((await repository.findById('facebook'))!.toPrimitives()).to.deep.include({
+          name: 'First writer',
+          version: 2,
+        });
       });
 
       it('never creates: a record the store does not hold is not found and nothing is added', async () => {
-        const error = await repository.replace(anIntegration({ id: 'telegram' }).change({ name: 'Telegram' }, T1)).catch((e: unknown) => e);
+        const error = await repository
+          .replace(anIntegration({ id: 'telegram' }).change({ name: 'Telegram' }, T1))
+          .catch((e: unknown) => e);
         expect(error).to.be.instanceOf(IntegrationNotFoundError);
         expect((await repository.list()).map((i) => i.id)).to.deep.equal(['chat_widget', 'facebook']);
       });
@@ -146,13 +173,22 @@ export function integrationRepositoryContract(name: string, makeHarness: MakeHar
 
     describe('inserting what is missing (the seed)', () => {
       it('creates the missing records and reports which existed', async () => {
-        expect(await repository.insertMissing(theDefaults())).to.deep.equal({ created: ['facebook', 'chat_widget'], existing: [] });
-        expect(await repository.insertMissing(theDefaults())).to.deep.equal({ created: [], existing: ['facebook', 'chat_widget'] });
+        expect(await repository.insertMissing(theDefaults())).to.deep.equal({
+          created: ['facebook', 'chat_widget'],
+          existing: [],
+        });
+        expect(await repository.insertMissing(theDefaults())).to.deep.equal({
+          created: [],
+          existing: ['facebook', 'chat_widget'],
+        });
       });
 
       it('never overwrites a record a user changed', async () => {
         await repository.insertMissing(theDefaults());
-        await edit(repository, 'facebook', { status: true, settings: { verify: 'mine', secret: 's', page_access_token: 't' } });
+        await edit(repository, 'facebook', {
+          status: true,
+          settings: { verify: 'mine', secret: 's', page_access_token: 't' },
+        });
         await repository.insertMissing(theDefaults(T1));
         expect((await repository.findById('facebook'))!.toPrimitives()).to.deep.include({
           status: true,
@@ -166,7 +202,8 @@ export function integrationRepositoryContract(name: string, makeHarness: MakeHar
         expect((await repository.list()).map((i) => i.id)).to.deep.equal(['chat_widget', 'facebook']);
         const created = results.flatMap((r) => r.created).sort();
         expect(created).to.deep.equal(['chat_widget', 'facebook']);
-        for (const result of results) expect([...result.created, ...result.existing].sort()).to.deep.equal(['chat_widget', 'facebook']);
+        for (const result of results)
+          expect([...result.created, ...result.existing].sort()).to.deep.equal(['chat_widget', 'facebook']);
       });
     });
 
@@ -210,16 +247,25 @@ export function integrationRepositoryContract(name: string, makeHarness: MakeHar
         await start([legacy]);
         const base = (await repository.findById('facebook'))!;
         await repository.replace(base.change({ status: false }, T1));
-        expect(await repository.replace(base.change({ name: 'late' }, T1)).catch((e: unknown) => e)).to.be.instanceOf(VersionConflictError);
+        expect(await repository.replace(base.change({ name: 'late' }, T1)).catch((e: unknown) => e)).to.be.instanceOf(
+          VersionConflictError,
+        );
       });
 
-      it('are read through the legacy fitting: a facebook record with an extra key is served without it, and can be saved back', async () => {
-        await start([{ ...legacy, settings: { ...legacy.settings, page_token_old: 'x' } }]);
-        const found = (await repository.findById('facebook'))!;
-        expect(found.settings).to.deep.equal(legacy.settings);
-        await repository.replace(found.change({ ...found.fields(), status: false }, T1));
-        expect((await repository.findById('facebook'))!.toPrimitives()).to.deep.include({ version: 2, settings: legacy.settings });
-      });
+      it(
+        'are read through the legacy fitting: a facebook record with an extra key is served without it, and can be ' +
+          'saved back',
+        async () => {
+          await start([{ ...legacy, settings: { ...legacy.settings, page_token_old: 'x' } }]);
+          const found = (await repository.findById('facebook'))!;
+          expect(found.settings).to.deep.equal(legacy.settings);
+          await repository.replace(found.change({ ...found.fields(), status: false }, T1));
+          expect((await repository.findById('facebook'))!.toPrimitives()).to.deep.include({
+            version: 2,
+            settings: legacy.settings,
+          });
+        },
+      );
 
       it('are not listed when their id is one no client could name', async () => {
         await start([legacy, { id: 'Not A Slug', name: 'x' }]);
@@ -228,7 +274,10 @@ export function integrationRepositoryContract(name: string, makeHarness: MakeHar
 
       it('are never overwritten by the seed', async () => {
         await start([legacy]);
-        expect(await repository.insertMissing(theDefaults())).to.deep.equal({ created: ['chat_widget'], existing: ['facebook'] });
+        expect(await repository.insertMissing(theDefaults())).to.deep.equal({
+          created: ['chat_widget'],
+          existing: ['facebook'],
+        });
         expect((await repository.findById('facebook'))!.settings).to.deep.equal(legacy.settings);
       });
     });

@@ -28,7 +28,11 @@ describe('the admin UI and bot runtime, end to end', () => {
     // It opens facebook and saves the whole record back with credentials filled in.
     const opened = (await ui().get('/admin/integrations/facebook').set('Origin', ADMIN_UI).expect(200)).body;
     const credentials = { verify: 'my-verify-token', secret: 'app-secret-1', page_access_token: 'EAAG-token-1' };
-    const saved = await ui().put('/admin/integrations/facebook').set('Origin', ADMIN_UI).send({ ...opened, settings: credentials }).expect(200);
+    const saved = await ui()
+      .put('/admin/integrations/facebook')
+      .set('Origin', ADMIN_UI)
+      .send({ ...opened, settings: credentials })
+      .expect(200);
     expect(saved.body.settings).to.deep.equal(credentials);
 
     // The bot runtime, on the next Messenger message, sees the new credentials at once.
@@ -37,7 +41,9 @@ describe('the admin UI and bot runtime, end to end', () => {
     // Typing in a field sends a burst of PUTs, each with the record as the UI last held it.
     const burst = await Promise.all(
       ['E', 'EA', 'EAA', 'EAAG', 'EAAG-final'].map((token) =>
-        ui().put('/admin/integrations/facebook').send({ ...opened, settings: { ...credentials, page_access_token: token } }),
+        ui()
+          .put('/admin/integrations/facebook')
+          .send({ ...opened, settings: { ...credentials, page_access_token: token } }),
       ),
     );
     expect(burst.map((r) => r.status)).to.deep.equal([200, 200, 200, 200, 200]);
@@ -46,18 +52,31 @@ describe('the admin UI and bot runtime, end to end', () => {
     expect(burst.map((r) => r.body.settings.page_access_token)).to.include(afterBurst.settings.page_access_token);
 
     // The toggle turns it on; the bot runtime sees it enabled.
-    const toggled = await ui().put('/admin/integrations/facebook').send({ ...afterBurst, status: true }).expect(200);
+    const toggled = await ui()
+      .put('/admin/integrations/facebook')
+      .send({ ...afterBurst, status: true })
+      .expect(200);
     expect(toggled.body.status).to.equal(true);
     expect((await bot().get('/integrations/facebook').expect(200)).body).to.deep.equal(toggled.body);
 
     // An unknown id and a bad body are refused and change nothing.
     await ui().get('/admin/integrations/whatsapp').expect(404);
-    await ui().put('/admin/integrations/facebook').send({ ...toggled.body, settings: { verify: 'only-one-field' } }).expect(422);
-    await ui().put('/admin/integrations/facebook').set('Content-Type', 'application/json').send('{"name": ').expect(400);
+    await ui()
+      .put('/admin/integrations/facebook')
+      .send({ ...toggled.body, settings: { verify: 'only-one-field' } })
+      .expect(422);
+    await ui()
+      .put('/admin/integrations/facebook')
+      .set('Content-Type', 'application/json')
+      .send('{"name": ')
+      .expect(400);
     expect((await bot().get('/integrations/facebook').expect(200)).body).to.deep.equal(toggled.body);
 
     // Re-seeding keeps every change the user made.
-    expect((await ui().post('/admin/integrations/ensure-defaults').send({}).expect(200)).body).to.deep.equal({ created: [], existing: ['facebook', 'chat_widget'] });
+    expect((await ui().post('/admin/integrations/ensure-defaults').send({}).expect(200)).body).to.deep.equal({
+      created: [],
+      existing: ['facebook', 'chat_widget'],
+    });
     expect((await bot().get('/integrations/facebook').expect(200)).body).to.deep.equal(toggled.body);
   });
 });

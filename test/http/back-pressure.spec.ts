@@ -17,7 +17,8 @@ const REQUESTS_PER_CONNECTION = 2_000;
 const LIMIT_MIB = 256;
 const READ = 'pressure-read-token-0123456789';
 
-const peakRssMiB = (pid: number): number => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const peakRssMiB = (pid: number): number =>
+  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 (process.platform === 'linux' ? describe : describe.skip)('pipelined reads whose answers are never read', function () {
   this.timeout(60_000);
@@ -30,7 +31,18 @@ const peakRssMiB = (pid: number): number => Number(/VmHWM:\s+(\d+)/.exec(readFil
     port = await freePort();
     // Warnings only: 100,000 request lines would be the test's own memory, not the service's.
     service = spawnService({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...tokens });
-    await waitFor('the service to answer', () => request(`http://127.0.0.1:${port}`).get('/healthz').then((res) => res.status === 200, () => false), 20_000, 50);
+    await waitFor(
+      'the service to answer',
+      () =>
+        request(`http://127.0.0.1:${port}`)
+          .get('/healthz')
+          .then(
+            (res) => res.status === 200,
+            () => false,
+          ),
+      20_000,
+      50,
+    );
   };
 
   afterEach(async () => {
@@ -41,7 +53,11 @@ const peakRssMiB = (pid: number): number => Number(/VmHWM:\s+(\d+)/.exec(readFil
   });
 
   for (const [who, tokens, authorization] of [
-    ['with tokens configured, the read token sent', { READ_TOKENS: READ, ADMIN_TOKENS: 'pressure-admin-token-0123456789' }, `Authorization: Bearer ${READ}\r\n`],
+    [
+      'with tokens configured, the read token sent',
+      { READ_TOKENS: READ, ADMIN_TOKENS: 'pressure-admin-token-0123456789' },
+      `Authorization: Bearer ${READ}\r\n`,
+    ],
     ['open (no tokens configured)', {}, ''],
     ['with tokens configured, none sent (401s)', { READ_TOKENS: READ }, ''],
   ] as const) {
@@ -58,7 +74,19 @@ const peakRssMiB = (pid: number): number => Number(/VmHWM:\s+(\d+)/.exec(readFil
       }
       // Node parses what each connection delivered before its back-pressure stops reading: the service works
       // through that (bare node:http takes as long; npm run bench times both), then answers as before.
-      await waitFor('/healthz to answer after the flood', () => request(`http://127.0.0.1:${port}`).get('/healthz').timeout(2_000).then((res) => res.status === 200, () => false), 30_000, 100);
+      await waitFor(
+        '/healthz to answer after the flood',
+        () =>
+          request(`http://127.0.0.1:${port}`)
+            .get('/healthz')
+            .timeout(2_000)
+            .then(
+              (res) => res.status === 200,
+              () => false,
+            ),
+        30_000,
+        100,
+      );
       expect(peakRssMiB(service.child.pid!), 'peak RSS (MiB)').to.be.below(LIMIT_MIB);
     });
   }

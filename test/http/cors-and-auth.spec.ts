@@ -23,9 +23,16 @@ describe('CORS', () => {
       .expect(204);
     expect(preflight.headers['access-control-allow-origin']).to.equal('*');
     expect(preflight.headers['access-control-allow-methods']).to.include('PUT').and.include('PATCH');
-    expect(preflight.headers['access-control-allow-headers'].toLowerCase()).to.include('content-type').and.include('if-match').and.include('authorization');
+    expect(preflight.headers['access-control-allow-headers'].toLowerCase())
+      .to.include('content-type')
+      .and.include('if-match')
+      .and.include('authorization');
 
-    const put = await request(running.url).put('/admin/integrations/facebook').set('Origin', ADMIN_UI).send({ name: 'n', description: 'd' }).expect(200);
+    const put = await request(running.url)
+      .put('/admin/integrations/facebook')
+      .set('Origin', ADMIN_UI)
+      .send({ name: 'n', description: 'd' })
+      .expect(200);
     expect(put.headers['access-control-allow-origin']).to.equal('*');
     expect(put.headers['access-control-expose-headers']).to.include('ETag');
   });
@@ -35,7 +42,10 @@ describe('CORS', () => {
     const allowed = await request(running.url).get('/admin/integrations/').set('Origin', ADMIN_UI).expect(200);
     expect(allowed.headers['access-control-allow-origin']).to.equal(ADMIN_UI);
     expect(allowed.headers.vary).to.include('Origin');
-    const other = await request(running.url).get('/admin/integrations/').set('Origin', 'https://evil.example').expect(200);
+    const other = await request(running.url)
+      .get('/admin/integrations/')
+      .set('Origin', 'https://evil.example')
+      .expect(200);
     expect(other.headers).to.not.have.property('access-control-allow-origin');
   });
 
@@ -48,7 +58,10 @@ describe('CORS', () => {
       .set('Access-Control-Request-Headers', 'content-type');
     expect(preflight.headers).to.not.have.property('access-control-allow-origin');
     expect(preflight.headers).to.not.have.property('access-control-allow-methods');
-    const read = await request(running.url).get('/admin/integrations/facebook').set('Origin', 'https://evil.example').expect(200);
+    const read = await request(running.url)
+      .get('/admin/integrations/facebook')
+      .set('Origin', 'https://evil.example')
+      .expect(200);
     expect(read.headers).to.not.have.property('access-control-allow-origin');
   });
 
@@ -72,7 +85,10 @@ describe('bearer tokens (ADMIN_TOKENS, READ_TOKENS)', () => {
   });
 
   it('answers 401 with a Bearer challenge when no token or a wrong one is sent', async () => {
-    const res = await api().get('/integrations').expect(401).expect('WWW-Authenticate', /^Bearer realm="integrations-service"/);
+    const res = await api()
+      .get('/integrations')
+      .expect(401)
+      .expect('WWW-Authenticate', /^Bearer realm="integrations-service"/);
     expect(res.body).to.include({ status: 401 });
     await api().get('/integrations/facebook').set('Authorization', 'Bearer not-a-valid-token-at-all').expect(401);
     await api().get('/integrations/facebook').set('Authorization', `Basic ${ADMIN_TOKEN}`).expect(401);
@@ -80,14 +96,22 @@ describe('bearer tokens (ADMIN_TOKENS, READ_TOKENS)', () => {
 
   it('lets a read token read, and refuses it a write with 403 that changes nothing', async () => {
     await api().get('/integrations/facebook').set('Authorization', `Bearer ${READ_TOKEN}`).expect(200);
-    await api().patch('/integrations/facebook').set('Authorization', `Bearer ${READ_TOKEN}`).send({ status: true }).expect(403);
+    await api()
+      .patch('/integrations/facebook')
+      .set('Authorization', `Bearer ${READ_TOKEN}`)
+      .send({ status: true })
+      .expect(403);
     await api().post('/integrations/ensure-defaults').set('Authorization', `Bearer ${READ_TOKEN}`).expect(403);
     const res = await api().get('/integrations/facebook').set('Authorization', `Bearer ${READ_TOKEN}`).expect(200);
     expect(res.body.status).to.equal(false);
   });
 
   it('lets an admin token read and write', async () => {
-    await api().patch('/integrations/facebook').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ status: true }).expect(200);
+    await api()
+      .patch('/integrations/facebook')
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+      .send({ status: true })
+      .expect(200);
     await api().get('/admin/integrations/facebook').set('Authorization', `bearer ${ADMIN_TOKEN}`).expect(200);
   });
 
@@ -96,7 +120,11 @@ describe('bearer tokens (ADMIN_TOKENS, READ_TOKENS)', () => {
     await api().get('/readyz').expect(200);
     await api().get('/metrics').expect(200);
     await api().get('/openapi.json').expect(200);
-    await api().options('/integrations/facebook').set('Origin', ADMIN_UI).set('Access-Control-Request-Method', 'PUT').expect(204);
+    await api()
+      .options('/integrations/facebook')
+      .set('Origin', ADMIN_UI)
+      .set('Access-Control-Request-Method', 'PUT')
+      .expect(204);
   });
 });
 
@@ -117,17 +145,24 @@ describe('a gateway naming the signed-in person (GATEWAY_TOKENS, X-Forwarded-Use
     new Promise((resolve, reject) => {
       const body = JSON.stringify({ description });
       const head = Buffer.concat([
-        Buffer.from(`PATCH /integrations/chat_widget HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${GATEWAY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n`),
+        Buffer.from(
+          `PATCH /integrations/chat_widget HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ` +
+            `${GATEWAY}\r\nContent-Type: application/json\r\nContent-Length: ` +
+            `${Buffer.byteLength(body)}\r\nConnection: close\r\n`,
+        ),
         ...names.map((name) => Buffer.concat([Buffer.from('X-Forwarded-User: '), name, Buffer.from('\r\n')])),
         Buffer.from(`\r\n${body}`, 'utf8'),
       ]);
       const socket = connect(Number(new URL(running.url).port), '127.0.0.1', () => socket.write(head));
       let answer = '';
       socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
-      socket.on('end', () => resolve({ status: Number(answer.slice(9, 12)), requestId: /x-request-id: (\S+)/i.exec(answer)?.[1] ?? '' }));
+      socket.on('end', () =>
+        resolve({ status: Number(answer.slice(9, 12)), requestId: /x-request-id: (\S+)/i.exec(answer)?.[1] ?? '' }),
+      );
       socket.on('error', reject);
     });
-  const audited = (requestId: string) => running.logs().find((line) => line.msg === 'audit' && line.requestId === requestId);
+  const audited = (requestId: string) =>
+    running.logs().find((line) => line.msg === 'audit' && line.requestId === requestId);
 
   it('audits a name sent as UTF-8 as it was written (élodie, not Ã©lodie)', async () => {
     const { status, requestId } = await patchNamed([Buffer.from('élodie', 'utf8')], 'saved by élodie');
@@ -135,20 +170,42 @@ describe('a gateway naming the signed-in person (GATEWAY_TOKENS, X-Forwarded-Use
     expect(audited(requestId)).to.include({ actor: 'élodie' });
   });
 
-  it('refuses two X-Forwarded-User headers (Node would join them into "alice, bob") and bytes that are not UTF-8, writing nothing', async () => {
-    const before = (await request(running.url).get('/integrations/chat_widget').set('Authorization', `Bearer ${GATEWAY}`).set('X-Forwarded-User', 'carol')).body.version;
-    expect((await patchNamed([Buffer.from('alice'), Buffer.from('bob')], 'two people')).status).to.equal(403);
-    expect((await patchNamed([Buffer.from([0x65, 0xe9, 0x6c])], 'latin1 bytes')).status).to.equal(403);
-    const after = (await request(running.url).get('/integrations/chat_widget').set('Authorization', `Bearer ${GATEWAY}`).set('X-Forwarded-User', 'carol')).body.version;
-    expect(after).to.equal(before);
-  });
+  it(
+    'refuses two X-Forwarded-User headers (Node would join them into "alice, bob") and bytes that are not UTF-8, ' +
+      'writing nothing',
+    async () => {
+      const before = (
+        await request(running.url)
+          .get('/integrations/chat_widget')
+          .set('Authorization', `Bearer ${GATEWAY}`)
+          .set('X-Forwarded-User', 'carol')
+      ).body.version;
+      expect((await patchNamed([Buffer.from('alice'), Buffer.from('bob')], 'two people')).status).to.equal(403);
+      expect((await patchNamed([Buffer.from([0x65, 0xe9, 0x6c])], 'latin1 bytes')).status).to.equal(403);
+      const after = (
+        await request(running.url)
+          .get('/integrations/chat_widget')
+          .set('Authorization', `Bearer ${GATEWAY}`)
+          .set('X-Forwarded-User', 'carol')
+      ).body.version;
+      expect(after).to.equal(before);
+    },
+  );
 
   it('neither versions nor audits a PATCH that changes nothing', async () => {
-    const read = await request(running.url).get('/integrations/chat_widget').set('Authorization', `Bearer ${GATEWAY}`).set('X-Forwarded-User', 'carol').expect(200);
+    const read = await request(running.url)
+      .get('/integrations/chat_widget')
+      .set('Authorization', `Bearer ${GATEWAY}`)
+      .set('X-Forwarded-User', 'carol')
+      .expect(200);
     const { status, requestId } = await patchNamed([Buffer.from('carol')], read.body.description);
     expect(status).to.equal(200);
     expect(audited(requestId)).to.equal(undefined);
-    const again = await request(running.url).get('/integrations/chat_widget').set('Authorization', `Bearer ${GATEWAY}`).set('X-Forwarded-User', 'carol').expect(200);
+    const again = await request(running.url)
+      .get('/integrations/chat_widget')
+      .set('Authorization', `Bearer ${GATEWAY}`)
+      .set('X-Forwarded-User', 'carol')
+      .expect(200);
     expect(again.body.version).to.equal(read.body.version);
   });
 });

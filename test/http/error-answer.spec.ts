@@ -26,7 +26,8 @@ describe('the error answer', () => {
         res.write('{"partial":');
       }
       // A whole answer written (its body waiting for the end of the turn), then an error.
-      if (req.url === '/written') writeAnswer(res, 200, ['Content-Type', 'application/json', 'Content-Length', '11'], '{"whole":1}');
+      if (req.url === '/written')
+        writeAnswer(res, 200, ['Content-Type', 'application/json', 'Content-Length', '11'], '{"whole":1}');
       answer(new Error('failed half-way'), req, res);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

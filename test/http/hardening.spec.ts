@@ -14,12 +14,14 @@ import { startService, type RunningService } from '../support/service';
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(name) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(name) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
   return line === undefined ? undefined : Number(line.split(' ').pop());
 }
 
 function randomCase(text: string, seed: number): string {
-  return [...text].map((c, i) => ((seed >> i % 16) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
+  return [...text].map((c, i) => ((seed >> (i % 16)) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
 }
 
 /** A raw connection, for what HTTP clients will not do: trickle a body, hold a socket. */
@@ -55,21 +57,42 @@ describe('hardening', () => {
         await Promise.all(
           Array.from({ length: 100 }, (_, n) => {
             const i = batch * 100 + n;
-            const path = [`/${randomCase('admin/integrations', i)}/x${i}`, `/${randomCase('integrations', i)}/`, `/nothing-here-${i}`, `/${randomCase('metrics', i)}`][i % 4];
-            return api()[methods[i % methods.length]](path).send(i % 3 === 0 ? { name: 'x' } : undefined);
+            const path = [
+              `/${randomCase('admin/integrations', i)}/x${i}`,
+              `/${randomCase('integrations', i)}/`,
+              `/nothing-here-${i}`,
+              `/${randomCase('metrics', i)}`,
+            ][i % 4];
+            return api()
+              [methods[i % methods.length]](path)
+              .send(i % 3 === 0 ? { name: 'x' } : undefined);
           }),
         );
       }
       const text = (await api().get('/metrics')).text;
-      const routes = new Set([...text.matchAll(/http_request_duration_seconds_count\{[^}]*route="([^"]*)"/g)].map((m) => m[1]));
-      expect([...routes].every((route) => (ROUTE_NAMES as readonly string[]).includes(route) || route === 'unmatched'), [...routes].join(' ')).to.equal(true);
-      // 200 distinct paths added a handful of series, not hundreds (each series is ~2 KB of text: 400 KB if each had its own).
+      const routes = new Set(
+        [...text.matchAll(/http_request_duration_seconds_count\{[^}]*route="([^"]*)"/g)].map((m) => m[1]),
+      );
+      expect(
+        [...routes].every((route) => (ROUTE_NAMES as readonly string[]).includes(route) || route === 'unmatched'),
+        [...routes].join(' '),
+      ).to.equal(true);
+      // 200 distinct paths added a handful of series, not hundreds (each series is ~2 KB of text: 400 KB if each had
+      // its own).
       expect(text.length - sizeBefore).to.be.below(60_000);
       expect(process.memoryUsage().rss - rssBefore).to.be.below(64 * 1024 * 1024);
     });
 
     it('answers ids and file names that name Object.prototype members as unknown, never 500', async () => {
-      for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'isPrototypeOf']) {
+      for (const name of [
+        'constructor',
+        '__proto__',
+        'toString',
+        'hasOwnProperty',
+        'valueOf',
+        '__defineGetter__',
+        'isPrototypeOf',
+      ]) {
         await api().put(`/integrations/${name}`).send({ name: 'n', description: 'd' }).expect(404);
         await api().patch(`/admin/integrations/${name}`).send({ status: true }).expect(404);
         await api().get(`/integrations/${name}`).expect(404);
@@ -78,7 +101,10 @@ describe('hardening', () => {
     });
 
     it('answers a malformed percent-encoding in the path 400, not 500', async () => {
-      const res = await api().get('/integrations/%ZZ').expect(400).expect('Content-Type', /problem\+json/);
+      const res = await api()
+        .get('/integrations/%ZZ')
+        .expect(400)
+        .expect('Content-Type', /problem\+json/);
       expect(res.body.detail).to.include('percent-encoding');
       await api().patch('/admin/integrations/%E0%A4%A').send({ status: true }).expect(400);
     });
@@ -94,34 +120,68 @@ describe('hardening', () => {
           .expect(400);
       }
       const truncated = gzipSync(JSON.stringify({ status: false })).subarray(0, 12);
-      await api().patch('/integrations/chat_widget').set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').send(truncated).expect(400);
+      await api()
+        .patch('/integrations/chat_widget')
+        .set('Content-Type', 'application/json')
+        .set('Content-Encoding', 'gzip')
+        .send(truncated)
+        .expect(400);
       expect((await api().get('/integrations/chat_widget')).body).to.deep.equal(before);
     });
 
     it('refuses settings nested 10,000 deep with 422, not 500', async () => {
       const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
-      const res = await api().patch('/integrations/chat_widget').set('Content-Type', 'application/json').send(`{"settings":${deep}}`).expect(422);
+      const res = await api()
+        .patch('/integrations/chat_widget')
+        .set('Content-Type', 'application/json')
+        .send(`{"settings":${deep}}`)
+        .expect(422);
       expect(res.body.errors[0].message).to.equal('must not nest deeper than 8 levels');
     });
 
     it('refuses a settings key holding NUL with 422 (MongoDB could not store it; no store may)', async () => {
-      const res = await api().patch('/integrations/chat_widget').send({ settings: { 'a\u0000b': 1 } }).expect(422);
-      expect(res.body.errors).to.deep.equal([{ field: '/settings/a\u0000b', message: 'key must not contain the NUL character' }]);
+      const res = await api()
+        .patch('/integrations/chat_widget')
+        .send({ settings: { 'a\u0000b': 1 } })
+        .expect(422);
+      expect(res.body.errors).to.deep.equal([
+        { field: '/settings/a\u0000b', message: 'key must not contain the NUL character' },
+      ]);
     });
 
     it('compares entity tags exactly: "01" is not version 1, junk is 400, an empty If-Match is 400', async () => {
       const { version } = (await api().get('/integrations/chat_widget')).body;
-      await api().patch('/integrations/chat_widget').set('If-Match', `"0${version}"`).send({ status: true }).expect(412);
-      await api().patch('/integrations/chat_widget').set('If-Match', `"${version}"garbage"${version}"`).send({ status: true }).expect(400);
-      const empty = await api().patch('/integrations/chat_widget').set('If-Match', '').send({ status: true }).expect(400);
+      await api()
+        .patch('/integrations/chat_widget')
+        .set('If-Match', `"0${version}"`)
+        .send({ status: true })
+        .expect(412);
+      await api()
+        .patch('/integrations/chat_widget')
+        .set('If-Match', `"${version}"garbage"${version}"`)
+        .send({ status: true })
+        .expect(400);
+      const empty = await api()
+        .patch('/integrations/chat_widget')
+        .set('If-Match', '')
+        .send({ status: true })
+        .expect(400);
       expect(empty.body.detail).to.include('If-Match').and.not.include('-1');
       expect((await api().get('/integrations/chat_widget')).body.version).to.equal(version);
     });
 
     it('refuses a write with If-None-Match: * (the record exists), as RFC 9110 says: 412', async () => {
       const { version } = (await api().get('/integrations/chat_widget')).body;
-      await api().put('/integrations/chat_widget').set('If-None-Match', '*').send({ name: 'n', description: 'd' }).expect(412);
-      await api().patch('/integrations/chat_widget').set('If-None-Match', `"${version}"`).send({ status: true }).expect(412);
+      await api()
+        .put('/integrations/chat_widget')
+        .set('If-None-Match', '*')
+        .send({ name: 'n', description: 'd' })
+        .expect(412);
+      await api()
+        .patch('/integrations/chat_widget')
+        .set('If-None-Match', `"${version}"`)
+        .send({ status: true })
+        .expect(412);
       expect((await api().get('/integrations/chat_widget')).body.version).to.equal(version);
     });
 
@@ -130,12 +190,20 @@ describe('hardening', () => {
       await api().get('/admin/integrations/facebook').expect('Cache-Control', 'no-store');
       await api().patch('/integrations/facebook').send({ status: false }).expect('Cache-Control', 'no-store');
       const { etag } = (await api().get('/integrations/facebook')).headers;
-      await api().get('/integrations/facebook').set('If-None-Match', etag).expect(304).expect('Cache-Control', 'no-store');
+      await api()
+        .get('/integrations/facebook')
+        .set('If-None-Match', etag)
+        .expect(304)
+        .expect('Cache-Control', 'no-store');
     });
 
     it('sends the security headers helmet keeps current: OWASP’s set for a JSON API, the full set on the docs page', async () => {
       const res = await api().get('/integrations/facebook').expect(200);
-      expect(res.headers).to.include({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' });
+      expect(res.headers).to.include({
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'DENY',
+        'referrer-policy': 'no-referrer',
+      });
       expect(res.headers['content-security-policy']).to.equal("default-src 'none';frame-ancestors 'none'");
       expect(res.headers['strict-transport-security']).to.match(/^max-age=/);
       expect(res.headers).to.not.have.property('x-powered-by');
@@ -154,7 +222,10 @@ describe('hardening', () => {
 
   describe('the read cache', () => {
     it('keeps at most its bound of entries, however many distinct ids are read', async () => {
-      const cache = new CachedIntegrationRepository(new InMemoryIntegrationRepository(theDefaults().map((i) => i.toRecord())), { ttlMs: 60_000, maxEntries: 500 });
+      const cache = new CachedIntegrationRepository(
+        new InMemoryIntegrationRepository(theDefaults().map((i) => i.toRecord())),
+        { ttlMs: 60_000, maxEntries: 500 },
+      );
       for (let i = 0; i < 5_000; i += 1) await cache.findById(`unknown-${i}`);
       expect(cache.size).to.equal(500);
       expect((await cache.findById('facebook'))!.id).to.equal('facebook');
@@ -193,17 +264,26 @@ describe('hardening', () => {
     it('answers an unauthenticated request at once and closes its connection instead of reading the trickled body', async () => {
       running = await startService({ ADMIN_TOKENS: ADMIN_TOKEN });
       const { socket, received, closed } = await rawConnection(running.url);
-      socket.write('PUT /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"name":');
+      socket.write(
+        'PUT /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ' +
+          'application/json\r\nContent-Length: 100000\r\n\r\n{"name":',
+      );
       // Closed by the service with 99,990 bytes of the body still to come: it did not wait for them.
       await closed;
-      expect(received()).to.match(/^HTTP\/1.1 401/).and.include('Connection: close');
+      expect(received())
+        .to.match(/^HTTP\/1.1 401/)
+        .and.include('Connection: close');
     });
 
     it('cuts a request whose body does not arrive within requestTimeout with 408', async () => {
-      running = await startService({ ADMIN_TOKENS: ADMIN_TOKEN }, { overrides: { limits: { requestTimeoutMs: 300, headersTimeoutMs: 250 } } });
+      running = await startService(
+        { ADMIN_TOKENS: ADMIN_TOKEN },
+        { overrides: { limits: { requestTimeoutMs: 300, headersTimeoutMs: 250 } } },
+      );
       const { socket, received, closed } = await rawConnection(running.url);
       socket.write(
-        `PUT /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`,
+        `PUT /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ` +
+          `${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`,
       );
       const trickle = setInterval(() => socket.writable && socket.write(' '), 50);
       await closed;
@@ -223,55 +303,75 @@ describe('hardening', () => {
       const logged = running.logs().filter((l) => l.msg === 'request refused by the HTTP parser');
       expect(logged).to.have.length(1);
       expect(logged[0]).to.include({ parserError: 'HPE_INVALID_METHOD' });
-      expect(running.logs().find((l) => l.msg === 'request' && l.requestId === logged[0]!.requestId)).to.include({ status: 400, route: 'unmatched' });
+      expect(running.logs().find((l) => l.msg === 'request' && l.requestId === logged[0]!.requestId)).to.include({
+        status: 400,
+        route: 'unmatched',
+      });
     });
 
     // An answer written just before the connection is cut, or queued behind another on a pipelined connection,
     // still goes out whole.
-    it('answers requests pipelined in one packet in order, each whole, and a good request followed by garbage in the same packet before cutting the connection', async () => {
-      running = await startService();
-      const good = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
-      const wholeAnswers = (text: string): { status: number; body: string }[] => {
-        const answers: { status: number; body: string }[] = [];
-        for (let rest = text; rest.length > 0; ) {
-          const end = rest.indexOf('\r\n\r\n');
-          if (end < 0) break;
-          const head = rest.slice(0, end);
-          const length = Number(/\r\nContent-Length: (\d+)/i.exec(head)?.[1] ?? 0);
-          answers.push({ status: Number(head.slice(9, 12)), body: rest.slice(end + 4, end + 4 + length) });
-          rest = rest.slice(end + 4 + length);
-        }
-        return answers;
-      };
+    it(
+      'answers requests pipelined in one packet in order, each whole, and a good request followed by garbage in ' +
+        'the same packet before cutting the connection',
+      async () => {
+        running = await startService();
+        const good = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+        const wholeAnswers = (text: string): { status: number; body: string }[] => {
+          const answers: { status: number; body: string }[] = [];
+          for (let rest = text; rest.length > 0; ) {
+            const end = rest.indexOf('\r\n\r\n');
+            if (end < 0) break;
+            const head = rest.slice(0, end);
+            const length = Number(/\r\nContent-Length: (\d+)/i.exec(head)?.[1] ?? 0);
+            answers.push({ status: Number(head.slice(9, 12)), body: rest.slice(end + 4, end + 4 + length) });
+            rest = rest.slice(end + 4 + length);
+          }
+          return answers;
+        };
 
-      const pipelined = await rawConnection(running.url);
-      pipelined.socket.write(good('/integrations/facebook') + good('/integrations/no-such-one') + good('/integrations/chat_widget'));
-      await waitFor('three answers', () => wholeAnswers(pipelined.received()).length === 3);
-      const answers = wholeAnswers(pipelined.received());
-      expect(answers.map((answer) => answer.status)).to.deep.equal([200, 404, 200]);
-      expect(JSON.parse(answers[0]!.body)).to.include({ id: 'facebook' });
-      expect(JSON.parse(answers[1]!.body)).to.include({ status: 404 });
-      expect(JSON.parse(answers[2]!.body)).to.include({ id: 'chat_widget' });
-      pipelined.socket.destroy();
+        const pipelined = await rawConnection(running.url);
+        pipelined.socket.write(
+          good('/integrations/facebook') + good('/integrations/no-such-one') + good('/integrations/chat_widget'),
+        );
+        await waitFor('three answers', () => wholeAnswers(pipelined.received()).length === 3);
+        const answers = wholeAnswers(pipelined.received());
+        expect(answers.map((answer) => answer.status)).to.deep.equal([200, 404, 200]);
+        expect(JSON.parse(answers[0]!.body)).to.include({ id: 'facebook' });
+        expect(JSON.parse(answers[1]!.body)).to.include({ status: 404 });
+        expect(JSON.parse(answers[2]!.body)).to.include({ id: 'chat_widget' });
+        pipelined.socket.destroy();
 
-      const cut = await rawConnection(running.url);
-      cut.socket.write(`${good('/integrations/facebook')}NOT HTTP AT ALL\r\n\r\n`);
-      await cut.closed;
-      const received = wholeAnswers(cut.received());
-      expect(received.map((answer) => answer.status)).to.deep.equal([200]);
-      expect(JSON.parse(received[0]!.body)).to.include({ id: 'facebook' });
+        const cut = await rawConnection(running.url);
+        cut.socket.write(`${good('/integrations/facebook')}NOT HTTP AT ALL\r\n\r\n`);
+        await cut.closed;
+        const received = wholeAnswers(cut.received());
+        expect(received.map((answer) => answer.status)).to.deep.equal([200]);
+        expect(JSON.parse(received[0]!.body)).to.include({ id: 'facebook' });
 
-      // Two reads and a write, then garbage: both reads answered whole; the write, cut before it was answered, is not applied.
-      const write = `PATCH /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{"status": true} `;
-      const mixed = await rawConnection(running.url);
-      mixed.socket.write(`${good('/integrations/facebook')}${good('/integrations/chat_widget')}${write}NOT HTTP AT ALL\r\n\r\n`);
-      await mixed.closed;
-      const answered = wholeAnswers(mixed.received());
-      expect(answered.slice(0, 2).map((answer) => JSON.parse(answer.body).id)).to.deep.equal(['facebook', 'chat_widget']);
-      expect(answered.slice(2).map((answer) => answer.status)).to.deep.equal([400]);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect((await request(running.url).get('/integrations/facebook').expect(200)).body).to.include({ version: 1, status: false });
-    });
+        // Two reads and a write, then garbage: both reads answered whole; the write, cut before it was answered, is not
+        // applied.
+        const write =
+          `PATCH /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ` +
+          `application/json\r\nContent-Length: 17\r\n\r\n{"status": true} `;
+        const mixed = await rawConnection(running.url);
+        mixed.socket.write(
+          `${good('/integrations/facebook')}${good('/integrations/chat_widget')}${write}NOT HTTP AT ALL\r\n\r\n`,
+        );
+        await mixed.closed;
+        const answered = wholeAnswers(mixed.received());
+        expect(answered.slice(0, 2).map((answer) => JSON.parse(answer.body).id)).to.deep.equal([
+          'facebook',
+          'chat_widget',
+        ]);
+        expect(answered.slice(2).map((answer) => answer.status)).to.deep.equal([400]);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect((await request(running.url).get('/integrations/facebook').expect(200)).body).to.include({
+          version: 1,
+          status: false,
+        });
+      },
+    );
 
     it('closes connections beyond the cap at once', async () => {
       running = await startService({}, { overrides: { limits: { maxConnections: 3 } } });
@@ -309,44 +409,57 @@ describe('hardening', () => {
 
     const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
-    it('answers a record it served recently from that copy, saying so; fails fast once the store is known down; recovers', async () => {
-      const served = (await api().get('/integrations/facebook').set(auth).expect(200)).body;
-      store.behaviour = 'stall';
+    it(
+      'answers a record it served recently from that copy, saying so; fails fast once the store is known down; ' +
+        'recovers',
+      async () => {
+        const served = (await api().get('/integrations/facebook').set(auth).expect(200)).body;
+        store.behaviour = 'stall';
 
-      // The store stalls: each read waits out STORE_TIMEOUT_MS, then is answered from the copy.
-      const stale = await api().get('/integrations/facebook').set(auth).expect(200);
-      expect(stale.body).to.deep.equal(served);
-      expect(stale.headers.warning).to.match(/^110 /);
-      expect(Number(stale.headers.age)).to.be.at.least(0);
-      for (let i = 0; i < 5; i += 1) await api().get('/integrations/facebook').set(auth).expect(200);
+        // The store stalls: each read waits out STORE_TIMEOUT_MS, then is answered from the copy.
+        const stale = await api().get('/integrations/facebook').set(auth).expect(200);
+        expect(stale.body).to.deep.equal(served);
+        expect(stale.headers.warning).to.match(/^110 /);
+        expect(Number(stale.headers.age)).to.be.at.least(0);
+        for (let i = 0; i < 5; i += 1) await api().get('/integrations/facebook').set(auth).expect(200);
 
-      // Five consecutive failures opened the circuit: what has no copy gets its 503 without the store being asked.
-      const callsBefore = store.calls;
-      const countedBefore = sample((await api().get('/metrics')).text, 'store_operations_total', { operation: 'findById' });
-      const never = await api().get('/integrations/chat_widget').set(auth).expect(503);
-      expect(store.calls).to.equal(callsBefore);
-      // Nor is the refused read counted as sent to the store.
-      expect(sample((await api().get('/metrics')).text, 'store_operations_total', { operation: 'findById' })).to.equal(countedBefore);
-      expect(never.headers['retry-after']).to.equal('1');
-      // Writes never pretend.
-      await api().patch('/integrations/facebook').set(auth).send({ status: true }).expect(503).expect('Retry-After', '1');
+        // Five consecutive failures opened the circuit: what has no copy gets its 503 without the store being asked.
+        const callsBefore = store.calls;
+        const countedBefore = sample((await api().get('/metrics')).text, 'store_operations_total', {
+          operation: 'findById',
+        });
+        const never = await api().get('/integrations/chat_widget').set(auth).expect(503);
+        expect(store.calls).to.equal(callsBefore);
+        // Nor is the refused read counted as sent to the store.
+        expect(
+          sample((await api().get('/metrics')).text, 'store_operations_total', { operation: 'findById' }),
+        ).to.equal(countedBefore);
+        expect(never.headers['retry-after']).to.equal('1');
+        // Writes never pretend.
+        await api()
+          .patch('/integrations/facebook')
+          .set(auth)
+          .send({ status: true })
+          .expect(503)
+          .expect('Retry-After', '1');
 
-      const metrics = (await api().get('/metrics')).text;
-      expect(sample(metrics, 'store_circuit_state')).to.equal(1);
-      expect(sample(metrics, 'integrations_stale_reads_total')).to.be.at.least(6);
-      expect(running.logs().some((l) => l.msg === 'store circuit open')).to.equal(true);
+        const metrics = (await api().get('/metrics')).text;
+        expect(sample(metrics, 'store_circuit_state')).to.equal(1);
+        expect(sample(metrics, 'integrations_stale_reads_total')).to.be.at.least(6);
+        expect(running.logs().some((l) => l.msg === 'store circuit open')).to.equal(true);
 
-      // The store answers again: after the open period a probe goes through and closes the circuit.
-      store.recover();
-      // Until the half-open period is over each read is refused at once; the first one after it probes the store.
-      const fresh = await waitFor('a read after the circuit lets a probe through', async () => {
-        const res = await api().get('/integrations/chat_widget').set(auth);
-        return res.status === 200 && res;
-      });
-      expect(fresh.headers).to.not.have.property('warning');
-      expect(sample((await api().get('/metrics')).text, 'store_circuit_state')).to.equal(0);
-      expect(running.logs().some((l) => l.msg === 'store circuit closed')).to.equal(true);
-    });
+        // The store answers again: after the open period a probe goes through and closes the circuit.
+        store.recover();
+        // Until the half-open period is over each read is refused at once; the first one after it probes the store.
+        const fresh = await waitFor('a read after the circuit lets a probe through', async () => {
+          const res = await api().get('/integrations/chat_widget').set(auth);
+          return res.status === 200 && res;
+        });
+        expect(fresh.headers).to.not.have.property('warning');
+        expect(sample((await api().get('/metrics')).text, 'store_circuit_state')).to.equal(0);
+        expect(running.logs().some((l) => l.msg === 'store circuit closed')).to.equal(true);
+      },
+    );
 
     it('never answers a copy older than a write this replica acknowledged', async () => {
       await api().get('/integrations/facebook').set(auth).expect(200);
@@ -371,24 +484,47 @@ describe('hardening', () => {
       await running.stop();
     });
 
-    it('writes one line per acknowledged write: id, versions, changed field names, who and from where, both request ids, and no value', async () => {
-      const credentials = { verify: 'v-123', secret: 'the-app-secret', page_access_token: 'EAAB-the-page-token' };
-      await request(running.url)
-        .put('/integrations/facebook')
-        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
-        .set('X-Request-Id', 'audit-test-1')
-        .send({ name: 'Facebook Messenger', description: 'Connect with Facebook Messenger', status: true, settings: credentials })
-        .expect(200);
-      await request(running.url).patch('/integrations/facebook').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({}).expect(200); // no change, no audit
-      const audits = running.logs().filter((l) => l.msg === 'audit' && l.versionBefore !== 0);
-      expect(audits).to.have.length(1);
-      expect(audits[0]).to.deep.include({ integration: 'facebook', versionBefore: 1, versionAfter: 2, changed: ['status', 'settings'], clientRequestId: 'audit-test-1', clientAddress: '127.0.0.1' });
-      expect(audits[0]!.actor).to.match(/^admin:[0-9a-f]{8}$/).and.equal(audits[0]!.tokenLabel);
-      // The server's own request id, never the client's: it names this request's lines alone.
-      expect(audits[0]!.requestId).to.be.a('string').and.not.equal('audit-test-1');
-      const all = running.rawLogs();
-      for (const value of [ADMIN_TOKEN, credentials.secret, credentials.page_access_token]) expect(all).to.not.include(value);
-    });
+    it(
+      'writes one line per acknowledged write: id, versions, changed field names, who and from where, both request ' +
+        'ids, and no value',
+      async () => {
+        const credentials = { verify: 'v-123', secret: 'the-app-secret', page_access_token: 'EAAB-the-page-token' };
+        await request(running.url)
+          .put('/integrations/facebook')
+          .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+          .set('X-Request-Id', 'audit-test-1')
+          .send({
+            name: 'Facebook Messenger',
+            description: 'Connect with Facebook Messenger',
+            status: true,
+            settings: credentials,
+          })
+          .expect(200);
+        await request(running.url)
+          .patch('/integrations/facebook')
+          .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+          .send({})
+          .expect(200); // no change, no audit
+        const audits = running.logs().filter((l) => l.msg === 'audit' && l.versionBefore !== 0);
+        expect(audits).to.have.length(1);
+        expect(audits[0]).to.deep.include({
+          integration: 'facebook',
+          versionBefore: 1,
+          versionAfter: 2,
+          changed: ['status', 'settings'],
+          clientRequestId: 'audit-test-1',
+          clientAddress: '127.0.0.1',
+        });
+        expect(audits[0]!.actor)
+          .to.match(/^admin:[0-9a-f]{8}$/)
+          .and.equal(audits[0]!.tokenLabel);
+        // The server's own request id, never the client's: it names this request's lines alone.
+        expect(audits[0]!.requestId).to.be.a('string').and.not.equal('audit-test-1');
+        const all = running.rawLogs();
+        for (const value of [ADMIN_TOKEN, credentials.secret, credentials.page_access_token])
+          expect(all).to.not.include(value);
+      },
+    );
 
     it('audits the records the seed creates, at start and on demand, and nothing for those that existed', async () => {
       const atStart = running.logs().filter((l) => l.msg === 'audit' && l.versionBefore === 0);
@@ -396,7 +532,11 @@ describe('hardening', () => {
         ['facebook', 'integrations-service (defaults at start)'],
         ['chat_widget', 'integrations-service (defaults at start)'],
       ]);
-      await request(running.url).post('/integrations/ensure-defaults').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({}).expect(200, { created: [], existing: ['facebook', 'chat_widget'] });
+      await request(running.url)
+        .post('/integrations/ensure-defaults')
+        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+        .send({})
+        .expect(200, { created: [], existing: ['facebook', 'chat_widget'] });
       expect(running.logs().filter((l) => l.msg === 'audit' && l.versionBefore === 0)).to.have.length(2);
     });
   });

@@ -25,7 +25,10 @@ describe('integrations API', () => {
     describe(`GET ${prefix}`, () => {
       for (const path of [prefix, `${prefix}/`]) {
         it(`lists both defaults sorted by id at ${path}`, async () => {
-          const res = await api().get(path).expect(200).expect('Content-Type', /^application\/json/);
+          const res = await api()
+            .get(path)
+            .expect(200)
+            .expect('Content-Type', /^application\/json/);
           expect(res.body.map((r: { id: string }) => r.id)).to.deep.equal(['chat_widget', 'facebook']);
           for (const record of res.body) expect(validRecord(record), JSON.stringify(validRecord.errors)).to.equal(true);
         });
@@ -49,8 +52,16 @@ describe('integrations API', () => {
       });
 
       it('answers 404 problem+json for an unknown id', async () => {
-        const res = await api().get(`${prefix}/telegram`).expect(404).expect('Content-Type', /^application\/problem\+json/);
-        expect(res.body).to.include({ status: 404, title: 'Integration not found', type: 'urn:problem-type:integrations-service:integration-not-found', instance: `${prefix}/telegram` });
+        const res = await api()
+          .get(`${prefix}/telegram`)
+          .expect(404)
+          .expect('Content-Type', /^application\/problem\+json/);
+        expect(res.body).to.include({
+          status: 404,
+          title: 'Integration not found',
+          type: 'urn:problem-type:integrations-service:integration-not-found',
+          instance: `${prefix}/telegram`,
+        });
         expect(res.body.type).to.be.a('string');
         expect(res.body.detail).to.include('telegram');
       });
@@ -72,7 +83,12 @@ describe('integrations API', () => {
     });
 
     it('writes when If-Match holds the current ETag, and answers the new one', async () => {
-      const res = await api().patch('/integrations/facebook').set('If-Match', '"1"').send({ status: true }).expect(200).expect('ETag', '"2"');
+      const res = await api()
+        .patch('/integrations/facebook')
+        .set('If-Match', '"1"')
+        .send({ status: true })
+        .expect(200)
+        .expect('ETag', '"2"');
       expect(res.body).to.include({ status: true, version: 2 });
     });
 
@@ -89,12 +105,21 @@ describe('integrations API', () => {
       expect(after.body).to.include({ description: 'first writer', name: 'Facebook Messenger', version: 2 });
     });
 
-    it('treats a weak or unknown If-Match tag as not matching (412), a malformed one as a bad request (400), and * as matching any version', async () => {
-      await api().patch('/integrations/facebook').set('If-Match', 'W/"1"').send({ status: true }).expect(412);
-      await api().patch('/integrations/facebook').set('If-Match', '"abc"').send({ status: true }).expect(412);
-      await api().patch('/integrations/facebook').set('If-Match', 'garbage').send({ status: true }).expect(400);
-      await api().patch('/integrations/facebook').set('If-Match', '*').send({ status: true }).expect(200).expect('ETag', '"2"');
-    });
+    it(
+      'treats a weak or unknown If-Match tag as not matching (412), a malformed one as a bad request (400), and * ' +
+        'as matching any version',
+      async () => {
+        await api().patch('/integrations/facebook').set('If-Match', 'W/"1"').send({ status: true }).expect(412);
+        await api().patch('/integrations/facebook').set('If-Match', '"abc"').send({ status: true }).expect(412);
+        await api().patch('/integrations/facebook').set('If-Match', 'garbage').send({ status: true }).expect(400);
+        await api()
+          .patch('/integrations/facebook')
+          .set('If-Match', '*')
+          .send({ status: true })
+          .expect(200)
+          .expect('ETag', '"2"');
+      },
+    );
 
     it('accepts an If-Match list that holds the current ETag', async () => {
       await api().patch('/integrations/facebook').set('If-Match', '"5", "1"').send({ status: true }).expect(200);
@@ -105,7 +130,13 @@ describe('integrations API', () => {
   describe('PUT /integrations/:id (the admin UI sends back the whole record it read)', () => {
     it('accepts the record as read, spread with new settings, ignoring version and timestamps', async () => {
       const read = (await api().get('/admin/integrations/facebook').expect(200)).body;
-      const sent = { ...read, settings: facebookSettings(), version: 99, createdAt: '1999-01-01T00:00:00Z', updatedAt: 'not even a date' };
+      const sent = {
+        ...read,
+        settings: facebookSettings(),
+        version: 99,
+        createdAt: '1999-01-01T00:00:00Z',
+        updatedAt: 'not even a date',
+      };
       const res = await api().put('/admin/integrations/facebook').send(sent).expect(200).expect('ETag', '"2"');
       const { updatedAt: _readAt, ...unchanged } = read;
       expect(res.body).to.deep.include({ ...unchanged, settings: facebookSettings(), version: 2 });
@@ -115,7 +146,10 @@ describe('integrations API', () => {
 
     it('keeps status and settings as they are when the body leaves them out', async () => {
       await api().patch('/integrations/facebook').send({ status: true, settings: facebookSettings() }).expect(200);
-      const res = await api().put('/integrations/facebook').send({ name: 'Messenger', description: 'Ours' }).expect(200);
+      const res = await api()
+        .put('/integrations/facebook')
+        .send({ name: 'Messenger', description: 'Ours' })
+        .expect(200);
       expect(res.body).to.include({ name: 'Messenger', description: 'Ours', status: true });
       expect(res.body.settings).to.deep.equal(facebookSettings());
     });
@@ -136,19 +170,28 @@ describe('integrations API', () => {
     });
 
     it('refuses an id in the body that differs from the path (422) and accepts the same id', async () => {
-      const res = await api().put('/integrations/facebook').send({ id: 'chat_widget', name: 'n', description: 'd' }).expect(422);
-      expect(res.body.errors).to.deep.equal([{ field: '/id', message: 'must equal the id in the path ("facebook"); an id never changes' }]);
+      const res = await api()
+        .put('/integrations/facebook')
+        .send({ id: 'chat_widget', name: 'n', description: 'd' })
+        .expect(422);
+      expect(res.body.errors).to.deep.equal([
+        { field: '/id', message: 'must equal the id in the path ("facebook"); an id never changes' },
+      ]);
       await api().put('/integrations/facebook').send({ id: 'facebook', name: 'n', description: 'd' }).expect(200);
     });
 
     it('answers all of 10 concurrent PUTs with 200, applying each once, duplicating nothing', async () => {
       const responses = await Promise.all(
         Array.from({ length: 10 }, (_, n) =>
-          api().put('/admin/integrations/chat_widget').send({ name: 'Chat Widget', description: `keystroke ${n}`, settings: { n } }),
+          api()
+            .put('/admin/integrations/chat_widget')
+            .send({ name: 'Chat Widget', description: `keystroke ${n}`, settings: { n } }),
         ),
       );
       expect(responses.map((r) => r.status)).to.deep.equal(Array(10).fill(200));
-      expect(responses.map((r) => r.body.version).sort((a: number, b: number) => a - b)).to.deep.equal([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      expect(responses.map((r) => r.body.version).sort((a: number, b: number) => a - b)).to.deep.equal([
+        2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+      ]);
       const list = (await api().get('/integrations').expect(200)).body as { id: string; version: number }[];
       expect(list.map((r) => r.id)).to.deep.equal(['chat_widget', 'facebook']);
       expect(list[0].version).to.equal(11);
@@ -158,12 +201,23 @@ describe('integrations API', () => {
   describe('PATCH /integrations/:id', () => {
     it('changes only the fields present', async () => {
       const res = await api().patch('/integrations/chat_widget').send({ status: false }).expect(200);
-      expect(res.body).to.include({ name: 'Chat Widget', description: 'Add a chat widget to your website', status: false, version: 2 });
+      expect(res.body).to.include({
+        name: 'Chat Widget',
+        description: 'Add a chat widget to your website',
+        status: false,
+        version: 2,
+      });
     });
 
     it('replaces the whole settings object when settings are present', async () => {
-      await api().patch('/integrations/chat_widget').send({ settings: { color: 'red', position: 'left' } }).expect(200);
-      const res = await api().patch('/integrations/chat_widget').send({ settings: { color: 'blue' } }).expect(200);
+      await api()
+        .patch('/integrations/chat_widget')
+        .send({ settings: { color: 'red', position: 'left' } })
+        .expect(200);
+      const res = await api()
+        .patch('/integrations/chat_widget')
+        .send({ settings: { color: 'blue' } })
+        .expect(200);
       expect(res.body.settings).to.deep.equal({ color: 'blue' });
     });
 
@@ -219,32 +273,54 @@ describe('integrations API', () => {
       await api().post('/integrations').send({}).expect(405);
     });
 
-    it('answers 404 problem+json for an unknown path, of another type than a missing record, so a client can tell a wrong URL', async () => {
-      const res = await api().get('/nope').expect(404).expect('Content-Type', /^application\/problem\+json/);
-      expect(res.body).to.include({ status: 404, type: 'urn:problem-type:integrations-service:no-route' });
-    });
+    it(
+      'answers 404 problem+json for an unknown path, of another type than a missing record, so a client can tell a ' +
+        'wrong URL',
+      async () => {
+        const res = await api()
+          .get('/nope')
+          .expect(404)
+          .expect('Content-Type', /^application\/problem\+json/);
+        expect(res.body).to.include({ status: 404, type: 'urn:problem-type:integrations-service:no-route' });
+      },
+    );
 
-    it('refuses a POST of ensure-defaults without a JSON body (what a form on another site sends) with 415, and creates nothing', async () => {
-      await api().post('/integrations/ensure-defaults').set('Content-Type', 'text/plain').send('x').expect(415);
-      await api().post('/integrations/ensure-defaults').set('Content-Type', 'application/x-www-form-urlencoded').send('a=1').expect(415);
-      await api().post('/integrations/ensure-defaults').expect(415);
-    });
+    it(
+      'refuses a POST of ensure-defaults without a JSON body (what a form on another site sends) with 415, and ' +
+        'creates nothing',
+      async () => {
+        await api().post('/integrations/ensure-defaults').set('Content-Type', 'text/plain').send('x').expect(415);
+        await api()
+          .post('/integrations/ensure-defaults')
+          .set('Content-Type', 'application/x-www-form-urlencoded')
+          .send('a=1')
+          .expect(415);
+        await api().post('/integrations/ensure-defaults').expect(415);
+      },
+    );
   });
 
   describe('request ids', () => {
-    it("answers with its own request id always, in the header and in problem bodies, and logs a client's X-Request-Id beside it", async () => {
-      const res = await api().get('/integrations/unknown').set('X-Request-Id', 'admin-ui-42').expect(404);
-      expect(res.headers['x-request-id']).to.match(REQUEST_ID);
-      expect(res.body.requestId).to.equal(res.headers['x-request-id']);
-      const line = running.logs().find((l) => l.msg === 'request' && l.requestId === res.headers['x-request-id']);
-      expect(line).to.deep.include({ clientRequestId: 'admin-ui-42', status: 404 });
-      // Two requests sending the same client id are still two request ids.
-      const again = await api().get('/integrations/unknown').set('X-Request-Id', 'admin-ui-42').expect(404);
-      expect(again.headers['x-request-id']).to.not.equal(res.headers['x-request-id']);
-    });
+    it(
+      "answers with its own request id always, in the header and in problem bodies, and logs a client's " +
+        'X-Request-Id beside it',
+      async () => {
+        const res = await api().get('/integrations/unknown').set('X-Request-Id', 'admin-ui-42').expect(404);
+        expect(res.headers['x-request-id']).to.match(REQUEST_ID);
+        expect(res.body.requestId).to.equal(res.headers['x-request-id']);
+        const line = running.logs().find((l) => l.msg === 'request' && l.requestId === res.headers['x-request-id']);
+        expect(line).to.deep.include({ clientRequestId: 'admin-ui-42', status: 404 });
+        // Two requests sending the same client id are still two request ids.
+        const again = await api().get('/integrations/unknown').set('X-Request-Id', 'admin-ui-42').expect(404);
+        expect(again.headers['x-request-id']).to.not.equal(res.headers['x-request-id']);
+      },
+    );
 
     it('does not log a client request id that could forge log lines', async () => {
-      const res = await api().get('/integrations').set('X-Request-Id', `${'x'.repeat(200)}`).expect(200);
+      const res = await api()
+        .get('/integrations')
+        .set('X-Request-Id', `${'x'.repeat(200)}`)
+        .expect(200);
       const line = running.logs().find((l) => l.msg === 'request' && l.requestId === res.headers['x-request-id']);
       expect(line).to.not.have.property('clientRequestId');
     });

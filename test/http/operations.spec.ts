@@ -41,13 +41,19 @@ describe('operations routes', () => {
     });
 
     it('GET /metrics answers Prometheus text', async () => {
-      const res = await api().get('/metrics').expect(200).expect('Content-Type', /^text\/plain/);
+      const res = await api()
+        .get('/metrics')
+        .expect(200)
+        .expect('Content-Type', /^text\/plain/);
       expect(res.text).to.include('# TYPE http_request_duration_seconds histogram');
     });
 
     it('GET /docs serves a page whose scripts and styles all come from this service', async () => {
       for (const path of ['/docs', '/docs/']) {
-        const page = await api().get(path).expect(200).expect('Content-Type', /^text\/html/);
+        const page = await api()
+          .get(path)
+          .expect(200)
+          .expect('Content-Type', /^text\/html/);
         const urls = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
         expect(urls.length).to.be.at.least(3);
         for (const url of urls) {
@@ -61,9 +67,18 @@ describe('operations routes', () => {
     });
 
     it('answers an unexpected failure with 500 problem+json carrying the request id, and nothing internal', async () => {
-      sinon.stub(running.container.get(ListIntegrations), 'execute').rejects(new Error('boom in /srv/app/secret-path.ts'));
-      const res = await api().get('/integrations').expect(500).expect('Content-Type', /^application\/problem\+json/);
-      expect(res.body).to.include({ status: 500, title: 'Internal server error', requestId: res.headers['x-request-id'] });
+      sinon
+        .stub(running.container.get(ListIntegrations), 'execute')
+        .rejects(new Error('boom in /srv/app/secret-path.ts'));
+      const res = await api()
+        .get('/integrations')
+        .expect(500)
+        .expect('Content-Type', /^application\/problem\+json/);
+      expect(res.body).to.include({
+        status: 500,
+        title: 'Internal server error',
+        requestId: res.headers['x-request-id'],
+      });
       expect(JSON.stringify(res.body)).to.not.include('boom').and.not.include('secret-path');
       const logged = running.logs().find((line) => line.msg === 'unhandled error');
       expect(logged).to.have.property('requestId', res.headers['x-request-id']);
@@ -73,11 +88,14 @@ describe('operations routes', () => {
 
   it('GET /metrics answers 404 when METRICS_ENABLED=false', async () => {
     running = await startService({ METRICS_ENABLED: 'false' });
-    const res = await api().get('/metrics').expect(404).expect('Content-Type', /^application\/problem\+json/);
+    const res = await api()
+      .get('/metrics')
+      .expect(404)
+      .expect('Content-Type', /^application\/problem\+json/);
     expect(res.body.detail).to.include('METRICS_ENABLED');
   });
 
-  it('declares every route once in its table, and Express has exactly the table\'s routes, in its order', () => {
+  it("declares every route once in its table, and Express has exactly the table's routes, in its order", () => {
     const { express: app, routes } = createHttpApp({
       useCases: {} as never,
       logger: { error() {}, warn() {}, info() {}, debug() {} },
@@ -88,9 +106,13 @@ describe('operations routes', () => {
       bodyLimitBytes: 1024,
       version: 'test',
     });
-    expect(routes.map((route) => route.name)).to.have.members([...ROUTE_NAMES]).and.have.length(ROUTE_NAMES.length);
+    expect(routes.map((route) => route.name))
+      .to.have.members([...ROUTE_NAMES])
+      .and.have.length(ROUTE_NAMES.length);
     type Layer = { route?: { path: unknown } };
-    const declared = (app as unknown as { router: { stack: Layer[] } }).router.stack.filter((layer) => layer.route).map((layer) => layer.route!.path);
+    const declared = (app as unknown as { router: { stack: Layer[] } }).router.stack
+      .filter((layer) => layer.route)
+      .map((layer) => layer.route!.path);
     expect(declared).to.deep.equal(routes.map((route) => route.paths));
   });
 });

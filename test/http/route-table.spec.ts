@@ -28,7 +28,13 @@ interface Answer {
 // Connections kept alive, as the bot runtime's client keeps them (a connection per request is most of the time).
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
-function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Answer> {
+function send(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
       let text = '';
@@ -43,7 +49,12 @@ function send(port: number, method: string, path: string, headers: Record<string
 }
 
 // Per connection, moment or request, not per answer: the date, the keep-alive, the request id.
-const comparable = ({ date: _date, 'keep-alive': _keepAlive, 'x-request-id': _id, ...headers }: IncomingHttpHeaders): IncomingHttpHeaders => headers;
+const comparable = ({
+  date: _date,
+  'keep-alive': _keepAlive,
+  'x-request-id': _id,
+  ...headers
+}: IncomingHttpHeaders): IncomingHttpHeaders => headers;
 
 const PATHS = [
   '/integrations/facebook',
@@ -120,7 +131,12 @@ describe('the direct read answers as the Express app does', () => {
   }
 
   /** Sends one request to both; answers and log lines compared; says whether the service used Express. */
-  async function compare(method: string, path: string, headers: Record<string, string>, body?: string): Promise<boolean> {
+  async function compare(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<boolean> {
     const sent = { ...headers, ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}) };
     const before = handledByExpress.callCount;
     const viaService = await send(port.service, method, path, sent, body);
@@ -131,14 +147,18 @@ describe('the direct read answers as the Express app does', () => {
     // /metrics counts the requests themselves: its text differs between any two answers.
     const changing = viaService.headers['content-type']?.startsWith('text/plain; version=');
     if (changing) viaService.body = viaExpress.body;
-    const sizeless = ({ 'content-length': _length, ...rest }: IncomingHttpHeaders): IncomingHttpHeaders => (changing ? rest : { 'content-length': _length, ...rest });
+    const sizeless = ({ 'content-length': _length, ...rest }: IncomingHttpHeaders): IncomingHttpHeaders =>
+      changing ? rest : { 'content-length': _length, ...rest };
     expect(sizeless(comparable(viaService.headers)), what).to.deep.equal(sizeless(comparable(viaExpress.headers)));
     // The request id differs (each answer has its own); everything else in a problem body is the same.
-    expect(viaService.body.replace(String(viaService.headers['x-request-id']), '<id>'), what).to.equal(viaExpress.body.replace(String(viaExpress.headers['x-request-id']), '<id>'));
+    expect(viaService.body.replace(String(viaService.headers['x-request-id']), '<id>'), what).to.equal(
+      viaExpress.body.replace(String(viaExpress.headers['x-request-id']), '<id>'),
+    );
     const viaExpressLine = lineOf(viaExpress);
     expect(lineOf(viaService), what).to.deep.equal(viaExpressLine);
     // The direct read only ever answers what Express gives the direct route's GET.
-    if (!serviceUsedExpress) expect([method, viaExpressLine.route], what).to.deep.equal(['GET', routes.find((route) => route.direct)!.name]);
+    if (!serviceUsedExpress)
+      expect([method, viaExpressLine.route], what).to.deep.equal(['GET', routes.find((route) => route.direct)!.name]);
     return serviceUsedExpress;
   }
 
@@ -154,7 +174,14 @@ describe('the direct read answers as the Express app does', () => {
   });
 
   it('answers directly every spelling Express gives the record read, and sends everything else to Express', async () => {
-    for (const path of ['/integrations/facebook', '/admin/integrations/chat_widget?x=1', '/integrations/no-such-id', '/INTEGRATIONS/facebook', '/integrations/facebook/', '/integrations/%66acebook']) {
+    for (const path of [
+      '/integrations/facebook',
+      '/admin/integrations/chat_widget?x=1',
+      '/integrations/no-such-id',
+      '/INTEGRATIONS/facebook',
+      '/integrations/facebook/',
+      '/integrations/%66acebook',
+    ]) {
       expect(await compare('GET', path, { Authorization: `Bearer ${READ}` }), path).to.equal(false);
     }
     for (const [method, path] of [
@@ -169,42 +196,77 @@ describe('the direct read answers as the Express app does', () => {
     }
   });
 
-  it('walks every declared route in every spelling the app accepts: the direct read answers none that Express gives another route', async () => {
-    const samples: Record<string, string[]> = { id: ['facebook', 'ensure-defaults', 'no-such-id'], file: ['swagger-ui.css', 'nothing.js'] };
-    const concrete = (template: string): string[] =>
-      template.split('/').reduce<string[]>((paths, segment) => {
-        const values = segment.startsWith(':') ? samples[segment.slice(1)]! : [segment];
-        return paths.flatMap((p) => values.map((v) => (p === '' && v === '' ? '' : `${p}/${v}`)));
-      }, ['']).map((p) => p.replace(/^\/+/, '/'));
-    const spellings = (path: string): string[] => {
-      const last = path.lastIndexOf('/') + 1;
-      const encoded = `${path.slice(0, last)}%${path.charCodeAt(last).toString(16)}${path.slice(last + 1)}`;
-      return [path, `${path}/`, path.toUpperCase(), path.replace(/[a-z]/, (c) => c.toUpperCase()), encoded, `${path}?a=1`, `${path}//`];
-    };
-    let compared = 0;
-    let direct = 0;
-    for (const route of routes) {
-      for (const path of route.paths.flatMap(concrete).flatMap(spellings)) {
-        for (const method of [...Object.keys(route.methods), 'HEAD', 'DELETE']) {
-          compared += 1;
-          if (!(await compare(method, path, { Authorization: `Bearer ${ADMIN}` }))) direct += 1;
+  it(
+    'walks every declared route in every spelling the app accepts: the direct read answers none that Express gives ' +
+      'another route',
+    async () => {
+      const samples: Record<string, string[]> = {
+        id: ['facebook', 'ensure-defaults', 'no-such-id'],
+        file: ['swagger-ui.css', 'nothing.js'],
+      };
+      const concrete = (template: string): string[] =>
+        template
+          .split('/')
+          .reduce<string[]>(
+            (paths, segment) => {
+              const values = segment.startsWith(':') ? samples[segment.slice(1)]! : [segment];
+              return paths.flatMap((p) => values.map((v) => (p === '' && v === '' ? '' : `${p}/${v}`)));
+            },
+            [''],
+          )
+          .map((p) => p.replace(/^\/+/, '/'));
+      const spellings = (path: string): string[] => {
+        const last = path.lastIndexOf('/') + 1;
+        const encoded = `${path.slice(0, last)}%${path.charCodeAt(last).toString(16)}${path.slice(last + 1)}`;
+        return [
+          path,
+          `${path}/`,
+          path.toUpperCase(),
+          path.replace(/[a-z]/, (c) => c.toUpperCase()),
+          encoded,
+          `${path}?a=1`,
+          `${path}//`,
+        ];
+      };
+      let compared = 0;
+      let direct = 0;
+      for (const route of routes) {
+        for (const path of route.paths.flatMap(concrete).flatMap(spellings)) {
+          for (const method of [...Object.keys(route.methods), 'HEAD', 'DELETE']) {
+            compared += 1;
+            if (!(await compare(method, path, { Authorization: `Bearer ${ADMIN}` }))) direct += 1;
+          }
         }
       }
-    }
-    expect(compared).to.be.greaterThan(300);
-    // And the direct read did answer (the comparison is not Express against itself).
-    expect(direct).to.be.greaterThan(10);
-  });
+      expect(compared).to.be.greaterThan(300);
+      // And the direct read did answer (the comparison is not Express against itself).
+      expect(direct).to.be.greaterThan(10);
+    },
+  );
 
   it('for generated reads: ids, queries, tokens, entity tags and origins (fast-check, seeded)', async () => {
     // Printable ASCII: what an HTTP client can put in a header value at all.
-    const text = (maxLength: number) => fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength });
+    const text = (maxLength: number) =>
+      fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength });
     const read = fc.record({
       prefix: fc.constantFrom('/integrations/', '/admin/integrations/'),
-      id: fc.oneof(fc.constantFrom('facebook', 'chat_widget', 'ensure-defaults', 'toString', '__proto__'), fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/)),
+      id: fc.oneof(
+        fc.constantFrom('facebook', 'chat_widget', 'ensure-defaults', 'toString', '__proto__'),
+        fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/),
+      ),
       query: fc.constantFrom('', '?', '?a=1', '?a=%ZZ&b', '?__proto__[x]=1'),
-      authorization: fc.option(fc.oneof(fc.constant(`Bearer ${READ}`), fc.constant(`Bearer ${ADMIN}`), text(40).map((t) => `Bearer ${t}`), text(20)), { nil: undefined }),
-      ifNoneMatch: fc.option(fc.oneof(fc.constantFrom('"1"', '"2"', 'W/"1"', '*', '"1", "2"', '"0"'), text(12)), { nil: undefined }),
+      authorization: fc.option(
+        fc.oneof(
+          fc.constant(`Bearer ${READ}`),
+          fc.constant(`Bearer ${ADMIN}`),
+          text(40).map((t) => `Bearer ${t}`),
+          text(20),
+        ),
+        { nil: undefined },
+      ),
+      ifNoneMatch: fc.option(fc.oneof(fc.constantFrom('"1"', '"2"', 'W/"1"', '*', '"1", "2"', '"0"'), text(12)), {
+        nil: undefined,
+      }),
       origin: fc.option(fc.constantFrom('http://admin.example', 'http://evil.example', 'null'), { nil: undefined }),
     });
     let direct = 0;
@@ -222,11 +284,31 @@ describe('the direct read answers as the Express app does', () => {
   });
 
   it('with a body sent along a GET, and after a write changed the record', async () => {
-    expect(await compare('GET', '/integrations/facebook', { Authorization: `Bearer ${READ}`, 'Content-Type': 'application/json' }, '{"a":1}')).to.equal(false);
-    const put = await send(port.service, 'PATCH', '/integrations/chat_widget', { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' }, '{"description":"changed"}');
+    expect(
+      await compare(
+        'GET',
+        '/integrations/facebook',
+        { Authorization: `Bearer ${READ}`, 'Content-Type': 'application/json' },
+        '{"a":1}',
+      ),
+    ).to.equal(false);
+    const put = await send(
+      port.service,
+      'PATCH',
+      '/integrations/chat_widget',
+      { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+      '{"description":"changed"}',
+    );
     expect(put.status).to.equal(200);
-    expect(await compare('GET', '/integrations/chat_widget', { Authorization: `Bearer ${READ}`, 'If-None-Match': put.headers.etag! })).to.equal(false);
-    expect(await compare('GET', '/integrations/chat_widget', { Authorization: `Bearer ${READ}`, 'If-None-Match': '"1"' })).to.equal(false);
+    expect(
+      await compare('GET', '/integrations/chat_widget', {
+        Authorization: `Bearer ${READ}`,
+        'If-None-Match': put.headers.etag!,
+      }),
+    ).to.equal(false);
+    expect(
+      await compare('GET', '/integrations/chat_widget', { Authorization: `Bearer ${READ}`, 'If-None-Match': '"1"' }),
+    ).to.equal(false);
   });
 });
 
@@ -234,9 +316,13 @@ describe('the route table', () => {
   const route = (name: string, paths: string[]): RouteSpec => ({ name: name as RouteName, paths, methods: {} });
 
   it('refuses, when mounted, a route an earlier pattern shadows (it could never answer)', () => {
-    const routes = [route('/integrations/:id', underPrefixes('/:id')), route('/integrations/stats', underPrefixes('/stats'))];
+    const routes = [
+      route('/integrations/:id', underPrefixes('/:id')),
+      route('/integrations/stats', underPrefixes('/stats')),
+    ];
     expect(() => mountRoutes(express(), routes, { guard: () => () => undefined, jsonBody: [] })).to.throw(
-      'route /integrations/stats (/integrations/stats) is shadowed by /integrations/:id, declared before it: declare it first',
+      'route /integrations/stats (/integrations/stats) is shadowed by /integrations/:id, declared before it: ' +
+        'declare it first',
     );
     expect(() => assertNoShadowedRoute([...routes].reverse()), 'declared first, it answers').to.not.throw();
   });

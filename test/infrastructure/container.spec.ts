@@ -18,9 +18,13 @@ describe('the container', () => {
     running = await startService({ ENCRYPTION_KEY: randomBytes(32).toString('base64') });
     const settings = facebookSettings();
     await request(running.url).patch('/integrations/facebook').send({ settings }).expect(200);
-    expect((await request(running.url).get('/integrations/facebook').expect(200)).body.settings).to.deep.equal(settings);
+    expect((await request(running.url).get('/integrations/facebook').expect(200)).body.settings).to.deep.equal(
+      settings,
+    );
 
-    const stored = (await storedRecords(running.container.get<Store>(STORE).repository)).find((record) => record.id === 'facebook')!.settings!;
+    const stored = (await storedRecords(running.container.get<Store>(STORE).repository)).find(
+      (record) => record.id === 'facebook',
+    )!.settings!;
     expect(stored.verify).to.equal(settings.verify);
     expect(stored.secret).to.match(/^enc:v2:/);
     expect(stored.page_access_token).to.match(/^enc:v2:/);
@@ -29,6 +33,9 @@ describe('the container', () => {
   it('without ENCRYPTION_KEY: credentials are stored as given', async () => {
     running = await startService();
     await request(running.url).patch('/integrations/facebook').send({ settings: facebookSettings() }).expect(200);
-    expect((await storedRecords(running.container.get<Store>(STORE).repository)).find((record) => record.id === 'facebook')!.settings).to.deep.equal(facebookSettings());
+    expect(
+      (await storedRecords(running.container.get<Store>(STORE).repository)).find((record) => record.id === 'facebook')!
+        .settings,
+    ).to.deep.equal(facebookSettings());
   });
 });

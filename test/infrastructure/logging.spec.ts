@@ -10,16 +10,28 @@ import { startService, type RunningService } from '../support/service';
 import { REQUEST_ID } from '../../src/adapters/http/request-context';
 import { waitFor } from '../support/wait';
 
-const CREDENTIALS = { verify: 'verify-visible-ok', secret: 'APP-SECRET-do-not-log', page_access_token: 'PAGE-TOKEN-do-not-log' };
+const CREDENTIALS = {
+  verify: 'verify-visible-ok',
+  secret: 'APP-SECRET-do-not-log',
+  page_access_token: 'PAGE-TOKEN-do-not-log',
+};
 const ADMIN_TOKEN = 'ADMIN-TOKEN-do-not-log-123';
 
-function capture(level: 'error' | 'warn' | 'info' | 'debug'): { logger: WinstonLogger; lines: () => Record<string, unknown>[] } {
+function capture(level: 'error' | 'warn' | 'info' | 'debug'): {
+  logger: WinstonLogger;
+  lines: () => Record<string, unknown>[];
+} {
   const stream = new PassThrough();
   let text = '';
   stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
   return {
     logger: new WinstonLogger(level, stream),
-    lines: () => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+    lines: () =>
+      text
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
   };
 }
 
@@ -46,24 +58,47 @@ describe('logs', () => {
     });
 
     it('log each request with its request id, method, route template, status and duration', async () => {
-      await request(running.url).get('/admin/integrations/facebook').set('Authorization', `Bearer ${ADMIN_TOKEN}`).set('X-Request-Id', 'trace-me-1').expect(200);
+      await request(running.url)
+        .get('/admin/integrations/facebook')
+        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+        .set('X-Request-Id', 'trace-me-1')
+        .expect(200);
       const line = running.logs().find((l) => l.clientRequestId === 'trace-me-1');
       expect(line!.requestId).to.match(REQUEST_ID);
-      expect(line).to.deep.include({ level: 'info', msg: 'request', method: 'GET', route: '/integrations/:id', path: '/admin/integrations/facebook', status: 200 });
+      expect(line).to.deep.include({
+        level: 'info',
+        msg: 'request',
+        method: 'GET',
+        route: '/integrations/:id',
+        path: '/admin/integrations/facebook',
+        status: 200,
+      });
       expect(line!.durationMs).to.be.a('number').and.at.least(0);
     });
 
-    it('write a request line within moments of its end without anyone asking, and the last ones when the service stops', async () => {
-      const read = () => request(running.url).get('/admin/integrations/facebook').set('Authorization', `Bearer ${ADMIN_TOKEN}`);
-      await read().set('X-Request-Id', 'batched-1').expect(200);
-      await waitFor('the line of a request nobody flushed', () => running.linesWritten().find((l) => l.clientRequestId === 'batched-1'), 1_000);
-      await read().set('X-Request-Id', 'batched-2').expect(200);
-      await running.stop();
-      const lines = running.linesWritten();
-      const last = lines.findIndex((l) => l.clientRequestId === 'batched-2');
-      expect(last, 'the line of a request that ended just before the stop').to.be.at.least(0);
-      expect(lines.findIndex((l) => l.msg === 'stopped'), 'written before the service says it stopped').to.be.greaterThan(last);
-    });
+    it(
+      'write a request line within moments of its end without anyone asking, and the last ones when the service ' +
+        'stops',
+      async () => {
+        const read = () =>
+          request(running.url).get('/admin/integrations/facebook').set('Authorization', `Bearer ${ADMIN_TOKEN}`);
+        await read().set('X-Request-Id', 'batched-1').expect(200);
+        await waitFor(
+          'the line of a request nobody flushed',
+          () => running.linesWritten().find((l) => l.clientRequestId === 'batched-1'),
+          1_000,
+        );
+        await read().set('X-Request-Id', 'batched-2').expect(200);
+        await running.stop();
+        const lines = running.linesWritten();
+        const last = lines.findIndex((l) => l.clientRequestId === 'batched-2');
+        expect(last, 'the line of a request that ended just before the stop').to.be.at.least(0);
+        expect(
+          lines.findIndex((l) => l.msg === 'stopped'),
+          'written before the service says it stopped',
+        ).to.be.greaterThan(last);
+      },
+    );
 
     it('never contain the credentials of a PUT, the Authorization header, or a failing body', async () => {
       const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -73,12 +108,22 @@ describe('logs', () => {
         .send({ name: 'Facebook Messenger', description: 'x', settings: CREDENTIALS })
         .expect(200);
       expect(saved.body.settings).to.deep.equal(CREDENTIALS);
-      await request(running.url).put('/admin/integrations/facebook').set(auth).set('Content-Type', 'application/json').send(`{"settings": {"secret": "${CREDENTIALS.secret}"`).expect(400);
-      await request(running.url).patch('/admin/integrations/facebook').set(auth).send({ settings: { ...CREDENTIALS, extra: 1 } }).expect(422);
+      await request(running.url)
+        .put('/admin/integrations/facebook')
+        .set(auth)
+        .set('Content-Type', 'application/json')
+        .send(`{"settings": {"secret": "${CREDENTIALS.secret}"`)
+        .expect(400);
+      await request(running.url)
+        .patch('/admin/integrations/facebook')
+        .set(auth)
+        .send({ settings: { ...CREDENTIALS, extra: 1 } })
+        .expect(422);
       await request(running.url).get('/integrations').set('Authorization', `Bearer ${CREDENTIALS.secret}`).expect(401);
       const text = running.rawLogs();
       expect(text).to.include('"requestId"');
-      for (const credential of [CREDENTIALS.secret, CREDENTIALS.page_access_token, ADMIN_TOKEN]) expect(text).to.not.include(credential);
+      for (const credential of [CREDENTIALS.secret, CREDENTIALS.page_access_token, ADMIN_TOKEN])
+        expect(text).to.not.include(credential);
     });
   });
 
@@ -101,7 +146,11 @@ describe('logs', () => {
     const text = JSON.stringify(lines());
     for (const secret of ['hunter2', 's3cr3t', '"tok"', 'abc.def']) expect(text).to.not.include(secret);
     const [line] = lines();
-    expect(line).to.nested.include({ 'body.settings.verify': 'fine', 'body.settings.secret': REDACTED, 'headers.Authorization': REDACTED });
+    expect(line).to.nested.include({
+      'body.settings.verify': 'fine',
+      'body.settings.secret': REDACTED,
+      'headers.Authorization': REDACTED,
+    });
     expect(line.msg).to.include(`mongodb://app:${REDACTED}@db.internal:27017/x`);
   });
 
@@ -112,11 +161,47 @@ describe('logs', () => {
     const logger = new WinstonLogger('info', stream);
     // What the fast path must send the slow way: quotes, backslashes, controls, DEL, non-ASCII, lone surrogates,
     // and the hints of a credential in any case; beside strings it may quote as they are.
-    const pool = ['a', 'Z', '0', ' ', '/', ':', '-', '~', '"', '\\', '\n', '\t', '\u0000', '\u007f', '\u0080', 'é', '€', '🙂', '\ud800', '\udc00', 'b', 'm'];
-    const strings = ['', '/integrations/facebook', 'GET', 'a5a66e02-1050bc65', 'Bearer abc.def', 'bEaReR\tx', 'x mongodb://u:p@h/db', 'MONGODB+SRV://u:p@h', '{"secret":"s"}', '"', '\\'];
+    const pool = [
+      'a',
+      'Z',
+      '0',
+      ' ',
+      '/',
+      ':',
+      '-',
+      '~',
+      '"',
+      '\\',
+      '\n',
+      '\t',
+      '\u0000',
+      '\u007f',
+      '\u0080',
+      'é',
+      '€',
+      '🙂',
+      '\ud800',
+      '\udc00',
+      'b',
+      'm',
+    ];
+    const strings = [
+      '',
+      '/integrations/facebook',
+      'GET',
+      'a5a66e02-1050bc65',
+      'Bearer abc.def',
+      'bEaReR\tx',
+      'x mongodb://u:p@h/db',
+      'MONGODB+SRV://u:p@h',
+      '{"secret":"s"}',
+      '"',
+      '\\',
+    ];
     let seed = 7;
     const next = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
-    for (let i = 0; i < 400; i += 1) strings.push(Array.from({ length: next() % 24 }, () => pool[next() % pool.length]).join(''));
+    for (let i = 0; i < 400; i += 1)
+      strings.push(Array.from({ length: next() % 24 }, () => pool[next() % pool.length]).join(''));
     // Each twice in a row, as a route or a path comes line after line.
     strings.splice(0, strings.length, ...strings.flatMap((value) => [value, value]));
     for (const value of strings) logger.info(value, { value });
@@ -124,7 +209,9 @@ describe('logs', () => {
     expect(lines).to.have.length(strings.length);
     lines.forEach((line, i) => {
       const expected = JSON.stringify(redactString(strings[i]!));
-      expect(line, `line ${i}`).to.include(`"msg":${expected}`).and.match(new RegExp(`,"value":${expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}}$`));
+      expect(line, `line ${i}`)
+        .to.include(`"msg":${expected}`)
+        .and.match(new RegExp(`,"value":${expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}}$`));
       expect(() => JSON.parse(line) as unknown, `line ${i}`).not.to.throw();
     });
   });

@@ -51,7 +51,9 @@ describe('metrics', () => {
     const after = await scrape();
     expect(sample(after, 'http_request_duration_seconds_count', labels)).to.equal(countBefore + 2);
     expect(sample(after, 'http_request_duration_seconds_count', { ...labels, status: '404' })).to.equal(1);
-    expect(sample(after, 'http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status: '404' })).to.equal(1);
+    expect(
+      sample(after, 'http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status: '404' }),
+    ).to.equal(1);
     expect(after).to.not.match(/route="[^"]*(facebook|chat_widget|no-such-id|random)/);
     expect(sample(after, 'http_request_duration_seconds_bucket', { ...labels, le: '+Inf' })).to.equal(countBefore + 2);
   });
@@ -67,7 +69,9 @@ describe('metrics', () => {
         req.end();
       });
     }
-    const methods = new Set([...(await scrape()).matchAll(/^http_request_duration_seconds_count\{method="([^"]+)"/gm)].map((m) => m[1]));
+    const methods = new Set(
+      [...(await scrape()).matchAll(/^http_request_duration_seconds_count\{method="([^"]+)"/gm)].map((m) => m[1]),
+    );
     expect(['GET', 'HEAD', 'OPTIONS', 'OTHER', 'PATCH', 'POST', 'PUT']).to.include.members([...methods]);
     expect(methods).to.include('OTHER');
   });
@@ -98,7 +102,10 @@ describe('metrics of a store that fails', () => {
   });
 
   it('count store errors by operation and kind', async () => {
-    running = await startService({ MONGODB_URI: 'mongodb://127.0.0.1:1/?directConnection=true', STORE_TIMEOUT_MS: '300' }, { waitUntilReady: false });
+    running = await startService(
+      { MONGODB_URI: 'mongodb://127.0.0.1:1/?directConnection=true', STORE_TIMEOUT_MS: '300' },
+      { waitUntilReady: false },
+    );
     await request(running.url).get('/integrations').expect(503);
     const text = (await request(running.url).get('/metrics').expect(200)).text;
     expect(sample(text, 'store_operation_errors_total', { operation: 'list', kind: 'unavailable' })).to.equal(1);

@@ -8,11 +8,13 @@ import { waitFor } from '../support/wait';
 
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -39,10 +41,12 @@ function slowPut(port: number, body: string) {
     agent: false,
     headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Expect: '100-continue' },
   });
-  const started = new Promise<void>((resolve) => req.once('continue', () => {
-    req.write(body.slice(0, 10));
-    resolve();
-  }));
+  const started = new Promise<void>((resolve) =>
+    req.once('continue', () => {
+      req.write(body.slice(0, 10));
+      resolve();
+    }),
+  );
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.on('response', (res) => {
       let text = '';
@@ -91,21 +95,26 @@ describe('the process', function () {
       expect(await running.exited).to.equal(1);
       expect(running.stderr().trim().split('\n')).to.deep.equal([
         'config error: MONGODB_URI: is required when NODE_ENV=production (the in-memory store keeps nothing)',
-        'config error: ADMIN_TOKENS: is required when NODE_ENV=production; set AUTH_DISABLED=true to run open on purpose',
+        'config error: ADMIN_TOKENS: is required when NODE_ENV=production; set AUTH_DISABLED=true to run open on ' +
+          'purpose',
       ]);
     });
 
     it('exits 1 on an encryption key that is not 32 bytes of base64, without echoing it', async () => {
       running = spawnService({ ENCRYPTION_KEY: 'c2hvcnQta2V5' });
       expect(await running.exited).to.equal(1);
-      expect(running.stderr()).to.include('config error: ENCRYPTION_KEY: must be 32 bytes, base64-encoded').and.not.include('c2hvcnQta2V5');
+      expect(running.stderr())
+        .to.include('config error: ENCRYPTION_KEY: must be 32 bytes, base64-encoded')
+        .and.not.include('c2hvcnQta2V5');
     });
   });
 
   it('starts with no environment on the in-memory store, warns that nothing is kept, and serves the defaults', async () => {
     running = spawnService({ PORT: '0', HOST: '127.0.0.1' });
     const port = await running.listening;
-    const warning = (await logged(running, 'ready')).find((l) => l.level === 'warn' && String(l.msg).includes('in-memory'));
+    const warning = (await logged(running, 'ready')).find(
+      (l) => l.level === 'warn' && String(l.msg).includes('in-memory'),
+    );
     expect(warning!.msg).to.include('nothing is kept');
     const list = await get(port, '/integrations');
     expect(JSON.parse(list.body).map((i: { id: string }) => i.id)).to.deep.equal(['chat_widget', 'facebook']);
@@ -116,7 +125,10 @@ describe('the process', function () {
     it(`on ${signal}: stops accepting, lets the request in flight finish, exits 0`, async () => {
       running = spawnService({ PORT: '0', HOST: '127.0.0.1', SHUTDOWN_GRACE_MS: '5000' });
       const port = await running.listening;
-      const slow = slowPut(port, JSON.stringify({ name: 'Chat Widget', description: 'saved during shutdown', settings: {} }));
+      const slow = slowPut(
+        port,
+        JSON.stringify({ name: 'Chat Widget', description: 'saved during shutdown', settings: {} }),
+      );
       await slow.started;
 
       running.child.kill(signal);
@@ -142,21 +154,35 @@ describe('the process', function () {
     await slow.started;
     running.child.kill('SIGTERM');
     expect(await running.exited).to.equal(0);
-    expect(await slow.response.then(() => 'answered', () => 'cut')).to.equal('cut');
-    expect(logLines(running.stdout()).some((l) => l.msg === 'grace period over: cut the requests still in flight')).to.equal(true);
+    expect(
+      await slow.response.then(
+        () => 'answered',
+        () => 'cut',
+      ),
+    ).to.equal('cut');
+    expect(
+      logLines(running.stdout()).some((l) => l.msg === 'grace period over: cut the requests still in flight'),
+    ).to.equal(true);
   });
 
   for (const kind of ['rejection', 'exception'] as const) {
     it(`on an unhandled ${kind}: logs it with one err shape, stops gracefully, exits 1`, async () => {
-      running = spawnService({ PORT: '0', HOST: '127.0.0.1', FAULT_KIND: kind, SHUTDOWN_GRACE_MS: '1000' }, ['./test/support/fault-later.mjs']);
+      running = spawnService({ PORT: '0', HOST: '127.0.0.1', FAULT_KIND: kind, SHUTDOWN_GRACE_MS: '1000' }, [
+        './test/support/fault-later.mjs',
+      ]);
       await running.listening;
       await logged(running, 'ready');
       running.child.kill('SIGUSR2');
       expect(await running.exited).to.equal(1);
       const lines = logLines(running.stdout());
-      const crash = lines.find((l) => l.msg === (kind === 'rejection' ? 'unhandled promise rejection' : 'uncaught exception'));
+      const crash = lines.find(
+        (l) => l.msg === (kind === 'rejection' ? 'unhandled promise rejection' : 'uncaught exception'),
+      );
       expect(crash, running.stdout()).to.not.equal(undefined);
-      expect(crash!.err).to.include({ name: 'Error' }).and.have.property('message').that.matches(/nobody awaited|threw/);
+      expect(crash!.err)
+        .to.include({ name: 'Error' })
+        .and.have.property('message')
+        .that.matches(/nobody awaited|threw/);
       expect(lines.map((l) => l.msg)).to.include.members(['stopping', 'stopped']);
     });
   }

@@ -14,7 +14,12 @@ describe('start-up refusal', () => {
 
   const sealedBy = (key: string) => {
     const cipher = new CredentialCipher(Buffer.from(key, 'base64'));
-    return [{ id: 'facebook', settings: { verify: 'v', secret: cipher.seal('app-secret', 'facebook/secret'), page_access_token: '' } }];
+    return [
+      {
+        id: 'facebook',
+        settings: { verify: 'v', secret: cipher.seal('app-secret', 'facebook/secret'), page_access_token: '' },
+      },
+    ];
   };
 
   for (const [title, env] of [
@@ -22,10 +27,15 @@ describe('start-up refusal', () => {
     ['ENCRYPTION_KEY was unset while credentials are sealed', {}],
   ] as const) {
     it(`refuses to start, with one line naming the credential and the key, when ${title}`, async () => {
-      running = await startService(env, { waitUntilReady: false, overrides: { memorySeed: sealedBy(testKey('retired')) } });
+      running = await startService(env, {
+        waitUntilReady: false,
+        overrides: { memorySeed: sealedBy(testKey('retired')) },
+      });
       const error = await running.service.whenInitialized().catch((e: unknown) => e);
       expect(error).to.be.instanceOf(StartupRefusal);
-      expect((error as Error).message).to.include('facebook/secret').and.include(keyId(Buffer.from(testKey('retired'), 'base64')));
+      expect((error as Error).message)
+        .to.include('facebook/secret')
+        .and.include(keyId(Buffer.from(testKey('retired'), 'base64')));
       const ready = await request(running.url).get('/readyz').expect(503);
       expect(ready.body.checks).to.deep.include({ store: 'refused' });
       expect(ready.body.checks.reason).to.include('facebook/secret');
@@ -35,7 +45,10 @@ describe('start-up refusal', () => {
   }
 
   it('starts when the sealing key is among the previous keys', async () => {
-    running = await startService({ ENCRYPTION_KEY: testKey('new'), ENCRYPTION_KEY_PREVIOUS: testKey('retired') }, { overrides: { memorySeed: sealedBy(testKey('retired')) } });
+    running = await startService(
+      { ENCRYPTION_KEY: testKey('new'), ENCRYPTION_KEY_PREVIOUS: testKey('retired') },
+      { overrides: { memorySeed: sealedBy(testKey('retired')) } },
+    );
     const res = await request(running.url).get('/integrations/facebook').expect(200);
     expect(res.body.settings.secret).to.equal('app-secret');
   });

@@ -14,11 +14,27 @@ const yamlFile = (relative: string) => parseYaml(read(relative)) as Record<strin
 const DEFAULTS = loadConfig({});
 const PORT = DEFAULTS.port;
 const IMAGE = 'integrations-service';
-const SECRET_VARIABLES = ['MONGODB_URI', 'ADMIN_TOKENS', 'READ_TOKENS', 'GATEWAY_TOKENS', 'ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS', 'ENCRYPTION_KEY_NEXT'];
+const SECRET_VARIABLES = [
+  'MONGODB_URI',
+  'ADMIN_TOKENS',
+  'READ_TOKENS',
+  'GATEWAY_TOKENS',
+  'ENCRYPTION_KEY',
+  'ENCRYPTION_KEY_PREVIOUS',
+  'ENCRYPTION_KEY_NEXT',
+];
 
 describe('ops manifests agree with the code', () => {
   it('the configuration list the manifests are checked against is the one the service reads', () => {
-    expect(ENV_VARIABLES).to.include.members(['MONGODB_URI', 'MONGODB_DB', 'MONGO_MAX_POOL_SIZE', 'LOG_LEVEL', 'METRICS_ENABLED', 'PORT', 'HOST']);
+    expect(ENV_VARIABLES).to.include.members([
+      'MONGODB_URI',
+      'MONGODB_DB',
+      'MONGO_MAX_POOL_SIZE',
+      'LOG_LEVEL',
+      'METRICS_ENABLED',
+      'PORT',
+      'HOST',
+    ]);
     expect(ENV_VARIABLES).to.have.length(22);
   });
 
@@ -38,13 +54,17 @@ describe('ops manifests agree with the code', () => {
     it('runs as a non-root user, exposes the service port, checks /healthz, starts the built entry point', () => {
       expect(runtime.find((l) => l.startsWith('USER'))).to.equal('USER node');
       expect(runtime.find((l) => l.startsWith('EXPOSE'))).to.equal(`EXPOSE ${PORT}`);
-      expect(runtime.find((l) => l.startsWith('ENV'))).to.include(`PORT=${PORT}`).and.include('NODE_ENV=production');
+      expect(runtime.find((l) => l.startsWith('ENV')))
+        .to.include(`PORT=${PORT}`)
+        .and.include('NODE_ENV=production');
       expect(runtime.find((l) => l.startsWith('HEALTHCHECK'))).to.include('/healthz');
       const pkg = JSON.parse(read('package.json')) as { main: string; scripts: Record<string, string> };
       // The image runs what npm start runs, node's options and all (the tests and the bench spawn it so too).
       const start = ['node', ...SERVICE_NODE_OPTIONS, pkg.main];
       expect(pkg.scripts.start).to.equal(start.join(' '));
-      expect(runtime.find((l) => l.startsWith('CMD'))).to.equal(`CMD [${start.map((word) => JSON.stringify(word)).join(', ')}]`);
+      expect(runtime.find((l) => l.startsWith('CMD'))).to.equal(
+        `CMD [${start.map((word) => JSON.stringify(word)).join(', ')}]`,
+      );
     });
 
     it('leaves the working tree out of the build context', () => {
@@ -57,15 +77,21 @@ describe('ops manifests agree with the code', () => {
     const compose = yamlFile('ops/compose/compose.yaml');
     const service = compose.services['integrations-service'];
 
-    it('runs MongoDB 7 as a single-node replica set with a volume and a healthcheck, and the service once it has a primary', () => {
-      expect(compose.services.mongo.image).to.match(/^mongo:7/);
-      expect(compose.services.mongo.command).to.deep.equal(['--replSet', 'rs0', '--bind_ip_all']);
-      expect(compose.services.mongo.healthcheck.test.join(' ')).to.include("rs.initiate({ _id: 'rs0'").and.include('isWritablePrimary');
-      expect(compose.services.mongo.volumes[0]).to.match(/^mongo-data:\/data\/db$/);
-      expect(compose.volumes).to.have.property('mongo-data');
-      expect(compose.services.mongo.healthcheck.test.join(' ')).to.include('ping');
-      expect(service.depends_on.mongo.condition).to.equal('service_healthy');
-    });
+    it(
+      'runs MongoDB 7 as a single-node replica set with a volume and a healthcheck, and the service once it has a ' +
+        'primary',
+      () => {
+        expect(compose.services.mongo.image).to.match(/^mongo:7/);
+        expect(compose.services.mongo.command).to.deep.equal(['--replSet', 'rs0', '--bind_ip_all']);
+        expect(compose.services.mongo.healthcheck.test.join(' '))
+          .to.include("rs.initiate({ _id: 'rs0'")
+          .and.include('isWritablePrimary');
+        expect(compose.services.mongo.volumes[0]).to.match(/^mongo-data:\/data\/db$/);
+        expect(compose.volumes).to.have.property('mongo-data');
+        expect(compose.services.mongo.healthcheck.test.join(' ')).to.include('ping');
+        expect(service.depends_on.mongo.condition).to.equal('service_healthy');
+      },
+    );
 
     it('builds the Dockerfile, publishes the service port, and waits longer than the shutdown grace', () => {
       expect(service.build).to.deep.equal({ context: '../..', dockerfile: 'Dockerfile' });
@@ -82,7 +108,10 @@ describe('ops manifests agree with the code', () => {
 
     it('is a configuration the service accepts (unset secrets as empty values)', () => {
       const env = Object.fromEntries(
-        Object.entries(service.environment as Record<string, string>).map(([k, v]) => [k, v.replace(/^\$\{[A-Z_]+:-(.*)\}$/, '$1')]),
+        Object.entries(service.environment as Record<string, string>).map(([k, v]) => [
+          k,
+          v.replace(/^\$\{[A-Z_]+:-(.*)\}$/, '$1'),
+        ]),
       );
       expect(loadConfig(env)).to.include({ isProduction: true, port: PORT, migrateOnStart: true });
     });
@@ -99,7 +128,9 @@ describe('ops manifests agree with the code', () => {
     const dir = 'ops/k8s';
     const docs = readdirSync(path.join(ROOT, dir))
       .filter((f) => f.endsWith('.yaml'))
-      .flatMap((file) => parseAllDocuments(read(`${dir}/${file}`)).map((d) => ({ file, doc: d.toJS() as Record<string, any> })));
+      .flatMap((file) =>
+        parseAllDocuments(read(`${dir}/${file}`)).map((d) => ({ file, doc: d.toJS() as Record<string, any> })),
+      );
     const kind = (k: string) => docs.find((d) => d.doc.kind === k)!.doc;
     const deployment = kind('Deployment');
     const pod = deployment.spec.template.spec;
@@ -109,7 +140,11 @@ describe('ops manifests agree with the code', () => {
     it('parses every file, and the kustomization lists only files that exist', () => {
       for (const { file, doc } of docs) expect(doc, file).to.be.an('object');
       const kustomization = kind('Kustomization');
-      for (const resource of kustomization.resources) expect(docs.some((d) => d.file === resource), resource).to.equal(true);
+      for (const resource of kustomization.resources)
+        expect(
+          docs.some((d) => d.file === resource),
+          resource,
+        ).to.equal(true);
       expect(kustomization.images[0].name).to.equal(container.image);
       expect(container.image).to.equal(IMAGE);
     });
@@ -128,7 +163,9 @@ describe('ops manifests agree with the code', () => {
 
     it('gives in-flight requests their grace: terminationGracePeriod above preStop + SHUTDOWN_GRACE_MS', () => {
       const preStopSeconds = Number(container.lifecycle.preStop.exec.command[1]);
-      expect(pod.terminationGracePeriodSeconds * 1000).to.be.above(preStopSeconds * 1000 + Number(configMap.data.SHUTDOWN_GRACE_MS));
+      expect(pod.terminationGracePeriodSeconds * 1000).to.be.above(
+        preStopSeconds * 1000 + Number(configMap.data.SHUTDOWN_GRACE_MS),
+      );
     });
 
     it('runs non-root on a read-only root filesystem with resources set', () => {
@@ -142,7 +179,9 @@ describe('ops manifests agree with the code', () => {
       expect(container.envFrom[0].configMapRef.name).to.equal(configMap.metadata.name);
       const fromSecret = container.env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name);
       expect(fromSecret).to.deep.equal(SECRET_VARIABLES);
-      expect(container.env.find((e: any) => e.name === 'MONGODB_URI').valueFrom.secretKeyRef.optional).to.equal(undefined);
+      expect(container.env.find((e: any) => e.name === 'MONGODB_URI').valueFrom.secretKeyRef.optional).to.equal(
+        undefined,
+      );
       expect([...Object.keys(configMap.data), ...fromSecret]).to.have.members(ENV_VARIABLES);
       expect(Object.keys(kind('Secret').stringData)).to.have.members(SECRET_VARIABLES);
       expect(configMap.data.PORT).to.equal(String(PORT));
@@ -150,7 +189,9 @@ describe('ops manifests agree with the code', () => {
 
     it('is a configuration the service accepts', () => {
       const secret = kind('Secret').stringData;
-      expect(loadConfig({ ...configMap.data, MONGODB_URI: secret.MONGODB_URI, ADMIN_TOKENS: secret.ADMIN_TOKENS })).to.include({ isProduction: true, port: PORT });
+      expect(
+        loadConfig({ ...configMap.data, MONGODB_URI: secret.MONGODB_URI, ADMIN_TOKENS: secret.ADMIN_TOKENS }),
+      ).to.include({ isProduction: true, port: PORT });
     });
 
     it('routes the Service, HPA, PDB and scrape annotations to the Deployment', () => {
@@ -163,7 +204,11 @@ describe('ops manifests agree with the code', () => {
       expect(hpa.spec.scaleTargetRef).to.include({ kind: 'Deployment', name: deployment.metadata.name });
       expect(hpa.spec.minReplicas).to.be.at.least(2);
       expect(hpa.spec.metrics[0].resource.name).to.equal('cpu');
-      expect(deployment.spec.template.metadata.annotations).to.include({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(PORT), 'prometheus.io/path': '/metrics' });
+      expect(deployment.spec.template.metadata.annotations).to.include({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(PORT),
+        'prometheus.io/path': '/metrics',
+      });
       expect(kind('ServiceMonitor').spec.endpoints[0]).to.include({ port: 'http', path: '/metrics' });
       expect(kind('Ingress').spec.rules[0].http.paths[0].backend.service.name).to.equal(service.metadata.name);
     });
@@ -180,7 +225,11 @@ describe('ops manifests agree with the code', () => {
         expect(scripts[script]).to.equal(`node ${entry}`);
       }
       const reseal = job('reseal-job.yaml').spec.template.spec.containers[0];
-      expect(reseal.env.map((e: { name: string }) => e.name)).to.include.members(['MONGODB_URI', 'ENCRYPTION_KEY', 'ENCRYPTION_KEY_PREVIOUS']);
+      expect(reseal.env.map((e: { name: string }) => e.name)).to.include.members([
+        'MONGODB_URI',
+        'ENCRYPTION_KEY',
+        'ENCRYPTION_KEY_PREVIOUS',
+      ]);
     });
   });
 
@@ -192,7 +241,8 @@ describe('ops manifests agree with the code', () => {
       for (const file of readdirSync(path.join(ROOT, 'ops/ecs')).filter((f) => f.endsWith('.tf'))) {
         const parsed = (await parseHcl(file, read(`ops/ecs/${file}`))) as Record<string, any>;
         // `locals` blocks parse to a list; the other blocks to maps keyed by name.
-        for (const [block, value] of Object.entries(parsed)) tf[block] = Array.isArray(value) ? [...(tf[block] ?? []), ...value] : { ...(tf[block] ?? {}), ...value };
+        for (const [block, value] of Object.entries(parsed))
+          tf[block] = Array.isArray(value) ? [...(tf[block] ?? []), ...value] : { ...(tf[block] ?? {}), ...value };
       }
     });
 
@@ -200,7 +250,13 @@ describe('ops manifests agree with the code', () => {
     const resource = (type: string) => (Object.values(tf.resource[type])[0] as object[])[0] as Record<string, any>;
 
     it('parses every file: a task definition, a service, autoscaling, logs, variables and outputs', () => {
-      expect(tf.resource).to.include.keys('aws_ecs_task_definition', 'aws_ecs_service', 'aws_appautoscaling_target', 'aws_appautoscaling_policy', 'aws_cloudwatch_log_group');
+      expect(tf.resource).to.include.keys(
+        'aws_ecs_task_definition',
+        'aws_ecs_service',
+        'aws_appautoscaling_target',
+        'aws_appautoscaling_policy',
+        'aws_cloudwatch_log_group',
+      );
       expect(tf.variable).to.include.keys('image', 'desired_count', 'mongodb_uri_secret_arn');
       expect(tf.output).to.include.keys('service_name', 'task_definition_arn', 'log_group_name');
       expect(resource('aws_ecs_task_definition').container_definitions).to.include('local.container_definitions');
@@ -212,7 +268,9 @@ describe('ops manifests agree with the code', () => {
       expect(container.portMappings[0].containerPort).to.equal('${local.port}');
       expect(container.healthCheck.command.join(' ')).to.include(`127.0.0.1:${PORT}/healthz`);
       expect(container.logConfiguration.logDriver).to.equal('awslogs');
-      expect(container.stopTimeout * 1000).to.be.above(Number(locals().settings.match(/SHUTDOWN_GRACE_MS\s*=\s*"(\d+)"/)[1]));
+      expect(container.stopTimeout * 1000).to.be.above(
+        Number(locals().settings.match(/SHUTDOWN_GRACE_MS\s*=\s*"(\d+)"/)[1]),
+      );
     });
 
     it('passes every configuration variable: settings as environment, credentials from Secrets Manager', () => {
@@ -232,7 +290,10 @@ describe('ops manifests agree with the code', () => {
       expect(service.deployment_circuit_breaker[0]).to.deep.equal({ enable: true, rollback: true });
       expect(service.launch_type).to.equal('FARGATE');
       const policy = resource('aws_appautoscaling_policy');
-      expect(policy.target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].predefined_metric_type).to.equal('ECSServiceAverageCPUUtilization');
+      expect(
+        policy.target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0]
+          .predefined_metric_type,
+      ).to.equal('ECSServiceAverageCPUUtilization');
     });
 
     it('names the image after this service', () => {
@@ -243,45 +304,65 @@ describe('ops manifests agree with the code', () => {
 
   it('the README configuration table lists exactly the variables the service reads', () => {
     const readme = read('README.md');
-    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));
-    const listed = [...table.matchAll(/^\| `([A-Z_]+)`(?:, `([A-Z_]+)`)? \|/gm)].flatMap((m) => [m[1], m[2]].filter(Boolean));
+    const table = readme.slice(
+      readme.indexOf('## Configuration'),
+      readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5),
+    );
+    const listed = [...table.matchAll(/^\| `([A-Z_]+)`(?:, `([A-Z_]+)`)? \|/gm)].flatMap((m) =>
+      [m[1], m[2]].filter(Boolean),
+    );
     expect(listed).to.have.members(ENV_VARIABLES);
   });
 
   describe('CI workflow (.github/workflows/ci.yml)', () => {
     const workflow = yamlFile('.github/workflows/ci.yml');
 
-    it('runs .ci/run, as CI here does, not under sudo (which would put another Node than setup-node\'s on PATH)', () => {
+    it("runs .ci/run, as CI here does, not under sudo (which would put another Node than setup-node's on PATH)", () => {
       const runs = workflow.jobs.test.steps.map((step: { run?: string }) => step.run ?? '').join('\n');
-      expect(runs).to.include('.ci/run').and.not.match(/sudo[^\n]*\.ci\/run/);
+      expect(runs)
+        .to.include('.ci/run')
+        .and.not.match(/sudo[^\n]*\.ci\/run/);
     });
 
     it('fails a leg whose MongoDB never answers, instead of testing against nothing', () => {
       for (const job of ['mongodb', 'mongodb-too-old']) {
         const start = (workflow.jobs[job].steps as { run?: string }[]).map((step) => step.run ?? '').join('\n');
-        expect(start, job).to.include('set -euo pipefail').and.match(/(return|exit) 1/);
+        expect(start, job)
+          .to.include('set -euo pipefail')
+          .and.match(/(return|exit) 1/);
       }
     });
 
     it('runs the suite once more with a mongod on PATH and no MONGODB_URI: npm test starts its own replica set', () => {
       const steps = workflow.jobs['mongod-on-path'].steps as { run?: string; env?: Record<string, string> }[];
-      expect(steps.map((step) => step.run ?? '').join('\n')).to.include('GITHUB_PATH').and.include('npm test');
+      expect(steps.map((step) => step.run ?? '').join('\n'))
+        .to.include('GITHUB_PATH')
+        .and.include('npm test');
       expect(steps.every((step) => step.env?.MONGODB_URI === undefined)).to.equal(true);
     });
 
-    it('runs the whole suite against the oldest supported MongoDB and the current one, standalone and as a replica set', () => {
-      const { matrix } = workflow.jobs.mongodb.strategy;
-      expect(matrix.mongo).to.include.members(['4.4', '7.0']);
-      expect(matrix.topology).to.have.members(['standalone', 'replicaset']);
-      const steps = workflow.jobs.mongodb.steps as { run?: string; env?: Record<string, string> }[];
-      const test = steps.find((step) => step.run === 'npm test')!;
-      expect(test.env!.MONGODB_URI).to.equal('${{ matrix.uri }}');
-      // A replica set is named: with directConnection=true the driver would read primaryPreferred.
-      const uris = Object.fromEntries((matrix.include as { topology: string; uri: string }[]).map(({ topology, uri }) => [topology, uri]));
-      expect(uris).to.deep.equal({ standalone: 'mongodb://localhost:27017/', replicaset: 'mongodb://localhost:27017/?replicaSet=rs0' });
-      const start = steps.map((step) => step.run ?? '').join('\n');
-      expect(start).to.include('--replSet rs0').and.include('rs.initiate');
-    });
+    it(
+      'runs the whole suite against the oldest supported MongoDB and the current one, standalone and as a replica ' +
+        'set',
+      () => {
+        const { matrix } = workflow.jobs.mongodb.strategy;
+        expect(matrix.mongo).to.include.members(['4.4', '7.0']);
+        expect(matrix.topology).to.have.members(['standalone', 'replicaset']);
+        const steps = workflow.jobs.mongodb.steps as { run?: string; env?: Record<string, string> }[];
+        const test = steps.find((step) => step.run === 'npm test')!;
+        expect(test.env!.MONGODB_URI).to.equal('${{ matrix.uri }}');
+        // A replica set is named: with directConnection=true the driver would read primaryPreferred.
+        const uris = Object.fromEntries(
+          (matrix.include as { topology: string; uri: string }[]).map(({ topology, uri }) => [topology, uri]),
+        );
+        expect(uris).to.deep.equal({
+          standalone: 'mongodb://localhost:27017/',
+          replicaset: 'mongodb://localhost:27017/?replicaSet=rs0',
+        });
+        const start = steps.map((step) => step.run ?? '').join('\n');
+        expect(start).to.include('--replSet rs0').and.include('rs.initiate');
+      },
+    );
 
     it('checks the refusal of the chatbot’s MongoDB 4.2 on a real one', () => {
       const steps = workflow.jobs['mongodb-too-old'].steps as { run?: string; env?: Record<string, string> }[];

@@ -41,7 +41,10 @@ class ScriptedStore implements IntegrationRepository {
 
   async list(): Promise<Integration[]> {
     await this.s.schedule(Promise.resolve(), 'list served');
-    return this.reply([...this.records.values()].sort((a, b) => a.id.localeCompare(b.id)), 'list');
+    return this.reply(
+      [...this.records.values()].sort((a, b) => a.id.localeCompare(b.id)),
+      'list',
+    );
   }
 
   async replace(next: Integration): Promise<void> {
@@ -78,7 +81,13 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('read' as const), id: anId, fresh: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('held' as const), id: anId }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('list' as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('feed' as const), to: fc.constantFrom('live' as const, 'lost' as const, 'changed-all' as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('feed' as const),
+      to: fc.constantFrom('live' as const, 'lost' as const, 'changed-all' as const),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('store' as const), down: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('clock' as const), ms: fc.integer({ min: 0, max: 1_500 }) }) },
 );
@@ -90,20 +99,31 @@ describe('CachedIntegrationRepository under any interleaving (fast-check, seeded
         const feed = new ChangeListeners('lost');
         const store = new ScriptedStore(s, feed);
         let clock = 0;
-        const cache = new CachedIntegrationRepository(store, { ttlMs: 1_000, staleIfErrorMs: 60_000, feed, now: () => clock });
+        const cache = new CachedIntegrationRepository(store, {
+          ttlMs: 1_000,
+          staleIfErrorMs: 60_000,
+          feed,
+          now: () => clock,
+        });
         // id → the highest version whose write this replica acknowledged to its caller.
         const acknowledged = new Map<string, number>(IDS.map((id) => [id, 1]));
         const atLeast = (record: Integration | null | undefined, floor: number, what: string): void => {
           if (record) expect(record.version, `${what} of ${record.id}`).to.be.at.least(floor);
         };
         /** Checks a read's answer, or the copy its error offers, against what was acknowledged when it began. */
-        const check = async (id: string | undefined, read: Promise<Integration | Integration[] | null>, what: string): Promise<void> => {
+        const check = async (
+          id: string | undefined,
+          read: Promise<Integration | Integration[] | null>,
+          what: string,
+        ): Promise<void> => {
           const floors = new Map(acknowledged);
           const answer = await read.catch((error: unknown) => {
-            if (error instanceof StoreUnavailableError) return error.lastKnown?.value as Integration | Integration[] | null | undefined;
+            if (error instanceof StoreUnavailableError)
+              return error.lastKnown?.value as Integration | Integration[] | null | undefined;
             throw error;
           });
-          for (const record of Array.isArray(answer) ? answer : [answer]) atLeast(record, floors.get(record?.id ?? id!)!, what);
+          for (const record of Array.isArray(answer) ? answer : [answer])
+            atLeast(record, floors.get(record?.id ?? id!)!, what);
         };
 
         // Steps begin in their order, each at a scheduled moment, and run concurrently from there.

@@ -17,9 +17,12 @@ integrationRepositoryContract('CachedIntegrationRepository over in-memory (its c
   return { repository: new CachedIntegrationRepository(store, { ttlMs: 60_000, staleIfErrorMs: 60_000, feed: store }) };
 });
 
-integrationRepositoryContract('CachedIntegrationRepository over in-memory, no change feed (TTL only)', async (legacy) => ({
-  repository: new CachedIntegrationRepository(new InMemoryIntegrationRepository(legacy), { ttlMs: 60_000 }),
-}));
+integrationRepositoryContract(
+  'CachedIntegrationRepository over in-memory, no change feed (TTL only)',
+  async (legacy) => ({
+    repository: new CachedIntegrationRepository(new InMemoryIntegrationRepository(legacy), { ttlMs: 60_000 }),
+  }),
+);
 
 /** A store another replica (or the old Python store) also writes to, behind this replica's back. */
 function sharedStore(): InMemoryIntegrationRepository {
@@ -32,7 +35,8 @@ function failing(inner: IntegrationRepository): IntegrationRepository & { down: 
   const double = {
     down: false,
     list: () => (double.down ? unavailable() : inner.list()),
-    findById: (id: string, options?: { fresh?: boolean }) => (double.down ? unavailable() : inner.findById(id, options)),
+    findById: (id: string, options?: { fresh?: boolean }) =>
+      double.down ? unavailable() : inner.findById(id, options),
     replace: (next: Integration) => (double.down ? unavailable() : inner.replace(next)),
     insertMissing: (all: readonly Integration[]) => (double.down ? unavailable() : inner.insertMissing(all)),
     ping: () => (double.down ? unavailable() : inner.ping()),
@@ -117,25 +121,29 @@ describe('CachedIntegrationRepository', () => {
     });
   });
 
-  it('holds for an answer at once exactly the copy a read would serve from memory, and nothing when a read would ask the store', async () => {
-    expect(cache.held('facebook'), 'never read').to.equal(undefined);
-    const reading = cache.findById('facebook');
-    expect(cache.held('facebook'), 'a read under way').to.equal(undefined);
-    const read = await reading;
-    expect(cache.held('facebook')).to.equal(read);
-    await cache.findById('telegram');
-    expect(cache.held('telegram'), 'a record the store has not').to.equal(null);
-    clock = 1_001;
-    expect(cache.held('facebook'), 'past the TTL, the feed down').to.equal(undefined);
-    await edit(cache, 'facebook', { status: true });
-    expect(cache.held('facebook')!.status, 'its own acknowledged write').to.equal(true);
-    feed.live();
-    await cache.findById('chat_widget');
-    clock = 3_600_000;
-    expect(cache.held('chat_widget'), 'the feed live: current until it tells of a change').to.not.equal(undefined);
-    feed.changed('chat_widget');
-    expect(cache.held('chat_widget'), 'a change the feed told').to.equal(undefined);
-  });
+  it(
+    'holds for an answer at once exactly the copy a read would serve from memory, and nothing when a read would ' +
+      'ask the store',
+    async () => {
+      expect(cache.held('facebook'), 'never read').to.equal(undefined);
+      const reading = cache.findById('facebook');
+      expect(cache.held('facebook'), 'a read under way').to.equal(undefined);
+      const read = await reading;
+      expect(cache.held('facebook')).to.equal(read);
+      await cache.findById('telegram');
+      expect(cache.held('telegram'), 'a record the store has not').to.equal(null);
+      clock = 1_001;
+      expect(cache.held('facebook'), 'past the TTL, the feed down').to.equal(undefined);
+      await edit(cache, 'facebook', { status: true });
+      expect(cache.held('facebook')!.status, 'its own acknowledged write').to.equal(true);
+      feed.live();
+      await cache.findById('chat_widget');
+      clock = 3_600_000;
+      expect(cache.held('chat_widget'), 'the feed live: current until it tells of a change').to.not.equal(undefined);
+      feed.changed('chat_widget');
+      expect(cache.held('chat_widget'), 'a change the feed told').to.equal(undefined);
+    },
+  );
 
   it('never serves a record, or a list, older than a write it acknowledged', async () => {
     await cache.findById('facebook');
@@ -175,7 +183,11 @@ describe('CachedIntegrationRepository', () => {
   it('does not keep what a read fetched while a write was under way', async () => {
     let release!: (value: Integration | null) => void;
     const before = await store.findById('facebook');
-    sinon.stub(store, 'findById').onFirstCall().returns(new Promise((resolve) => (release = resolve))).callThrough();
+    sinon
+      .stub(store, 'findById')
+      .onFirstCall()
+      .returns(new Promise((resolve) => (release = resolve)))
+      .callThrough();
     const slowRead = cache.findById('facebook'); // began before the write, answers the old record
     await cache.replace(before!.change({ status: true }, T1));
     release(before);
@@ -186,7 +198,11 @@ describe('CachedIntegrationRepository', () => {
   it('does not keep a list that began before a write and ended after it', async () => {
     let release!: (value: Integration[]) => void;
     const before = await store.list();
-    sinon.stub(store, 'list').onFirstCall().returns(new Promise((resolve) => (release = resolve))).callThrough();
+    sinon
+      .stub(store, 'list')
+      .onFirstCall()
+      .returns(new Promise((resolve) => (release = resolve)))
+      .callThrough();
     const slowList = cache.list();
     await edit(cache, 'facebook', { status: true });
     release(before);
@@ -231,7 +247,9 @@ describe('CachedIntegrationRepository', () => {
       await cache.findById('facebook');
       clock = 60_001;
       flaky.down = true;
-      expect(((await cache.findById('facebook').catch((e: unknown) => e)) as StoreUnavailableError).lastKnown).to.equal(undefined);
+      expect(((await cache.findById('facebook').catch((e: unknown) => e)) as StoreUnavailableError).lastKnown).to.equal(
+        undefined,
+      );
     });
 
     it('offers the record of its own last acknowledged write, never the one before', async () => {
@@ -239,7 +257,9 @@ describe('CachedIntegrationRepository', () => {
       await edit(cache, 'facebook', { status: true });
       clock = 2_000;
       flaky.down = true;
-      expect(((await cache.findById('facebook').catch((e: unknown) => e)) as StoreUnavailableError).lastKnown!.value).to.have.property('version', 2);
+      expect(
+        ((await cache.findById('facebook').catch((e: unknown) => e)) as StoreUnavailableError).lastKnown!.value,
+      ).to.have.property('version', 2);
       expect(((await cache.list().catch((e: unknown) => e)) as StoreUnavailableError).lastKnown).to.equal(undefined);
     });
 
@@ -248,9 +268,13 @@ describe('CachedIntegrationRepository', () => {
       await cache.list();
       feed.changed('facebook');
       flaky.down = true;
-      expect(((await cache.findById('facebook').catch((e: unknown) => e)) as StoreUnavailableError).lastKnown).to.equal(undefined);
+      expect(((await cache.findById('facebook').catch((e: unknown) => e)) as StoreUnavailableError).lastKnown).to.equal(
+        undefined,
+      );
       expect(((await cache.list().catch((e: unknown) => e)) as StoreUnavailableError).lastKnown).to.equal(undefined);
-      expect(((await cache.findById('chat_widget').catch((e: unknown) => e)) as StoreUnavailableError).lastKnown).to.equal(undefined);
+      expect(
+        ((await cache.findById('chat_widget').catch((e: unknown) => e)) as StoreUnavailableError).lastKnown,
+      ).to.equal(undefined);
     });
   });
 });

@@ -40,7 +40,12 @@ function collectionDouble(): { collection: Collection<Document>; streams: Stream
 
 function listener(): ChangeListener & { states: string[] } {
   const states: string[] = [];
-  return { states, changed: (id?: string) => states.push(`changed ${id ?? 'all'}`), live: () => states.push('live'), lost: () => states.push('lost') };
+  return {
+    states,
+    changed: (id?: string) => states.push(`changed ${id ?? 'all'}`),
+    live: () => states.push('live'),
+    lost: () => states.push('lost'),
+  };
 }
 
 describe('MongoChangeFeed', () => {
@@ -54,7 +59,12 @@ describe('MongoChangeFeed', () => {
     const double = collectionDouble();
     streams = double.streams;
     reopens = [];
-    feed = new MongoChangeFeed(double.collection, { retryMs: 100, silenceMs: 5_000, onReopen: (detail) => reopens.push(detail), ...options });
+    feed = new MongoChangeFeed(double.collection, {
+      retryMs: 100,
+      silenceMs: 5_000,
+      onReopen: (detail) => reopens.push(detail),
+      ...options,
+    });
     told = listener();
     feed.subscribe(told);
     feed.start();
@@ -98,12 +108,17 @@ describe('MongoChangeFeed', () => {
   it('tells each failure to open, with a pause that doubles up to ten times retryMs, and reports itself degraded', async () => {
     startFeed();
     for (let i = 0; i < 6; i += 1) {
-      streams.at(-1)!.emit('error', Object.assign(new Error('not authorized on db to execute command aggregate'), { code: 13 }));
+      streams
+        .at(-1)!
+        .emit('error', Object.assign(new Error('not authorized on db to execute command aggregate'), { code: 13 }));
       await clock.tickAsync(reopens.at(-1)!.pauseMs);
     }
     expect(reopens.map((r) => r.pauseMs)).to.deep.equal([100, 200, 400, 800, 1_000, 1_000]);
     expect(streams).to.have.length(7);
-    expect(feed.health()).to.deep.equal({ live: false, detail: 'the change stream failed: not authorized on db to execute command aggregate' });
+    expect(feed.health()).to.deep.equal({
+      live: false,
+      detail: 'the change stream failed: not authorized on db to execute command aggregate',
+    });
     streams.at(-1)!.answer('t1');
     streams.at(-1)!.answer('t2');
     expect(feed.health().live).to.equal(true);

@@ -30,24 +30,34 @@ describe('MongoIntegrationRepository queries (no server)', () => {
   it('sends every operation with majority writes bounded by a wtimeout, and majority reads from the primary', () => {
     const { db, collectionOptions } = fakeDb();
     new MongoIntegrationRepository(db, codec(), { maxTimeMS: 3_000, wtimeoutMS: 2_250 });
-    expect(collectionOptions).to.deep.equal([{ readPreference: 'primary', readConcern: { level: 'majority' }, writeConcern: { w: 'majority', wtimeoutMS: 2_250 } }]);
+    expect(collectionOptions).to.deep.equal([
+      {
+        readPreference: 'primary',
+        readConcern: { level: 'majority' },
+        writeConcern: { w: 'majority', wtimeoutMS: 2_250 },
+      },
+    ]);
   });
 
-  it('replaces with $set of the whole next version as plain values, filtered by id under $eq and the version it was made from', async () => {
-    const { db, collection } = fakeDb();
-    collection.updateOne.resolves({ matchedCount: 1 });
-    const settings = { verify: '$secret', secret: '$$ROOT', page_access_token: 't' };
-    const next = theDefaults()[0]!.change({ name: '$where', settings }, T1);
-    await new MongoIntegrationRepository(db, codec(), { maxTimeMS: 500 }).replace(next);
+  it(
+    'replaces with $set of the whole next version as plain values, filtered by id under $eq and the version it was ' +
+      'made from',
+    async () => {
+      const { db, collection } = fakeDb();
+      collection.updateOne.resolves({ matchedCount: 1 });
+      const settings = { verify: '$secret', secret: '$$ROOT', page_access_token: 't' };
+      const next = theDefaults()[0]!.change({ name: '$where', settings }, T1);
+      await new MongoIntegrationRepository(db, codec(), { maxTimeMS: 500 }).replace(next);
 
-    const [filter, update, options] = collection.updateOne.firstCall.args;
-    // A record the old store wrote has no version (or null): it is at version 1.
-    expect(filter).to.deep.equal({ id: { $eq: 'facebook' }, version: { $in: [1, null] } });
-    // A plain update document (not a pipeline): the server stores values and never evaluates them.
-    expect(update).to.deep.equal({ $set: next.toRecord() });
-    expect(update.$set).to.deep.include({ name: '$where', settings, version: 2, updatedAt: T1 });
-    expect(options).to.deep.equal({ maxTimeMS: 500 });
-  });
+      const [filter, update, options] = collection.updateOne.firstCall.args;
+      // A record the old store wrote has no version (or null): it is at version 1.
+      expect(filter).to.deep.equal({ id: { $eq: 'facebook' }, version: { $in: [1, null] } });
+      // A plain update document (not a pipeline): the server stores values and never evaluates them.
+      expect(update).to.deep.equal({ $set: next.toRecord() });
+      expect(update.$set).to.deep.include({ name: '$where', settings, version: 2, updatedAt: T1 });
+      expect(options).to.deep.equal({ maxTimeMS: 500 });
+    },
+  );
 
   it('conditions a later version on exactly the version before it', async () => {
     const { db, collection } = fakeDb();
@@ -64,14 +74,18 @@ describe('MongoIntegrationRepository queries (no server)', () => {
     collection.findOne.onSecondCall().resolves(null);
     const repository = new MongoIntegrationRepository(db, codec());
     const next = theDefaults()[0]!.change({ status: true }, T1);
-    expect(await repository.replace(next).catch((e: unknown) => e)).to.be.instanceOf(VersionConflictError).with.property('currentVersion', 5);
+    expect(await repository.replace(next).catch((e: unknown) => e))
+      .to.be.instanceOf(VersionConflictError)
+      .with.property('currentVersion', 5);
     expect(await repository.replace(next).catch((e: unknown) => e)).to.be.instanceOf(IntegrationNotFoundError);
   });
 
   it('seeds with an upsert that only sets on insert, and counts a lost duplicate-key race as existing', async () => {
     const { db, collection } = fakeDb();
     collection.updateOne.onFirstCall().resolves({ upsertedCount: 1 });
-    collection.updateOne.onSecondCall().rejects(Object.assign(new Error('E11000 duplicate key error'), { code: 11000 }));
+    collection.updateOne
+      .onSecondCall()
+      .rejects(Object.assign(new Error('E11000 duplicate key error'), { code: 11000 }));
     const result = await new MongoIntegrationRepository(db, codec()).insertMissing(theDefaults());
     expect(result).to.deep.equal({ created: ['facebook'], existing: ['chat_widget'] });
     const [filter, update, options] = collection.updateOne.firstCall.args;
@@ -85,7 +99,14 @@ describe('MongoIntegrationRepository queries (no server)', () => {
   it('maps a record the Python store wrote: version 1, created at its ObjectId time, through the legacy fitting', () => {
     const { db } = fakeDb();
     const _id = ObjectId.createFromTime(1_700_000_000);
-    const entity = new MongoIntegrationRepository(db, codec()).toEntity({ _id, id: 'facebook', name: 'Facebook', description: 'd', status: true, settings: { verify: 'v' } });
+    const entity = new MongoIntegrationRepository(db, codec()).toEntity({
+      _id,
+      id: 'facebook',
+      name: 'Facebook',
+      description: 'd',
+      status: true,
+      settings: { verify: 'v' },
+    });
     expect(entity.toPrimitives()).to.deep.equal({
       id: 'facebook',
       name: 'Facebook',
@@ -100,6 +121,12 @@ describe('MongoIntegrationRepository queries (no server)', () => {
 
   it('maps a record with missing fields to the defaults of the record', () => {
     const { db } = fakeDb();
-    expect(new MongoIntegrationRepository(db, codec()).toEntity({ id: 'legacy' }).toPrimitives()).to.deep.include({ name: 'legacy', description: '', status: false, settings: {}, version: 1 });
+    expect(new MongoIntegrationRepository(db, codec()).toEntity({ id: 'legacy' }).toPrimitives()).to.deep.include({
+      name: 'legacy',
+      description: '',
+      status: false,
+      settings: {},
+      version: 1,
+    });
   });
 });

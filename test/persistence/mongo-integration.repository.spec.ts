@@ -5,7 +5,11 @@ import { expect } from 'chai';
 import { ObjectId, type Document } from 'mongodb';
 import { CredentialCipher } from '../../src/adapters/persistence/credential-cipher';
 import { RecordCodec } from '../../src/adapters/persistence/record-codec';
-import { ID_INDEX_NAME, INTEGRATIONS_COLLECTION, MongoIntegrationRepository } from '../../src/adapters/persistence/mongo/mongo-integration.repository';
+import {
+  ID_INDEX_NAME,
+  INTEGRATIONS_COLLECTION,
+  MongoIntegrationRepository,
+} from '../../src/adapters/persistence/mongo/mongo-integration.repository';
 import {
   DUPLICATES_COLLECTION,
   MIGRATIONS,
@@ -33,7 +37,8 @@ describeWithMongo('MongoIntegrationRepository', (mongo) => {
       await db.collection(INTEGRATIONS_COLLECTION).deleteMany({});
       const repository = new MongoIntegrationRepository(db, codec(), { maxTimeMS: 5_000, wtimeoutMS: 4_000 });
       await repository.ensureIndexes();
-      for (const record of legacy) await db.collection(INTEGRATIONS_COLLECTION).insertOne({ _id: new ObjectId(), ...record });
+      for (const record of legacy)
+        await db.collection(INTEGRATIONS_COLLECTION).insertOne({ _id: new ObjectId(), ...record });
       return { repository };
     });
   }
@@ -49,67 +54,108 @@ describeWithMongo('MongoIntegrationRepository', (mongo) => {
 describeWithMongo('migrations', (mongo) => {
   const integrations = () => mongo().db.collection(INTEGRATIONS_COLLECTION);
 
-  it('backfill version and timestamps of legacy records once (a record that fits stays at 1, one fitted moves to 2), then have nothing pending', async () => {
-    const { db } = mongo();
-    const widget = new ObjectId();
-    const facebook = new ObjectId();
-    await integrations().insertMany([
-      { _id: widget, id: 'chat_widget', name: 'Chat Widget', description: '', status: true, settings: {} },
-      // settings {}: facebook's three settings are missing, so 003 fits it (each as '') and it moves on a version.
-      { _id: facebook, id: 'facebook', name: 'Facebook', description: '', status: false, settings: {} },
-    ]);
-    expect(await pendingMigrations(db)).to.deep.equal(names);
-    expect(await applyPendingMigrations(db, { maxTimeMS: 5_000, now: T1 })).to.deep.equal(names);
-    expect(await integrations().findOne({ _id: widget })).to.deep.include({ version: 1, createdAt: widget.getTimestamp(), updatedAt: widget.getTimestamp() });
-    expect(await integrations().findOne({ _id: facebook })).to.deep.include({ version: 2, createdAt: facebook.getTimestamp(), updatedAt: T1, settings: { verify: '', secret: '', page_access_token: '' } });
-    expect(await pendingMigrations(db)).to.deep.equal([]);
-    expect(await db.collection(MIGRATIONS_COLLECTION).countDocuments()).to.equal(MIGRATIONS.length);
-  });
+  it(
+    'backfill version and timestamps of legacy records once (a record that fits stays at 1, one fitted moves to ' +
+      '2), then have nothing pending',
+    async () => {
+      const { db } = mongo();
+      const widget = new ObjectId();
+      const facebook = new ObjectId();
+      await integrations().insertMany([
+        { _id: widget, id: 'chat_widget', name: 'Chat Widget', description: '', status: true, settings: {} },
+        // settings {}: facebook's three settings are missing, so 003 fits it (each as '') and it moves on a version.
+        { _id: facebook, id: 'facebook', name: 'Facebook', description: '', status: false, settings: {} },
+      ]);
+      expect(await pendingMigrations(db)).to.deep.equal(names);
+      expect(await applyPendingMigrations(db, { maxTimeMS: 5_000, now: T1 })).to.deep.equal(names);
+      expect(await integrations().findOne({ _id: widget })).to.deep.include({
+        version: 1,
+        createdAt: widget.getTimestamp(),
+        updatedAt: widget.getTimestamp(),
+      });
+      expect(await integrations().findOne({ _id: facebook })).to.deep.include({
+        version: 2,
+        createdAt: facebook.getTimestamp(),
+        updatedAt: T1,
+        settings: { verify: '', secret: '', page_access_token: '' },
+      });
+      expect(await pendingMigrations(db)).to.deep.equal([]);
+      expect(await db.collection(MIGRATIONS_COLLECTION).countDocuments()).to.equal(MIGRATIONS.length);
+    },
+  );
 
   it('resolve duplicate ids before the unique index: keep the first in natural order, move the others whole', async () => {
     const { db } = mongo();
     const first = new ObjectId();
     const second = new ObjectId();
     await integrations().insertMany([
-      { _id: first, id: 'facebook', name: 'Facebook', description: '', status: true, settings: { verify: 'a', secret: 's', page_access_token: 't' } },
-      { _id: second, id: 'facebook', name: 'Facebook', description: '', status: false, settings: { verify: 'b', secret: '', page_access_token: '' } },
+      {
+        _id: first,
+        id: 'facebook',
+        name: 'Facebook',
+        description: '',
+        status: true,
+        settings: { verify: 'a', secret: 's', page_access_token: 't' },
+      },
+      {
+        _id: second,
+        id: 'facebook',
+        name: 'Facebook',
+        description: '',
+        status: false,
+        settings: { verify: 'b', secret: '', page_access_token: '' },
+      },
     ]);
     const lines: Record<string, unknown>[] = [];
-    await applyPendingMigrations(db, { maxTimeMS: 5_000, now: T1, log: (msg, fields) => lines.push({ msg, ...fields }) });
+    await applyPendingMigrations(db, {
+      maxTimeMS: 5_000,
+      now: T1,
+      log: (msg, fields) => lines.push({ msg, ...fields }),
+    });
     const left = await integrations().find({ id: 'facebook' }).toArray();
     expect(left.map((d) => String(d._id))).to.deep.equal([String(first)]);
     expect((await db.collection(DUPLICATES_COLLECTION).findOne({ _id: second }))?.keptRecord).to.deep.equal(first);
-    expect(lines.find((l) => l.msg === 'duplicate id resolved')).to.deep.include({ id: 'facebook', kept: String(first), moved: [String(second)] });
+    expect(lines.find((l) => l.msg === 'duplicate id resolved')).to.deep.include({
+      id: 'facebook',
+      kept: String(first),
+      moved: [String(second)],
+    });
     expect(await uniqueIdIndex(db)).to.equal(ID_INDEX_NAME);
   });
 
-  it('move a duplicate only as it was copied: a write of the old store between the copy and the delete is copied again, never lost', async () => {
-    const { db } = mongo();
-    const first = new ObjectId();
-    const second = new ObjectId();
-    await integrations().insertMany([
-      { _id: first, id: 'facebook', name: 'Facebook', description: '', status: true, settings: {} },
-      { _id: second, id: 'facebook', name: 'Facebook', description: 'before', status: false, settings: {} },
-    ]);
-    // The old store writes to the duplicate right after its copy is made (the copy's upsert is the cue).
-    const duplicates = db.collection(DUPLICATES_COLLECTION);
-    const replaceOne = duplicates.replaceOne.bind(duplicates);
-    let wrote = false;
-    // Each test has a Db object of its own (client.db makes a new one), so the wrapping ends with the test.
-    const collection = db.collection.bind(db);
-    Object.assign(db, { collection: ((name: string) => (name === DUPLICATES_COLLECTION ? duplicates : collection(name))) as never });
-    duplicates.replaceOne = (async (...args: Parameters<typeof replaceOne>) => {
-      const outcome = await replaceOne(...args);
-      if (!wrote) {
-        wrote = true;
-        await integrations().updateOne({ _id: second }, { $set: { description: 'written in between' } });
-      }
-      return outcome;
-    }) as typeof replaceOne;
-    await applyPendingMigrations(db, { maxTimeMS: 5_000, now: T1 });
-    expect((await duplicates.findOne({ _id: second }))?.description).to.equal('written in between');
-    expect(await integrations().countDocuments({ _id: second })).to.equal(0);
-  });
+  it(
+    'move a duplicate only as it was copied: a write of the old store between the copy and the delete is copied ' +
+      'again, never lost',
+    async () => {
+      const { db } = mongo();
+      const first = new ObjectId();
+      const second = new ObjectId();
+      await integrations().insertMany([
+        { _id: first, id: 'facebook', name: 'Facebook', description: '', status: true, settings: {} },
+        { _id: second, id: 'facebook', name: 'Facebook', description: 'before', status: false, settings: {} },
+      ]);
+      // The old store writes to the duplicate right after its copy is made (the copy's upsert is the cue).
+      const duplicates = db.collection(DUPLICATES_COLLECTION);
+      const replaceOne = duplicates.replaceOne.bind(duplicates);
+      let wrote = false;
+      // Each test has a Db object of its own (client.db makes a new one), so the wrapping ends with the test.
+      const collection = db.collection.bind(db);
+      Object.assign(db, {
+        collection: ((name: string) => (name === DUPLICATES_COLLECTION ? duplicates : collection(name))) as never,
+      });
+      duplicates.replaceOne = (async (...args: Parameters<typeof replaceOne>) => {
+        const outcome = await replaceOne(...args);
+        if (!wrote) {
+          wrote = true;
+          await integrations().updateOne({ _id: second }, { $set: { description: 'written in between' } });
+        }
+        return outcome;
+      }) as typeof replaceOne;
+      await applyPendingMigrations(db, { maxTimeMS: 5_000, now: T1 });
+      expect((await duplicates.findOne({ _id: second }))?.description).to.equal('written in between');
+      expect(await integrations().countDocuments({ _id: second })).to.equal(0);
+    },
+  );
 
   it('fit a legacy record whose settings have integer-like keys (read back in another order than stored)', async () => {
     const { db } = mongo();
@@ -125,12 +171,24 @@ describeWithMongo('migrations', (mongo) => {
 
   it('resolve duplicates the old store made again after 002, before building the index', async () => {
     const { db } = mongo();
-    await integrations().insertOne({ id: 'chat_widget', name: 'Chat Widget', description: '', status: true, settings: {} });
+    await integrations().insertOne({
+      id: 'chat_widget',
+      name: 'Chat Widget',
+      description: '',
+      status: true,
+      settings: {},
+    });
     await applyPendingMigrations(db, { maxTimeMS: 5_000 });
     // As if the index had not been built yet and the old store's seeding raced again.
     await db.collection(MIGRATIONS_COLLECTION).deleteOne({ _id: '004-unique-index-on-id' } as never);
     await integrations().dropIndex(ID_INDEX_NAME);
-    await integrations().insertOne({ id: 'chat_widget', name: 'Chat Widget', description: '', status: true, settings: {} });
+    await integrations().insertOne({
+      id: 'chat_widget',
+      name: 'Chat Widget',
+      description: '',
+      status: true,
+      settings: {},
+    });
     expect(await applyPendingMigrations(db, { maxTimeMS: 5_000 })).to.deep.equal(['004-unique-index-on-id']);
     expect(await integrations().countDocuments({ id: 'chat_widget' })).to.equal(1);
     expect(await db.collection(DUPLICATES_COLLECTION).countDocuments()).to.equal(1);
@@ -145,31 +203,48 @@ describeWithMongo('migrations', (mongo) => {
     await integrations().dropIndex('ops_id');
     await integrations().createIndex({ id: 1 }, { name: 'plain_id' });
     const error = await uniqueIdIndex(db).catch((e: unknown) => e);
-    expect((error as Error).message).to.include('plain_id').and.include('not unique');
+    expect((error as Error).message)
+      .to.include('plain_id')
+      .and.include('not unique');
   });
 
-  it('let one of two concurrent runners apply them; each is recorded once; the other is told the lease and its time left', async () => {
-    const { db } = mongo();
-    await integrations().insertOne({ id: 'chat_widget', name: 'Chat Widget', settings: null });
-    const outcomes = await Promise.allSettled([applyPendingMigrations(db, { maxTimeMS: 5_000 }), applyPendingMigrations(db, { maxTimeMS: 5_000 })]);
-    const applied = outcomes.flatMap((o) => (o.status === 'fulfilled' ? o.value : []));
-    expect(applied.sort()).to.deep.equal([...names].sort());
-    for (const o of outcomes) {
-      if (o.status === 'rejected') {
-        expect(o.reason).to.be.instanceOf(MigrationLeaseHeld);
-        expect((o.reason as MigrationLeaseHeld).remainingMs).to.be.within(1, 60_000);
+  it(
+    'let one of two concurrent runners apply them; each is recorded once; the other is told the lease and its time ' +
+      'left',
+    async () => {
+      const { db } = mongo();
+      await integrations().insertOne({ id: 'chat_widget', name: 'Chat Widget', settings: null });
+      const outcomes = await Promise.allSettled([
+        applyPendingMigrations(db, { maxTimeMS: 5_000 }),
+        applyPendingMigrations(db, { maxTimeMS: 5_000 }),
+      ]);
+      const applied = outcomes.flatMap((o) => (o.status === 'fulfilled' ? o.value : []));
+      expect(applied.sort()).to.deep.equal([...names].sort());
+      for (const o of outcomes) {
+        if (o.status === 'rejected') {
+          expect(o.reason).to.be.instanceOf(MigrationLeaseHeld);
+          expect((o.reason as MigrationLeaseHeld).remainingMs).to.be.within(1, 60_000);
+        }
       }
-    }
-    expect(await db.collection(MIGRATIONS_COLLECTION).countDocuments({ _id: { $ne: '__lease__' } } as never)).to.equal(MIGRATIONS.length);
-    // Released: no lease is left behind.
-    expect(await db.collection(MIGRATIONS_COLLECTION).countDocuments({ _id: '__lease__' } as never)).to.equal(0);
-  });
+      expect(
+        await db.collection(MIGRATIONS_COLLECTION).countDocuments({ _id: { $ne: '__lease__' } } as never),
+      ).to.equal(MIGRATIONS.length);
+      // Released: no lease is left behind.
+      expect(await db.collection(MIGRATIONS_COLLECTION).countDocuments({ _id: '__lease__' } as never)).to.equal(0);
+    },
+  );
 
   it("take an expired lease (by the server's clock), and never one that is not", async () => {
     const { db } = mongo();
     const leases = db.collection<Document>(MIGRATIONS_COLLECTION);
-    await leases.insertOne({ _id: '__lease__', owner: 'a-runner-that-died', expiresAt: new Date(Date.now() + 3_600_000) } as never);
-    expect(await applyPendingMigrations(db, { maxTimeMS: 5_000 }).catch((e: unknown) => e)).to.be.instanceOf(MigrationLeaseHeld);
+    await leases.insertOne({
+      _id: '__lease__',
+      owner: 'a-runner-that-died',
+      expiresAt: new Date(Date.now() + 3_600_000),
+    } as never);
+    expect(await applyPendingMigrations(db, { maxTimeMS: 5_000 }).catch((e: unknown) => e)).to.be.instanceOf(
+      MigrationLeaseHeld,
+    );
     await leases.updateOne({ _id: '__lease__' } as never, [{ $set: { expiresAt: { $subtract: ['$$NOW', 1_000] } } }]);
     expect(await applyPendingMigrations(db, { maxTimeMS: 5_000 })).to.deep.equal(names);
   });
@@ -178,14 +253,20 @@ describeWithMongo('migrations', (mongo) => {
     const { db } = mongo();
     const stopping = new AbortController();
     stopping.abort(new Error('SIGTERM'));
-    const error = await applyPendingMigrations(db, { maxTimeMS: 5_000, signal: stopping.signal }).catch((e: unknown) => e);
+    const error = await applyPendingMigrations(db, { maxTimeMS: 5_000, signal: stopping.signal }).catch(
+      (e: unknown) => e,
+    );
     expect((error as Error).message).to.equal('SIGTERM');
     expect(await db.collection(MIGRATIONS_COLLECTION).countDocuments()).to.equal(0);
   });
 
   it('fit a legacy record (settings: null, an extra facebook key) so it can be edited, keeping what it gave up', async () => {
     const { db } = mongo();
-    await integrations().insertOne({ id: 'facebook', name: 'Facebook', settings: { verify: 'v', extra: 'kept aside' } });
+    await integrations().insertOne({
+      id: 'facebook',
+      name: 'Facebook',
+      settings: { verify: 'v', extra: 'kept aside' },
+    });
     await applyPendingMigrations(db, { maxTimeMS: 5_000, now: T1 });
     const repository = new MongoIntegrationRepository(db, plain());
     const facebook = (await repository.findById('facebook'))!;
@@ -197,22 +278,37 @@ describeWithMongo('migrations', (mongo) => {
 
   it('keep every value set aside across runs: a second fit of the same record adds to what the first set aside', async () => {
     const { db } = mongo();
-    const { insertedId } = await integrations().insertOne({ id: 'facebook', name: 'Facebook', description: '', status: false, settings: { verify: 'v', secret: '', page_access_token: '', first: 1 } });
+    const { insertedId } = await integrations().insertOne({
+      id: 'facebook',
+      name: 'Facebook',
+      description: '',
+      status: false,
+      settings: { verify: 'v', secret: '', page_access_token: '', first: 1 },
+    });
     await applyPendingMigrations(db, { maxTimeMS: 5_000 });
     // The old store writes another key that does not fit, and 003 runs again (a resumed run, or a second one).
     await integrations().updateOne({ _id: insertedId }, { $set: { 'settings.second': 2 } });
     await db.collection(MIGRATIONS_COLLECTION).deleteOne({ _id: '003-fit-legacy-records' } as never);
     await applyPendingMigrations(db, { maxTimeMS: 5_000 });
-    const entries = (await db.collection(SET_ASIDE_COLLECTION).findOne({ _id: insertedId }))?.entries as { key: string }[];
+    const entries = (await db.collection(SET_ASIDE_COLLECTION).findOne({ _id: insertedId }))?.entries as {
+      key: string;
+    }[];
     expect(entries.map((e) => e.key).sort()).to.deep.equal(['first', 'second']);
   });
 
-  it("never overwrite what the old store writes while 003 fits the record (its $set never moves version)", async () => {
+  it('never overwrite what the old store writes while 003 fits the record (its $set never moves version)', async () => {
     const { db } = mongo();
-    const { insertedId } = await integrations().insertOne({ id: 'facebook', name: 'Facebook', description: 'written 0', status: false, settings: { verify: 'v', extra: 'x' } });
+    const { insertedId } = await integrations().insertOne({
+      id: 'facebook',
+      name: 'Facebook',
+      description: 'written 0',
+      status: false,
+      settings: { verify: 'v', extra: 'x' },
+    });
     const writes = 40;
     const legacyWriter = (async () => {
-      for (let n = 1; n <= writes; n += 1) await integrations().updateOne({ _id: insertedId }, { $set: { description: `written ${n}` } });
+      for (let n = 1; n <= writes; n += 1)
+        await integrations().updateOne({ _id: insertedId }, { $set: { description: `written ${n}` } });
     })();
     const lines: Record<string, unknown>[] = [];
     await applyPendingMigrations(db, { maxTimeMS: 5_000, log: (msg, fields) => lines.push({ msg, ...fields }) });
@@ -221,7 +317,8 @@ describeWithMongo('migrations', (mongo) => {
     // Whenever 003's write landed, the old store's last write is what the record says.
     expect(stored?.description).to.equal(`written ${writes}`);
     // Fitted, or (it changed on every attempt) left for reads to fit, and said so.
-    const fitted = JSON.stringify(stored?.settings) === JSON.stringify({ verify: 'v', secret: '', page_access_token: '' });
+    const fitted =
+      JSON.stringify(stored?.settings) === JSON.stringify({ verify: 'v', secret: '', page_access_token: '' });
     expect(fitted || lines.some((l) => String(l.msg).startsWith('legacy record left as it is'))).to.equal(true);
   });
 });

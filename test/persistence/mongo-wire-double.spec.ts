@@ -6,12 +6,24 @@ import { expect } from 'chai';
 import { Long, MongoClient, type Document } from 'mongodb';
 import request from 'supertest';
 import { permanentFault } from '../../src/adapters/persistence/mongo/mongo-errors';
-import { MIGRATIONS, MigrationLeaseHeld, applyPendingMigrations, serverKind } from '../../src/adapters/persistence/mongo/mongo-migrations';
+import {
+  MIGRATIONS,
+  MigrationLeaseHeld,
+  applyPendingMigrations,
+  serverKind,
+} from '../../src/adapters/persistence/mongo/mongo-migrations';
 import { writeConcernTimeoutMs } from '../../src/adapters/persistence/mongo/mongo-store';
 import { StartupRefusal } from '../../src/infrastructure/service';
 import { startService, type RunningService } from '../support/service';
 import { waitFor } from '../support/wait';
-import { cursorReply, helloReply, replicaSetPrimaryHello, startWireDouble, type Script, type WireDouble } from '../support/wire-double';
+import {
+  cursorReply,
+  helloReply,
+  replicaSetPrimaryHello,
+  startWireDouble,
+  type Script,
+  type WireDouble,
+} from '../support/wire-double';
 
 const isHello = (command: string): boolean => ['hello', 'isMaster', 'ismaster'].includes(command);
 
@@ -20,15 +32,36 @@ const isHello = (command: string): boolean => ['hello', 'isMaster', 'ismaster'].
  * index there, the two default records stored; `update` answered by `onUpdate`.
  */
 function scriptedStandalone(onUpdate: (document: Document) => Document): Script {
-  const facebook = { _id: 1, id: 'facebook', name: 'Facebook Messenger', description: 'd', status: false, settings: { verify: 'v', secret: '', page_access_token: '' }, version: 1, createdAt: new Date(0), updatedAt: new Date(0) };
+  const facebook = {
+    _id: 1,
+    id: 'facebook',
+    name: 'Facebook Messenger',
+    description: 'd',
+    status: false,
+    settings: { verify: 'v', secret: '', page_access_token: '' },
+    version: 1,
+    createdAt: new Date(0),
+    updatedAt: new Date(0),
+  };
   const records = [facebook, { ...facebook, _id: 2, id: 'chat_widget', settings: {} }];
   return (command, document) => {
     if (isHello(command)) return helloReply(21);
-    if (command === 'listIndexes') return cursorReply('db.integrations', [{ v: 2, key: { _id: 1 }, name: '_id_' }, { v: 2, key: { id: 1 }, name: 'integrations_id_unique', unique: true }]);
-    if (command === 'find' && document.find === 'schema_migrations') return cursorReply('db.schema_migrations', MIGRATIONS.map((m) => ({ _id: m.name })));
+    if (command === 'listIndexes')
+      return cursorReply('db.integrations', [
+        { v: 2, key: { _id: 1 }, name: '_id_' },
+        { v: 2, key: { id: 1 }, name: 'integrations_id_unique', unique: true },
+      ]);
+    if (command === 'find' && document.find === 'schema_migrations')
+      return cursorReply(
+        'db.schema_migrations',
+        MIGRATIONS.map((m) => ({ _id: m.name })),
+      );
     if (command === 'find') {
       const id = (document.filter as { id?: { $eq?: string } }).id?.$eq;
-      return cursorReply('db.integrations', records.filter((record) => id === undefined || record.id === id));
+      return cursorReply(
+        'db.integrations',
+        records.filter((record) => id === undefined || record.id === id),
+      );
     }
     if (command === 'update') return onUpdate(document);
     return { ok: 1 };
@@ -42,18 +75,36 @@ function scriptedStandalone(onUpdate: (document: Document) => Document): Script 
  */
 function statefulStore(hello: () => Document, hold: (update: Document) => Promise<void> | undefined = () => undefined) {
   const at = new Date(0);
-  const base = { name: 'Facebook Messenger', description: 'd', status: false, version: 1, createdAt: at, updatedAt: at };
+  const base = {
+    name: 'Facebook Messenger',
+    description: 'd',
+    status: false,
+    version: 1,
+    createdAt: at,
+    updatedAt: at,
+  };
   const records: Document[] = [
     { _id: 1, id: 'chat_widget', ...base, name: 'Chat Widget', settings: {} },
     { _id: 2, id: 'facebook', ...base, settings: { verify: 'v', secret: '', page_access_token: '' } },
   ];
   const script: Script = (command, document) => {
     if (isHello(command)) return hello();
-    if (command === 'listIndexes') return cursorReply('db.integrations', [{ v: 2, key: { _id: 1 }, name: '_id_' }, { v: 2, key: { id: 1 }, name: 'integrations_id_unique', unique: true }]);
-    if (command === 'find' && document.find === 'schema_migrations') return cursorReply('db.schema_migrations', MIGRATIONS.map((m) => ({ _id: m.name })));
+    if (command === 'listIndexes')
+      return cursorReply('db.integrations', [
+        { v: 2, key: { _id: 1 }, name: '_id_' },
+        { v: 2, key: { id: 1 }, name: 'integrations_id_unique', unique: true },
+      ]);
+    if (command === 'find' && document.find === 'schema_migrations')
+      return cursorReply(
+        'db.schema_migrations',
+        MIGRATIONS.map((m) => ({ _id: m.name })),
+      );
     if (command === 'find') {
       const id = (document.filter as { id?: { $eq?: string } }).id?.$eq;
-      return cursorReply('db.integrations', records.filter((record) => id === undefined || record.id === id));
+      return cursorReply(
+        'db.integrations',
+        records.filter((record) => id === undefined || record.id === id),
+      );
     }
     if (command === 'update') {
       const [{ q, u, upsert }] = document.updates as { q: Document; u: Document; upsert?: boolean }[];
@@ -85,14 +136,29 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
     const ADMIN = 'wire-admin-token-0123456789';
     const start = async (onUpdate: (document: Document) => Document) => {
       double = await startWireDouble(scriptedStandalone(onUpdate));
-      running = await startService({ MONGODB_URI: double.uri, MIGRATE_ON_START: 'false', ADMIN_TOKENS: ADMIN, STORE_TIMEOUT_MS: '3000' });
+      running = await startService({
+        MONGODB_URI: double.uri,
+        MIGRATE_ON_START: 'false',
+        ADMIN_TOKENS: ADMIN,
+        STORE_TIMEOUT_MS: '3000',
+      });
     };
-    const patch = () => request(running!.url).patch('/integrations/facebook').set('Authorization', `Bearer ${ADMIN}`).send({ status: true });
+    const patch = () =>
+      request(running!.url)
+        .patch('/integrations/facebook')
+        .set('Authorization', `Bearer ${ADMIN}`)
+        .send({ status: true });
 
     it('writes with w: majority and a wtimeout below STORE_TIMEOUT_MS, reads with read concern majority', async () => {
-      await start((document) => ({ ok: 1, n: (document.updates as { upsert?: boolean }[])[0]!.upsert ? 0 : 1, nModified: 1 }));
+      await start((document) => ({
+        ok: 1,
+        n: (document.updates as { upsert?: boolean }[])[0]!.upsert ? 0 : 1,
+        nModified: 1,
+      }));
       await patch().expect(200);
-      const write = double.documents.find((d) => d.update === 'integrations' && !(d.updates as { upsert?: boolean }[])[0]!.upsert)!;
+      const write = double.documents.find(
+        (d) => d.update === 'integrations' && !(d.updates as { upsert?: boolean }[])[0]!.upsert,
+      )!;
       expect(write.writeConcern).to.deep.equal({ w: 'majority', wtimeout: writeConcernTimeoutMs(3_000) });
       expect(writeConcernTimeoutMs(3_000)).to.be.below(3_000);
       const reads = double.documents.filter((d) => d.find === 'integrations');
@@ -102,22 +168,39 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
       }
     });
 
-    it('answers a write whose majority did not acknowledge in time (WriteConcernFailed, wtimeout) 503 with Retry-After, not 500', async () => {
-      await start((document) =>
-        (document.updates as { upsert?: boolean }[])[0]!.upsert
-          ? { ok: 1, n: 0, nModified: 0 }
-          : { ok: 1, n: 1, nModified: 1, writeConcernError: { code: 64, codeName: 'WriteConcernFailed', errmsg: 'waiting for replication timed out', errInfo: { wtimeout: true } } },
-      );
-      const res = await patch().expect(503).expect('Retry-After', '1');
-      expect(res.body.detail).to.include('may still have been applied');
-      const line = running!.logs().find((l) => l.msg === 'store unavailable' && l.requestId === res.headers['x-request-id']);
-      expect(line).to.have.nested.property('err.cause').that.includes('MongoWriteConcernError');
-    });
+    it(
+      'answers a write whose majority did not acknowledge in time (WriteConcernFailed, wtimeout) 503 with ' +
+        'Retry-After, not 500',
+      async () => {
+        await start((document) =>
+          (document.updates as { upsert?: boolean }[])[0]!.upsert
+            ? { ok: 1, n: 0, nModified: 0 }
+            : {
+                ok: 1,
+                n: 1,
+                nModified: 1,
+                writeConcernError: {
+                  code: 64,
+                  codeName: 'WriteConcernFailed',
+                  errmsg: 'waiting for replication timed out',
+                  errInfo: { wtimeout: true },
+                },
+              },
+        );
+        const res = await patch().expect(503).expect('Retry-After', '1');
+        expect(res.body.detail).to.include('may still have been applied');
+        const line = running!
+          .logs()
+          .find((l) => l.msg === 'store unavailable' && l.requestId === res.headers['x-request-id']);
+        expect(line).to.have.nested.property('err.cause').that.includes('MongoWriteConcernError');
+      },
+    );
   });
 
   describe('the read cache', () => {
     const ADMIN = 'wire-admin-token-0123456789';
-    const patch = (changes: Document) => request(running!.url).patch('/integrations/facebook').set('Authorization', `Bearer ${ADMIN}`).send(changes);
+    const patch = (changes: Document) =>
+      request(running!.url).patch('/integrations/facebook').set('Authorization', `Bearer ${ADMIN}`).send(changes);
 
     it('answers the newer record when two PATCHes are acknowledged in the reverse order they were applied', async () => {
       let release!: () => void;
@@ -132,21 +215,35 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
         },
       );
       double = await startWireDouble(store.script);
-      running = await startService({ MONGODB_URI: double.uri, MIGRATE_ON_START: 'false', ADMIN_TOKENS: ADMIN, CACHE_TTL_MS: '60000' });
+      running = await startService({
+        MONGODB_URI: double.uri,
+        MIGRATE_ON_START: 'false',
+        ADMIN_TOKENS: ADMIN,
+        CACHE_TTL_MS: '60000',
+      });
       const v2 = patch({ description: 'first' }).then((res) => res);
-      await waitFor('the first write to reach the store', () => store.records.find((r) => r.id === 'facebook')!.version === 2);
+      await waitFor(
+        'the first write to reach the store',
+        () => store.records.find((r) => r.id === 'facebook')!.version === 2,
+      );
       const v3 = await patch({ description: 'second' }).expect(200);
       expect(v3.body.version).to.equal(3);
       release();
       expect((await v2).body.version).to.equal(2);
-      const read = await request(running.url).get('/integrations/facebook').set('Authorization', `Bearer ${ADMIN}`).expect(200);
+      const read = await request(running.url)
+        .get('/integrations/facebook')
+        .set('Authorization', `Bearer ${ADMIN}`)
+        .expect(200);
       expect(read.body).to.include({ version: 3, description: 'second' });
     });
   });
 
   describe('on a replica set', () => {
     let host: string;
-    const startOn = async (changeStream: (command: string, document: Document) => Document | Promise<Document> | undefined, options: { direct?: boolean } = {}) => {
+    const startOn = async (
+      changeStream: (command: string, document: Document) => Document | Promise<Document> | undefined,
+      options: { direct?: boolean } = {},
+    ) => {
       const store = statefulStore(() => replicaSetPrimaryHello(host));
       double = await startWireDouble((command, document) => {
         const streamed = command === 'aggregate' || command === 'getMore' ? changeStream(command, document) : undefined;
@@ -160,8 +257,30 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
     /** A change stream that answers each getMore after a pause, as a server's awaitData does. */
     const liveStream = (command: string): Document | Promise<Document> =>
       command === 'aggregate'
-        ? { ok: 1, cursor: { id: Long.fromNumber(7), ns: 'db.integrations', firstBatch: [], postBatchResumeToken: { _data: 'a1' } } }
-        : new Promise((resolve) => setTimeout(() => resolve({ ok: 1, cursor: { id: Long.fromNumber(7), ns: 'db.integrations', nextBatch: [], postBatchResumeToken: { _data: 'a2' } } }), 100));
+        ? {
+            ok: 1,
+            cursor: {
+              id: Long.fromNumber(7),
+              ns: 'db.integrations',
+              firstBatch: [],
+              postBatchResumeToken: { _data: 'a1' },
+            },
+          }
+        : new Promise((resolve) =>
+            setTimeout(
+              () =>
+                resolve({
+                  ok: 1,
+                  cursor: {
+                    id: Long.fromNumber(7),
+                    ns: 'db.integrations',
+                    nextBatch: [],
+                    postBatchResumeToken: { _data: 'a2' },
+                  },
+                }),
+              100,
+            ),
+          );
 
     it('reads from the primary: the driver names no other read preference', async () => {
       await startOn(liveStream);
@@ -176,8 +295,12 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
     it('warns at start when MONGODB_URI connects directly to a member, since the driver then reads primaryPreferred', async () => {
       await startOn(liveStream, { direct: true });
       await request(running!.url).get('/integrations/facebook').expect(200);
-      expect(running!.logs().find((line) => line.level === 'warn' && /directConnection=true/.test(String(line.msg)))?.msg).to.include('replicaSet=<name>');
-      expect(double.documents.filter((d) => d.find === 'integrations').map((d) => d.$readPreference?.mode)).to.include('primaryPreferred');
+      expect(
+        running!.logs().find((line) => line.level === 'warn' && /directConnection=true/.test(String(line.msg)))?.msg,
+      ).to.include('replicaSet=<name>');
+      expect(double.documents.filter((d) => d.find === 'integrations').map((d) => d.$readPreference?.mode)).to.include(
+        'primaryPreferred',
+      );
     });
 
     it('opens the change stream again after its last token when the server ends it without an error', async () => {
@@ -185,7 +308,15 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
       await startOn((command) => {
         if (command === 'getMore' && !ended) {
           ended = true; // the server closes the cursor: an empty last batch, cursor id 0
-          return { ok: 1, cursor: { id: Long.fromNumber(0), ns: 'db.integrations', nextBatch: [], postBatchResumeToken: { _data: 'a2' } } };
+          return {
+            ok: 1,
+            cursor: {
+              id: Long.fromNumber(0),
+              ns: 'db.integrations',
+              nextBatch: [],
+              postBatchResumeToken: { _data: 'a2' },
+            },
+          };
         }
         return liveStream(command);
       });
@@ -193,15 +324,26 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
       const reopened = running!.logs().find((line) => line.msg === 'change stream opens again');
       expect(reopened).to.include({ reason: 'the server ended the change stream', attempt: 1 });
       expect((aggregates()[1]!.pipeline as Document[])[0]!.$changeStream.startAfter).to.deep.equal({ _data: 'a2' });
-      await waitFor('the stream to be live again', () => running!.logs().filter((line) => line.msg === 'change stream live').length >= 1);
+      await waitFor(
+        'the stream to be live again',
+        () => running!.logs().filter((line) => line.msg === 'change stream live').length >= 1,
+      );
       expect((await request(running!.url).get('/readyz').expect(200)).body.checks.cache).to.equal('live');
     });
 
     it('reports a change stream that cannot open: a log line per try, /readyz degraded but ready, /metrics', async () => {
-      await startOn((command) => (command === 'aggregate' ? { ok: 0, code: 8000, codeName: 'AtlasError', errmsg: 'change streams are not allowed here' } : undefined));
-      await waitFor('a failure to open to be told', () => running!.logs().find((line) => line.msg === 'change stream opens again'));
+      await startOn((command) =>
+        command === 'aggregate'
+          ? { ok: 0, code: 8000, codeName: 'AtlasError', errmsg: 'change streams are not allowed here' }
+          : undefined,
+      );
+      await waitFor('a failure to open to be told', () =>
+        running!.logs().find((line) => line.msg === 'change stream opens again'),
+      );
       const ready = await request(running!.url).get('/readyz').expect(200);
-      expect(ready.body.checks.cache).to.match(/^degraded: the change stream failed: change streams are not allowed here; copies expire by CACHE_TTL_MS$/);
+      expect(ready.body.checks.cache).to.match(
+        /^degraded: the change stream failed: change streams are not allowed here; copies expire by CACHE_TTL_MS$/,
+      );
       const metrics = (await request(running!.url).get('/metrics').expect(200)).text;
       expect(metrics).to.match(/^mongodb_change_stream_live 0$/m);
       expect(Number(/^mongodb_change_stream_reopens_total (\d+)$/m.exec(metrics)?.[1])).to.be.at.least(1);
@@ -213,36 +355,58 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
     let client: MongoClient;
     afterEach(async () => client.close());
 
-    it("takes the lease in one upsert decided on the server's clock ($$NOW), and reports a holder with the time its lease has left", async () => {
-      double = await startWireDouble((command, document) => {
-        if (isHello(command)) return helloReply(21);
-        if (command === 'findAndModify') {
-          const checkedAt = new Date('2026-01-01T00:00:00Z');
-          return { ok: 1, value: { _id: '__lease__', owner: 'another-runner', expiresAt: new Date(checkedAt.getTime() + 42_000), checkedAt }, lastErrorObject: { n: 1, updatedExisting: true } };
-        }
-        return document.find ? cursorReply('db.schema_migrations', []) : { ok: 1 };
-      });
-      client = await new MongoClient(double.uri, { serverSelectionTimeoutMS: 2_000 }).connect();
-      const error = await applyPendingMigrations(client.db('db'), { maxTimeMS: 1_000 }).catch((e: unknown) => e);
-      expect(error).to.be.instanceOf(MigrationLeaseHeld).with.property('remainingMs', 42_000);
-      expect((error as MigrationLeaseHeld).holder).to.equal('another-runner');
-      const take = double.documents.find((d) => d.findAndModify === 'schema_migrations')!;
-      expect(take.query).to.deep.equal({ _id: '__lease__' });
-      expect(take.upsert).to.equal(true);
-      expect(JSON.stringify(take.update)).to.include('"$$NOW"').and.include('"$expiresAt"');
-      expect(take.writeConcern).to.deep.include({ w: 'majority' });
-      expect(JSON.stringify(take.update)).to.not.include(String(new Date().getFullYear())); // no date from this machine's clock
-    });
+    it(
+      "takes the lease in one upsert decided on the server's clock ($$NOW), and reports a holder with the time its " +
+        'lease has left',
+      async () => {
+        double = await startWireDouble((command, document) => {
+          if (isHello(command)) return helloReply(21);
+          if (command === 'findAndModify') {
+            const checkedAt = new Date('2026-01-01T00:00:00Z');
+            return {
+              ok: 1,
+              value: {
+                _id: '__lease__',
+                owner: 'another-runner',
+                expiresAt: new Date(checkedAt.getTime() + 42_000),
+                checkedAt,
+              },
+              lastErrorObject: { n: 1, updatedExisting: true },
+            };
+          }
+          return document.find ? cursorReply('db.schema_migrations', []) : { ok: 1 };
+        });
+        client = await new MongoClient(double.uri, { serverSelectionTimeoutMS: 2_000 }).connect();
+        const error = await applyPendingMigrations(client.db('db'), { maxTimeMS: 1_000 }).catch((e: unknown) => e);
+        expect(error).to.be.instanceOf(MigrationLeaseHeld).with.property('remainingMs', 42_000);
+        expect((error as MigrationLeaseHeld).holder).to.equal('another-runner');
+        const take = double.documents.find((d) => d.findAndModify === 'schema_migrations')!;
+        expect(take.query).to.deep.equal({ _id: '__lease__' });
+        expect(take.upsert).to.equal(true);
+        expect(JSON.stringify(take.update)).to.include('"$$NOW"').and.include('"$expiresAt"');
+        expect(take.writeConcern).to.deep.include({ w: 'majority' });
+        expect(JSON.stringify(take.update)).to.not.include(String(new Date().getFullYear())); // no date from this machine's clock
+      },
+    );
 
     it('renews the lease (owner checked) before recording a migration, and releases it when done', async () => {
       let owner: string | undefined;
       double = await startWireDouble((command, document) => {
         if (isHello(command)) return helloReply(21);
         if (command === 'findAndModify') {
-          owner = JSON.stringify(document.update).match(/"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"/)?.[1];
-          return { ok: 1, value: { _id: '__lease__', owner, expiresAt: new Date(Date.now() + 60_000), checkedAt: new Date() } };
+          owner = JSON.stringify(document.update).match(
+            /"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"/,
+          )?.[1];
+          return {
+            ok: 1,
+            value: { _id: '__lease__', owner, expiresAt: new Date(Date.now() + 60_000), checkedAt: new Date() },
+          };
         }
-        if (command === 'find') return cursorReply('db.schema_migrations', MIGRATIONS.slice(1).map((m) => ({ _id: m.name })));
+        if (command === 'find')
+          return cursorReply(
+            'db.schema_migrations',
+            MIGRATIONS.slice(1).map((m) => ({ _id: m.name })),
+          );
         if (command === 'update') return { ok: 1, n: 1, nModified: 1 };
         if (command === 'delete') return { ok: 1, n: 1 };
         if (command === 'insert') return { ok: 1, n: 1 };
@@ -251,7 +415,9 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
       client = await new MongoClient(double.uri, { serverSelectionTimeoutMS: 2_000 }).connect();
       expect(await applyPendingMigrations(client.db('db'), { maxTimeMS: 1_000 })).to.deep.equal([MIGRATIONS[0]!.name]);
       expect(owner).to.match(/^[0-9a-f-]{36}$/);
-      const sent = double.documents.filter((d) => d.update === 'schema_migrations' || d.insert === 'schema_migrations' || d.delete === 'schema_migrations');
+      const sent = double.documents.filter(
+        (d) => d.update === 'schema_migrations' || d.insert === 'schema_migrations' || d.delete === 'schema_migrations',
+      );
       const renew = sent.find((d) => d.update === 'schema_migrations')!;
       expect((renew.updates as { q: Document }[])[0]!.q).to.deep.equal({ _id: '__lease__', owner });
       expect(sent.map((d) => Object.keys(d)[0])).to.deep.equal(['update', 'insert', 'delete']);
@@ -263,46 +429,83 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
     let client: MongoClient;
     afterEach(async () => client.close());
 
-    it('deletes a moved duplicate only while it holds what was copied, and copies it again when the old store wrote in between', async () => {
-      const kept = { _id: 1, id: 'facebook', name: 'Facebook', description: '', status: true, settings: { '1': 'a', b: 'c' } };
-      let duplicate: Document = { _id: 2, id: 'facebook', name: 'Facebook', description: 'before', status: false, settings: { b: 'c', '1': 'a' } };
-      let deletes = 0;
-      double = await startWireDouble((command, document) => {
-        if (isHello(command)) return helloReply(21);
-        if (command === 'findAndModify') {
-          const owner = JSON.stringify(document.update).match(/"([0-9a-f]{8}-[0-9a-f-]{27})"/)?.[1];
-          return { ok: 1, value: { _id: '__lease__', owner, expiresAt: new Date(Date.now() + 60_000), checkedAt: new Date() } };
-        }
-        if (command === 'find' && document.find === 'schema_migrations') return cursorReply('db.schema_migrations', MIGRATIONS.filter((m) => !m.name.startsWith('002')).map((m) => ({ _id: m.name })));
-        if (command === 'aggregate') return cursorReply('db.integrations', [{ _id: 'facebook', count: 2 }]);
-        if (command === 'find') return cursorReply('db.integrations', (document.filter as Document)._id !== undefined ? [duplicate] : [kept, duplicate]);
-        if (command === 'delete' && document.delete === 'integrations') {
-          deletes += 1;
-          if (deletes === 1) {
-            duplicate = { ...duplicate, description: 'written in between' }; // the old store, after the copy
-            return { ok: 1, n: 0 };
+    it(
+      'deletes a moved duplicate only while it holds what was copied, and copies it again when the old store wrote ' +
+        'in between',
+      async () => {
+        const kept = {
+          _id: 1,
+          id: 'facebook',
+          name: 'Facebook',
+          description: '',
+          status: true,
+          settings: { '1': 'a', b: 'c' },
+        };
+        let duplicate: Document = {
+          _id: 2,
+          id: 'facebook',
+          name: 'Facebook',
+          description: 'before',
+          status: false,
+          settings: { b: 'c', '1': 'a' },
+        };
+        let deletes = 0;
+        double = await startWireDouble((command, document) => {
+          if (isHello(command)) return helloReply(21);
+          if (command === 'findAndModify') {
+            const owner = JSON.stringify(document.update).match(/"([0-9a-f]{8}-[0-9a-f-]{27})"/)?.[1];
+            return {
+              ok: 1,
+              value: { _id: '__lease__', owner, expiresAt: new Date(Date.now() + 60_000), checkedAt: new Date() },
+            };
           }
-          return { ok: 1, n: 1 };
-        }
-        if (command === 'update' || command === 'insert' || command === 'delete') return { ok: 1, n: 1, nModified: 1 };
-        return { ok: 1 };
-      });
-      client = await new MongoClient(double.uri, { serverSelectionTimeoutMS: 2_000 }).connect();
-      expect(await applyPendingMigrations(client.db('db'), { maxTimeMS: 1_000 })).to.deep.equal(['002-resolve-duplicate-ids']);
-      const copies = double.documents.filter((d) => d.update === 'integrations_duplicates').map((d) => (d.updates as { u: Document }[])[0]!.u);
-      expect(copies.map((copy) => copy.description)).to.deep.equal(['before', 'written in between']);
-      const filters = double.documents.filter((d) => d.delete === 'integrations').map((d) => (d.deletes as { q: Document }[])[0]!.q);
-      expect(filters).to.have.length(2);
-      expect(filters[0]).to.deep.include({ _id: { $eq: 2 }, description: { $eq: 'before' }, status: { $eq: false } });
-      expect(filters[1]).to.deep.include({ description: { $eq: 'written in between' } });
-      // settings compared key by key, in any order: {1, b} as JavaScript reads it matches {b, 1} as stored.
-      expect(JSON.stringify(filters[0]!.$expr)).to.include('$setEquals').and.include('$objectToArray');
-    });
+          if (command === 'find' && document.find === 'schema_migrations')
+            return cursorReply(
+              'db.schema_migrations',
+              MIGRATIONS.filter((m) => !m.name.startsWith('002')).map((m) => ({ _id: m.name })),
+            );
+          if (command === 'aggregate') return cursorReply('db.integrations', [{ _id: 'facebook', count: 2 }]);
+          if (command === 'find')
+            return cursorReply(
+              'db.integrations',
+              (document.filter as Document)._id !== undefined ? [duplicate] : [kept, duplicate],
+            );
+          if (command === 'delete' && document.delete === 'integrations') {
+            deletes += 1;
+            if (deletes === 1) {
+              duplicate = { ...duplicate, description: 'written in between' }; // the old store, after the copy
+              return { ok: 1, n: 0 };
+            }
+            return { ok: 1, n: 1 };
+          }
+          if (command === 'update' || command === 'insert' || command === 'delete')
+            return { ok: 1, n: 1, nModified: 1 };
+          return { ok: 1 };
+        });
+        client = await new MongoClient(double.uri, { serverSelectionTimeoutMS: 2_000 }).connect();
+        expect(await applyPendingMigrations(client.db('db'), { maxTimeMS: 1_000 })).to.deep.equal([
+          '002-resolve-duplicate-ids',
+        ]);
+        const copies = double.documents
+          .filter((d) => d.update === 'integrations_duplicates')
+          .map((d) => (d.updates as { u: Document }[])[0]!.u);
+        expect(copies.map((copy) => copy.description)).to.deep.equal(['before', 'written in between']);
+        const filters = double.documents
+          .filter((d) => d.delete === 'integrations')
+          .map((d) => (d.deletes as { q: Document }[])[0]!.q);
+        expect(filters).to.have.length(2);
+        expect(filters[0]).to.deep.include({ _id: { $eq: 2 }, description: { $eq: 'before' }, status: { $eq: false } });
+        expect(filters[1]).to.deep.include({ description: { $eq: 'written in between' } });
+        // settings compared key by key, in any order: {1, b} as JavaScript reads it matches {b, 1} as stored.
+        expect(JSON.stringify(filters[0]!.$expr)).to.include('$setEquals').and.include('$objectToArray');
+      },
+    );
   });
 
   it('asks isMaster where the server has no hello (MongoDB 4.4.0 and 4.4.1)', async () => {
     double = await startWireDouble((command) => {
-      if (command === 'hello') return { ok: 0, code: 59, codeName: 'CommandNotFound', errmsg: 'no such command: hello' };
+      if (command === 'hello')
+        return { ok: 0, code: 59, codeName: 'CommandNotFound', errmsg: 'no such command: hello' };
       if (isHello(command)) return { ...helloReply(9, { helloOk: false }), setName: 'rs0', hosts: [] };
       return { ok: 1 };
     });
@@ -320,7 +523,9 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
     running = await startService({ MONGODB_URI: double.uri, STORE_TIMEOUT_MS: '500' }, { waitUntilReady: false });
     const error = await running.service.whenInitialized().catch((e: unknown) => e);
     expect(error).to.be.instanceOf(StartupRefusal);
-    expect((error as Error).message).to.match(/^MongoDB at 127\.0\.0\.1:\d+ is version 4\.2 \(wire version 8\); this service needs MongoDB 4\.4 or later/);
+    expect((error as Error).message).to.match(
+      /^MongoDB at 127\.0\.0\.1:\d+ is version 4\.2 \(wire version 8\); this service needs MongoDB 4\.4 or later/,
+    );
     const ready = await request(running.url).get('/readyz').expect(503);
     expect(ready.body.checks).to.include({ store: 'refused' });
     expect(ready.body.checks.reason).to.include('4.2');
@@ -330,23 +535,36 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
     const store = statefulStore(() => helloReply(9));
     double = await startWireDouble((command, document) =>
       command === 'find' && document.find === 'integrations'
-        ? { ok: 0, code: 148, codeName: 'ReadConcernMajorityNotEnabled', errmsg: 'Majority read concern requested, but it is not supported by the storage engine.' }
+        ? {
+            ok: 0,
+            code: 148,
+            codeName: 'ReadConcernMajorityNotEnabled',
+            errmsg: 'Majority read concern requested, but it is not supported by the storage engine.',
+          }
         : store.script(command, document),
     );
-    running = await startService({ MONGODB_URI: double.uri, MIGRATE_ON_START: 'false', STORE_TIMEOUT_MS: '500' }, { waitUntilReady: false });
+    running = await startService(
+      { MONGODB_URI: double.uri, MIGRATE_ON_START: 'false', STORE_TIMEOUT_MS: '500' },
+      { waitUntilReady: false },
+    );
     const error = await running.service.whenInitialized().catch((e: unknown) => e);
     expect(error).to.be.instanceOf(StartupRefusal);
-    expect((error as Error).message).to.match(/ReadConcernMajorityNotEnabled, code 148.*enableMajorityReadConcern=false/);
+    expect((error as Error).message).to.match(
+      /ReadConcernMajorityNotEnabled, code 148.*enableMajorityReadConcern=false/,
+    );
     expect(running.logs().filter((line) => line.msg === 'store not ready; retrying')).to.deep.equal([]);
   });
 
   it('refuses credentials MongoDB rejects, saying so, and never echoes the password', async () => {
     double = await startWireDouble((command) => {
       if (isHello(command)) return helloReply(21);
-      if (command === 'saslStart' || command === 'authenticate') return { ok: 0, code: 18, codeName: 'AuthenticationFailed', errmsg: 'Authentication failed.' };
+      if (command === 'saslStart' || command === 'authenticate')
+        return { ok: 0, code: 18, codeName: 'AuthenticationFailed', errmsg: 'Authentication failed.' };
       return { ok: 0, code: 13, codeName: 'Unauthorized', errmsg: 'command requires authentication' };
     });
-    const uri = double.uri.replace('mongodb://', 'mongodb://svc:wrong-password-123@').replace('?', '?authMechanism=SCRAM-SHA-256&');
+    const uri = double.uri
+      .replace('mongodb://', 'mongodb://svc:wrong-password-123@')
+      .replace('?', '?authMechanism=SCRAM-SHA-256&');
     running = await startService({ MONGODB_URI: uri, STORE_TIMEOUT_MS: '500' }, { waitUntilReady: false });
     const error = await running.service.whenInitialized().catch((e: unknown) => e);
     expect(error).to.be.instanceOf(StartupRefusal);
@@ -355,29 +573,40 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
   });
 
   it('retries a server that answers but keeps failing (shutting down), reporting it not ready, never refused', async () => {
-    double = await startWireDouble((command) => (isHello(command) ? helloReply(21) : { ok: 0, code: 91, codeName: 'ShutdownInProgress', errmsg: 'shutdown in progress' }));
+    double = await startWireDouble((command) =>
+      isHello(command)
+        ? helloReply(21)
+        : { ok: 0, code: 91, codeName: 'ShutdownInProgress', errmsg: 'shutdown in progress' },
+    );
     running = await startService({ MONGODB_URI: double.uri, STORE_TIMEOUT_MS: '300' }, { waitUntilReady: false });
-    await waitFor('two retries of the start-up', () => running!.logs().filter((l) => l.msg === 'store not ready; retrying').length >= 2);
+    await waitFor(
+      'two retries of the start-up',
+      () => running!.logs().filter((l) => l.msg === 'store not ready; retrying').length >= 2,
+    );
     expect(running.logs().some((l) => l.msg === 'refusing to start')).to.equal(false);
     const ready = await request(running.url).get('/readyz').expect(503);
     expect(ready.body.checks).to.include({ store: 'connecting' });
     expect(double.received.filter((c) => !isHello(c)).length).to.be.at.least(2);
   });
 
-  it('classifies the driver’s own errors: a too-old server and refused credentials are permanent, a network fault is not', async () => {
-    double = await startWireDouble((command) => (isHello(command) ? helloReply(8) : undefined));
-    const client = new MongoClient(double.uri, { serverSelectionTimeoutMS: 200 });
-    const tooOld = await client.connect().catch((e: unknown) => e);
-    await client.close();
-    expect(permanentFault(tooOld)).to.match(/version 4\.2/);
+  it(
+    'classifies the driver’s own errors: a too-old server and refused credentials are permanent, a network fault ' +
+      'is not',
+    async () => {
+      double = await startWireDouble((command) => (isHello(command) ? helloReply(8) : undefined));
+      const client = new MongoClient(double.uri, { serverSelectionTimeoutMS: 200 });
+      const tooOld = await client.connect().catch((e: unknown) => e);
+      await client.close();
+      expect(permanentFault(tooOld)).to.match(/version 4\.2/);
 
-    double.setScript(() => undefined); // closes every connection: a network fault
-    const flaky = new MongoClient(double.uri, { serverSelectionTimeoutMS: 150 });
-    const network = await flaky.connect().catch((e: unknown) => e);
-    await flaky.close();
-    expect(network).to.be.instanceOf(Error);
-    expect(permanentFault(network)).to.equal(null);
-  });
+      double.setScript(() => undefined); // closes every connection: a network fault
+      const flaky = new MongoClient(double.uri, { serverSelectionTimeoutMS: 150 });
+      const network = await flaky.connect().catch((e: unknown) => e);
+      await flaky.close();
+      expect(network).to.be.instanceOf(Error);
+      expect(permanentFault(network)).to.equal(null);
+    },
+  );
 });
 
 // On a real MongoDB older than 4.4 (the chatbot's mongo:4.2.20), when CI points MONGODB_OLD_URI at one.
@@ -387,7 +616,10 @@ describe('start-up against a real MongoDB older than 4.4 (MONGODB_OLD_URI)', fun
     if (!process.env.MONGODB_OLD_URI) this.skip();
   });
   it('refuses at once with one line naming the server version and the minimum', async () => {
-    const running = await startService({ MONGODB_URI: process.env.MONGODB_OLD_URI, STORE_TIMEOUT_MS: '2000' }, { waitUntilReady: false });
+    const running = await startService(
+      { MONGODB_URI: process.env.MONGODB_OLD_URI, STORE_TIMEOUT_MS: '2000' },
+      { waitUntilReady: false },
+    );
     try {
       const error = await running.service.whenInitialized().catch((e: unknown) => e);
       expect(error).to.be.instanceOf(StartupRefusal);

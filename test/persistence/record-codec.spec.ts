@@ -4,7 +4,13 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { CredentialCipher, TamperedCredentialError, keyId, parseSealed, placeOf } from '../../src/adapters/persistence/credential-cipher';
+import {
+  CredentialCipher,
+  TamperedCredentialError,
+  keyId,
+  parseSealed,
+  placeOf,
+} from '../../src/adapters/persistence/credential-cipher';
 import { resealCredentials, unreadableCredentials } from '../../src/adapters/persistence/credential-resealer';
 import { InMemoryIntegrationRepository } from '../../src/adapters/persistence/in-memory-integration.repository';
 import { RecordCodec, UnreadableCredentialError } from '../../src/adapters/persistence/record-codec';
@@ -12,7 +18,8 @@ import { StoreUnavailableError } from '../../src/domain/errors';
 import { integrationRepositoryContract } from '../contract/integration-repository.contract';
 import { edit, facebookSettings, theDefaults } from '../support/integration.mother';
 
-const withKey = (key: Buffer | undefined, previous: Buffer[] = []) => new RecordCodec(new CredentialCipher(key, previous));
+const withKey = (key: Buffer | undefined, previous: Buffer[] = []) =>
+  new RecordCodec(new CredentialCipher(key, previous));
 const defaults = () => theDefaults().map((integration) => integration.toRecord());
 
 integrationRepositoryContract('InMemoryIntegrationRepository with ENCRYPTION_KEY', async (legacy) => ({
@@ -22,7 +29,8 @@ integrationRepositoryContract('InMemoryIntegrationRepository with ENCRYPTION_KEY
 describe('credentials at rest (RecordCodec)', () => {
   const oldKey = randomBytes(32);
   const newKey = randomBytes(32);
-  const facebookWith = (store: InMemoryIntegrationRepository) => store.storedRecords().then((all) => all.find((r) => r.id === 'facebook')!.settings!);
+  const facebookWith = (store: InMemoryIntegrationRepository) =>
+    store.storedRecords().then((all) => all.find((r) => r.id === 'facebook')!.settings!);
 
   afterEach(() => sinon.restore());
 
@@ -33,8 +41,12 @@ describe('credentials at rest (RecordCodec)', () => {
     expect(updated.settings).to.deep.equal(settings);
     const raw = await facebookWith(store);
     expect(raw.verify).to.equal(settings.verify);
-    expect(raw.secret).to.match(/^enc:v2:/).and.not.include(settings.secret);
-    expect(raw.page_access_token).to.match(/^enc:v2:/).and.not.include(settings.page_access_token);
+    expect(raw.secret)
+      .to.match(/^enc:v2:/)
+      .and.not.include(settings.secret);
+    expect(raw.page_access_token)
+      .to.match(/^enc:v2:/)
+      .and.not.include(settings.page_access_token);
     expect((await store.findById('facebook'))!.settings).to.deep.equal(settings);
   });
 
@@ -55,15 +67,21 @@ describe('credentials at rest (RecordCodec)', () => {
     expect((await withoutOldKey.findById('facebook'))!.settings.secret).to.equal('rotated-secret');
   });
 
-  it('without the key, never hands out a sealed value: the read fails as the store being unavailable (503), naming the place', async () => {
-    const sealedBy = new InMemoryIntegrationRepository(defaults(), withKey(oldKey));
-    await edit(sealedBy, 'facebook', { settings: facebookSettings() });
-    for (const codec of [withKey(undefined), withKey(newKey)]) {
-      const error = await new InMemoryIntegrationRepository(await sealedBy.storedRecords(), codec).findById('facebook').catch((e: unknown) => e);
-      expect(error).to.be.instanceOf(UnreadableCredentialError).and.instanceOf(StoreUnavailableError);
-      expect((error as UnreadableCredentialError).place).to.match(/^facebook\/(secret|page_access_token)$/);
-    }
-  });
+  it(
+    'without the key, never hands out a sealed value: the read fails as the store being unavailable (503), naming ' +
+      'the place',
+    async () => {
+      const sealedBy = new InMemoryIntegrationRepository(defaults(), withKey(oldKey));
+      await edit(sealedBy, 'facebook', { settings: facebookSettings() });
+      for (const codec of [withKey(undefined), withKey(newKey)]) {
+        const error = await new InMemoryIntegrationRepository(await sealedBy.storedRecords(), codec)
+          .findById('facebook')
+          .catch((e: unknown) => e);
+        expect(error).to.be.instanceOf(UnreadableCredentialError).and.instanceOf(StoreUnavailableError);
+        expect((error as UnreadableCredentialError).place).to.match(/^facebook\/(secret|page_access_token)$/);
+      }
+    },
+  );
 
   it('lists the records it can open, leaving out one it cannot, which a read by id answers as unreadable', async () => {
     const sealedBy = new InMemoryIntegrationRepository(defaults(), withKey(oldKey));
@@ -74,17 +92,27 @@ describe('credentials at rest (RecordCodec)', () => {
   });
 
   it('never serves a stored value that looks sealed but is not one: the legacy fitting sets it aside', async () => {
-    const store = new InMemoryIntegrationRepository([{ id: 'facebook', settings: { verify: 'v', secret: 'enc:v1:this-is-not-sealed', page_access_token: 'EAAB' } }], withKey(newKey));
+    const store = new InMemoryIntegrationRepository(
+      [{ id: 'facebook', settings: { verify: 'v', secret: 'enc:v1:this-is-not-sealed', page_access_token: 'EAAB' } }],
+      withKey(newKey),
+    );
     expect((await store.list())[0]!.settings).to.deep.equal({ verify: 'v', secret: '', page_access_token: 'EAAB' });
   });
 
-  it('opens each sealed value once, however many times the store hands out a new copy of its record (MongoDB does, per read)', async () => {
-    const codec = withKey(newKey);
-    const sealed = codec.toRecord(theDefaults()[0]!.change({ settings: facebookSettings() }, new Date()));
-    const open = sinon.spy(codec.cipher, 'open');
-    for (let read = 0; read < 100; read += 1) expect(codec.toEntity({ ...sealed, settings: { ...sealed.settings } }).settings).to.deep.equal(facebookSettings());
-    expect(open.callCount).to.equal(2);
-  });
+  it(
+    'opens each sealed value once, however many times the store hands out a new copy of its record (MongoDB does, ' +
+      'per read)',
+    async () => {
+      const codec = withKey(newKey);
+      const sealed = codec.toRecord(theDefaults()[0]!.change({ settings: facebookSettings() }, new Date()));
+      const open = sinon.spy(codec.cipher, 'open');
+      for (let read = 0; read < 100; read += 1)
+        expect(codec.toEntity({ ...sealed, settings: { ...sealed.settings } }).settings).to.deep.equal(
+          facebookSettings(),
+        );
+      expect(open.callCount).to.equal(2);
+    },
+  );
 });
 
 describe('CredentialCipher', () => {
@@ -102,10 +130,18 @@ describe('CredentialCipher', () => {
     await edit(store, 'facebook', { settings: facebookSettings() });
     const raw = (await store.storedRecords()).find((r) => r.id === 'facebook')!.settings!;
     // Someone with write access to the database swaps the two sealed values.
-    const swapped = new InMemoryIntegrationRepository([{ id: 'facebook', settings: { ...raw, secret: raw.page_access_token!, page_access_token: raw.secret! } }], withKey(key));
+    const swapped = new InMemoryIntegrationRepository(
+      [{ id: 'facebook', settings: { ...raw, secret: raw.page_access_token!, page_access_token: raw.secret! } }],
+      withKey(key),
+    );
     const error = await swapped.findById('facebook').catch((e: unknown) => e);
-    expect(error).to.be.instanceOf(UnreadableCredentialError).with.property('cause').that.is.instanceOf(TamperedCredentialError);
-    expect(() => new CredentialCipher(key).open(raw.secret as string, placeOf('chat_widget', 'secret'))).to.throw(TamperedCredentialError);
+    expect(error)
+      .to.be.instanceOf(UnreadableCredentialError)
+      .with.property('cause')
+      .that.is.instanceOf(TamperedCredentialError);
+    expect(() => new CredentialCipher(key).open(raw.secret as string, placeOf('chat_widget', 'secret'))).to.throw(
+      TamperedCredentialError,
+    );
   });
 
   it('enforces the 16-byte tag: a seal with its tag cut short is never decrypted', () => {
@@ -139,7 +175,11 @@ describe('resealing credentials (npm run reseal)', () => {
     await edit(store, 'facebook', { settings: facebookSettings() }); // written before encryption was on
     await edit(store, 'chat_widget', { settings: { secret: 'widget-secret', color: 'red' } });
     const first = await resealCredentials(store, new CredentialCipher(oldKey));
-    expect(first.resealed.sort()).to.deep.equal(['chat_widget/secret', 'facebook/page_access_token', 'facebook/secret']);
+    expect(first.resealed.sort()).to.deep.equal([
+      'chat_widget/secret',
+      'facebook/page_access_token',
+      'facebook/secret',
+    ]);
     const sealedByOld = (await store.storedRecords()).find((r) => r.id === 'facebook')!.settings!.secret as string;
     expect(parseSealed(sealedByOld)!.keyId).to.equal(keyId(oldKey));
 
@@ -167,7 +207,9 @@ describe('resealing credentials (npm run reseal)', () => {
     };
     const first = await resealCredentials(store, new CredentialCipher(newKey));
     expect(first.raced).to.have.length(1);
-    expect((await store.storedRecords()).find((r) => r.id === 'facebook')!.settings).to.deep.include({ secret: 'written-meanwhile' });
+    expect((await store.storedRecords()).find((r) => r.id === 'facebook')!.settings).to.deep.include({
+      secret: 'written-meanwhile',
+    });
     expect((await resealCredentials(store, new CredentialCipher(newKey))).resealed).to.deep.equal(['facebook/secret']);
   });
 });
@@ -185,16 +227,31 @@ describe('the start-up check of stored credentials', () => {
   it('names, in one line, each record and field sealed with a key it was not given, and what to set', async () => {
     const records = await sealedRecords();
     const dropped = (await unreadableCredentials(records, new CredentialCipher(newKey)))!;
-    expect(dropped).to.include('facebook/secret').and.include('facebook/page_access_token').and.include(keyId(oldKey)).and.include('ENCRYPTION_KEY_PREVIOUS').and.not.include('\n');
+    expect(dropped)
+      .to.include('facebook/secret')
+      .and.include('facebook/page_access_token')
+      .and.include(keyId(oldKey))
+      .and.include('ENCRYPTION_KEY_PREVIOUS')
+      .and.not.include('\n');
     expect(await unreadableCredentials(records, new CredentialCipher(undefined))).to.include('set ENCRYPTION_KEY');
     expect(await unreadableCredentials(records, new CredentialCipher(newKey, [oldKey]))).to.equal(null);
   });
 
-  it('opens every value with its binding: a sealed value moved to another record or field is named, though its key is known', async () => {
-    const records = await sealedRecords();
-    const facebook = records.find((record) => record.id === 'facebook')!;
-    const moved = [{ ...facebook, settings: { ...facebook.settings, secret: facebook.settings!.page_access_token } }, { id: 'chat_widget', settings: { secret: facebook.settings!.secret } }];
-    const problem = (await unreadableCredentials(moved, new CredentialCipher(oldKey)))!;
-    expect(problem).to.include('facebook/secret does not open').and.include('chat_widget/secret does not open').and.not.include('page_access_token does not open');
-  });
+  it(
+    'opens every value with its binding: a sealed value moved to another record or field is named, though its key ' +
+      'is known',
+    async () => {
+      const records = await sealedRecords();
+      const facebook = records.find((record) => record.id === 'facebook')!;
+      const moved = [
+        { ...facebook, settings: { ...facebook.settings, secret: facebook.settings!.page_access_token } },
+        { id: 'chat_widget', settings: { secret: facebook.settings!.secret } },
+      ];
+      const problem = (await unreadableCredentials(moved, new CredentialCipher(oldKey)))!;
+      expect(problem)
+        .to.include('facebook/secret does not open')
+        .and.include('chat_widget/secret does not open')
+        .and.not.include('page_access_token does not open');
+    },
+  );
 });

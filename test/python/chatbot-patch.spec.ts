@@ -11,7 +11,9 @@ import { parse } from 'yaml';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SCRIPT = path.join(ROOT, 'clients/python/chatbot_patch.py');
-const PYTHON = ['/usr/bin/python3', 'python3'].find((python) => spawnSync(python, ['-c', 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)']).status === 0);
+const PYTHON = ['/usr/bin/python3', 'python3'].find(
+  (python) => spawnSync(python, ['-c', 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)']).status === 0,
+);
 
 // Each file's lines the script edits at, nothing more (the chatbot's own code is not kept here).
 const STAND_IN: Record<string, string> = {
@@ -19,13 +21,22 @@ const STAND_IN: Record<string, string> = {
   'app/admin/integrations/routes.py': 'from . import store\n',
   'app/admin/integrations/store.py': '# the old store\n',
   'app/bot/channels/facebook/routes.py': 'from app.admin.integrations.store import get_integration\n',
-  'manage.py': '        from app.admin.integrations.store import ensure_default_integrations\n        await ensure_default_integrations()\n',
+  'manage.py':
+    '        from app.admin.integrations.store import ensure_default_integrations\n        await ' +
+    'ensure_default_integrations()\n',
   'app/main.py':
-    'from app.dependencies import init_dialogue_manager\n\nasync def lifespan(_):\n    await init_dialogue_manager()\n    yield\n    database_client.close()\n\napp = FastAPI(title="AI Chatbot Framework", lifespan=lifespan)\n',
+    'from app.dependencies import init_dialogue_manager\n\nasync def lifespan(_):\n    await ' +
+    'init_dialogue_manager()\n    yield\n    database_client.close()\n\napp = FastAPI(title="AI Chatbot ' +
+    'Framework", lifespan=lifespan)\n',
   'docker-compose.yml':
-    "services:\n  backend:\n    environment:\n      APPLICATION_ENV: Production\n    depends_on:\n      - mongodb\n\n  mongodb:\n    image: mongo:4.2.20\n\n  gateway:\n    image: nginx:1.13.3-alpine\n\nvolumes:\n  mongodbdata:\n",
-  'docker-compose.dev.yml': "services:\n  mongodb:\n    image: mongo:4.2.20\n  app:\n    environment:\n      APPLICATION_ENV: Development\n\nvolumes:\n  mongodbdata:\n",
-  'helm/ai-chatbot-framework/templates/deployment-backend.yaml': '          env:\n            - name: MONGO_URL\n              value: {{.Values.mongodb.uri}}\n',
+    'services:\n  backend:\n    environment:\n      APPLICATION_ENV: Production\n    depends_on:\n      - ' +
+    'mongodb\n\n  mongodb:\n    image: mongo:4.2.20\n\n  gateway:\n    image: nginx:1.13.3-alpine\n\nvolumes:\n  ' +
+    'mongodbdata:\n',
+  'docker-compose.dev.yml':
+    'services:\n  mongodb:\n    image: mongo:4.2.20\n  app:\n    environment:\n      APPLICATION_ENV: ' +
+    'Development\n\nvolumes:\n  mongodbdata:\n',
+  'helm/ai-chatbot-framework/templates/deployment-backend.yaml':
+    '          env:\n            - name: MONGO_URL\n              value: {{.Values.mongodb.uri}}\n',
   'helm/ai-chatbot-framework/values.yaml': 'replicaCount: 2\n',
   'scripts/nginx/default.conf': 'server {}\n',
 };
@@ -43,7 +54,10 @@ function standIn(files: Record<string, string>): string {
   return dir;
 }
 
-if (!PYTHON) process.stdout.write('  [python] no python3 >= 3.9: the chatbot patch tests are SKIPPED (apt-get install python3; .ci/run does)\n');
+if (!PYTHON)
+  process.stdout.write(
+    '  [python] no python3 >= 3.9: the chatbot patch tests are SKIPPED (apt-get install python3; .ci/run does)\n',
+  );
 
 (PYTHON ? describe : describe.skip)('the patch for the chatbot (clients/python/chatbot_patch.py)', () => {
   const write = (dir: string) => spawnSync(PYTHON!, [SCRIPT, '--commit', 'HEAD', dir], { encoding: 'utf8' });
@@ -58,17 +72,32 @@ if (!PYTHON) process.stdout.write('  [python] no python3 >= 3.9: the chatbot pat
     const read = (file: string) => readFileSync(path.join(dir, file), 'utf8');
 
     expect([...patch.matchAll(/^diff --git a\/(\S+)/gm)].map((m) => m[1]).sort()).to.deep.equal(
-      [...Object.keys(STAND_IN), 'app/admin/integrations/client.py', 'scripts/nginx/templates/default.conf.template'].sort(),
+      [
+        ...Object.keys(STAND_IN),
+        'app/admin/integrations/client.py',
+        'scripts/nginx/templates/default.conf.template',
+      ].sort(),
     );
-    expect(read('app/admin/integrations/client.py')).to.equal(readFileSync(path.join(ROOT, 'clients/python/integrations_client.py'), 'utf8'));
+    expect(read('app/admin/integrations/client.py')).to.equal(
+      readFileSync(path.join(ROOT, 'clients/python/integrations_client.py'), 'utf8'),
+    );
     expect(read('app/admin/integrations/routes.py')).to.equal('from . import client as store\n');
-    expect(read('app/bot/channels/facebook/routes.py')).to.equal('from app.admin.integrations.client import get_integration\n');
+    expect(read('app/bot/channels/facebook/routes.py')).to.equal(
+      'from app.admin.integrations.client import get_integration\n',
+    );
     expect(read('manage.py')).to.not.include('ensure_default_integrations');
     expect(patch).to.include('deleted file mode').and.include('a/app/admin/integrations/store.py');
-    expect(read('app/main.py')).to.include('integrations_client.install_error_handlers(app)').and.include('await integrations_client.check_at_start()').and.include('await integrations_client.aclose()');
+    expect(read('app/main.py'))
+      .to.include('integrations_client.install_error_handlers(app)')
+      .and.include('await integrations_client.check_at_start()')
+      .and.include('await integrations_client.aclose()');
 
     const compose = parse(read('docker-compose.yml'));
-    expect(Object.keys(compose.services.backend.environment)).to.include.members(['INTEGRATIONS_SERVICE_URL', 'INTEGRATIONS_SERVICE_READ_TOKEN', 'INTEGRATIONS_SERVICE_ADMIN_TOKEN']);
+    expect(Object.keys(compose.services.backend.environment)).to.include.members([
+      'INTEGRATIONS_SERVICE_URL',
+      'INTEGRATIONS_SERVICE_READ_TOKEN',
+      'INTEGRATIONS_SERVICE_ADMIN_TOKEN',
+    ]);
     expect(compose.services.mongodb.image).to.equal('mongo:4.4');
     expect(compose.services.gateway.image).to.equal('nginx:1.27-alpine');
     expect(compose.services['integrations-service'].environment.ALLOWED_HOSTS).to.equal('integrations-service');
@@ -76,9 +105,13 @@ if (!PYTHON) process.stdout.write('  [python] no python3 >= 3.9: the chatbot pat
     const dev = parse(read('docker-compose.dev.yml'));
     expect(Object.keys(dev.services.app.environment)).to.include('INTEGRATIONS_SERVICE_URL');
     expect(dev.services['integrations-service']).to.have.property('image');
-    expect(read('helm/ai-chatbot-framework/templates/deployment-backend.yaml')).to.include('INTEGRATIONS_SERVICE_READ_TOKEN').and.include('INTEGRATIONS_SERVICE_ADMIN_TOKEN');
+    expect(read('helm/ai-chatbot-framework/templates/deployment-backend.yaml'))
+      .to.include('INTEGRATIONS_SERVICE_READ_TOKEN')
+      .and.include('INTEGRATIONS_SERVICE_ADMIN_TOKEN');
     expect(parse(read('helm/ai-chatbot-framework/values.yaml')).integrations).to.have.keys('url', 'secretName');
-    expect(read('scripts/nginx/templates/default.conf.template')).to.equal(readFileSync(path.join(ROOT, 'ops/gateway/templates/default.conf.template'), 'utf8'));
+    expect(read('scripts/nginx/templates/default.conf.template')).to.equal(
+      readFileSync(path.join(ROOT, 'ops/gateway/templates/default.conf.template'), 'utf8'),
+    );
   });
 
   it('stops, naming the file and the line, on a checkout that is not the one it knows', () => {

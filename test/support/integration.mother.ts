@@ -1,13 +1,25 @@
 // Test data builders ("object mothers") for integrations.
 import { DEFAULT_INTEGRATIONS } from '../../src/domain/default-integrations';
-import { Integration, type IntegrationChanges, type NewIntegration, type StoredIntegration } from '../../src/domain/integration.entity';
+import {
+  Integration,
+  type IntegrationChanges,
+  type NewIntegration,
+  type StoredIntegration,
+} from '../../src/domain/integration.entity';
 
 export const T0 = new Date('2026-01-01T00:00:00.000Z');
 export const T1 = new Date('2026-01-02T00:00:00.000Z');
 
 export function anIntegration(overrides: Partial<NewIntegration> = {}, at: Date = T0): Integration {
   return Integration.create(
-    { id: 'custom', name: 'Custom channel', description: 'A channel of our own', status: false, settings: { url: 'https://example.com' }, ...overrides },
+    {
+      id: 'custom',
+      name: 'Custom channel',
+      description: 'A channel of our own',
+      status: false,
+      settings: { url: 'https://example.com' },
+      ...overrides,
+    },
     at,
   );
 }
@@ -38,7 +50,9 @@ export async function edit(
 }
 
 /** Every record a store keeps, as it keeps them. */
-export async function storedRecords(store: { eachStoredRecord(): AsyncIterable<StoredIntegration> }): Promise<StoredIntegration[]> {
+export async function storedRecords(store: {
+  eachStoredRecord(): AsyncIterable<StoredIntegration>;
+}): Promise<StoredIntegration[]> {
   const records: StoredIntegration[] = [];
   for await (const record of store.eachStoredRecord()) records.push(record);
   return records;

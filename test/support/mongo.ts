@@ -33,7 +33,10 @@ export function mongoUri(): Promise<string | undefined> {
     // Never a download: this runs where only the npm registry may be reachable, or none.
     process.env.MONGOMS_RUNTIME_DOWNLOAD = 'false';
     const { MongoMemoryReplSet } = await import('mongodb-memory-server-core');
-    const replSet = await MongoMemoryReplSet.create({ binary: { systemBinary: binary }, replSet: { count: 1, storageEngine: 'wiredTiger' } });
+    const replSet = await MongoMemoryReplSet.create({
+      binary: { systemBinary: binary },
+      replSet: { count: 1, storageEngine: 'wiredTiger' },
+    });
     process.once('exit', () => void replSet.stop({ doCleanup: true, force: true }));
     return replSet.getUri();
   })();
@@ -43,7 +46,10 @@ export function mongoUri(): Promise<string | undefined> {
 function announceSkip(): void {
   if (announced) return;
   announced = true;
-  process.stdout.write('  [mongo] no MongoDB: MONGODB_URI is not set and no mongod is on PATH (or MONGOD_BIN): the MongoDB tests below are listed as pending\n');
+  process.stdout.write(
+    '  [mongo] no MongoDB: MONGODB_URI is not set and no mongod is on PATH (or MONGOD_BIN): the MongoDB tests below ' +
+      'are listed as pending\n',
+  );
 }
 
 export interface MongoTestContext {

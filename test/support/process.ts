@@ -8,16 +8,20 @@ import path from 'node:path';
 export const ROOT = path.resolve(__dirname, '../..');
 const ENTRY = path.join(ROOT, 'dist/main.js');
 // npm start's command (package.json), which the image's CMD is held to (test/ops): node, its options, the entry point.
-const START = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
+const START = (
+  JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start.split(' ');
 /** The node options the service runs with, as npm start and the image give them. */
 export const SERVICE_NODE_OPTIONS: readonly string[] = START.slice(1, -1);
 
 function newestIn(dir: string): number {
-  return Math.max(...readdirSync(dir).map((name) => {
-    const full = path.join(dir, name);
-    const stat = statSync(full);
-    return stat.isDirectory() ? newestIn(full) : stat.mtimeMs;
-  }));
+  return Math.max(
+    ...readdirSync(dir).map((name) => {
+      const full = path.join(dir, name);
+      const stat = statSync(full);
+      return stat.isDirectory() ? newestIn(full) : stat.mtimeMs;
+    }),
+  );
 }
 
 let built = false;
@@ -30,7 +34,11 @@ export function ensureBuilt(): void {
   } catch {
     fresh = false;
   }
-  if (!fresh) execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  if (!fresh)
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
   built = true;
 }
 
@@ -48,11 +56,15 @@ export interface SpawnedService {
 export function spawnService(env: NodeJS.ProcessEnv, preload: string[] = []): SpawnedService {
   // Only what the test gives, plus PATH: no MONGODB_URI or other setting leaks in from the developer's shell.
   ensureBuilt();
-  const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, ...preload.flatMap((module) => ['--import', module]), ENTRY], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...SERVICE_NODE_OPTIONS, ...preload.flatMap((module) => ['--import', module]), ENTRY],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
@@ -65,7 +77,9 @@ export function spawnService(env: NodeJS.ProcessEnv, preload: string[] = []): Sp
     child.once('exit', () => reject(new Error(`exited before listening; stderr: ${err}`)));
   });
   listening.catch(() => undefined);
-  const exited = new Promise<number | NodeJS.Signals>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal!)));
+  const exited = new Promise<number | NodeJS.Signals>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal!)),
+  );
   return { child, stdout: () => out, stderr: () => err, listening, exited };
 }
 

@@ -22,7 +22,13 @@ export interface RunningService {
 }
 
 /** The environment a test service runs with, on top of which each test sets what it is about. */
-export const TEST_ENV: NodeJS.ProcessEnv = { NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'debug', SHUTDOWN_GRACE_MS: '2000' };
+export const TEST_ENV: NodeJS.ProcessEnv = {
+  NODE_ENV: 'test',
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: 'debug',
+  SHUTDOWN_GRACE_MS: '2000',
+};
 
 export interface StartOptions {
   waitUntilReady?: boolean;

@@ -25,7 +25,8 @@ export interface WireDouble {
   close(): Promise<void>;
 }
 
-/** A hello reply for a server of `maxWireVersion` (8 is MongoDB 4.2, 9 is 4.4, 21 is 7.0); `helloOk: false` as before 4.4.2. */
+/** A hello reply for a server of `maxWireVersion` (8 is MongoDB 4.2, 9 is 4.4, 21 is 7.0); `helloOk: false` as before
+ * 4.4.2. */
 export function helloReply(maxWireVersion: number, { helloOk = true }: { helloOk?: boolean } = {}): Document {
   return {
     ...(helloOk ? { helloOk: true } : {}),
@@ -93,7 +94,10 @@ export async function startWireDouble(script: Script): Promise<WireDouble> {
   };
 }
 
-function parse(opCode: number, message: Buffer): { document: Document; reply: (requestId: number, answer: Document) => Buffer } {
+function parse(
+  opCode: number,
+  message: Buffer,
+): { document: Document; reply: (requestId: number, answer: Document) => Buffer } {
   if (opCode === OP_QUERY) {
     // flags (4), full collection name (cstring), skip (4), return (4), query document
     let offset = 20;
@@ -125,7 +129,15 @@ function parse(opCode: number, message: Buffer): { document: Document; reply: (r
 
 /** A hello reply of the primary of replica set `rs0` whose only member is `host`. */
 export function replicaSetPrimaryHello(host: string): Document {
-  return { ...helloReply(21), setName: 'rs0', setVersion: 1, hosts: [host], primary: host, me: host, electionId: new ObjectId('7fffffff0000000000000001') };
+  return {
+    ...helloReply(21),
+    setName: 'rs0',
+    setVersion: 1,
+    hosts: [host],
+    primary: host,
+    me: host,
+    electionId: new ObjectId('7fffffff0000000000000001'),
+  };
 }
 
 /** A cursor's first and only batch, as a find, listIndexes or aggregate answers it. */

@@ -11,7 +11,8 @@ describe('entity tag lists (If-Match, If-None-Match)', () => {
       { tag: '3', weak: false },
     ]);
     expect(parseEntityTags('*')).to.equal('*');
-    for (const bad of ['1', '"1" "2"', '"1",   x', 'W/', ',', '']) expect(parseEntityTags(bad), JSON.stringify(bad)).to.equal(null);
+    for (const bad of ['1', '"1" "2"', '"1",   x', 'W/', ',', ''])
+      expect(parseEntityTags(bad), JSON.stringify(bad)).to.equal(null);
   });
 
   it('takes time linear in the length of a malformed list padded with whitespace', () => {

@@ -25,15 +25,22 @@ function nested(depth: number): Record<string, unknown> {
 describe('Integration', () => {
   describe('create', () => {
     it('starts at version 1 with both timestamps at creation time', () => {
-      expect(anIntegration({}, T0).toPrimitives()).to.deep.include({ version: 1, createdAt: T0.toISOString(), updatedAt: T0.toISOString() });
+      expect(anIntegration({}, T0).toPrimitives()).to.deep.include({
+        version: 1,
+        createdAt: T0.toISOString(),
+        updatedAt: T0.toISOString(),
+      });
     });
 
     for (const id of ['', 'Facebook', '-lead', 'with space', 'dot.ted', 'a'.repeat(65)]) {
       it(`refuses the id ${JSON.stringify(id.length > 20 ? `${id.slice(0, 5)}…(${id.length})` : id)}`, () => {
-        expect(() => anIntegration({ id })).to.throw(ValidationError).with.property('errors').that.deep.includes({
-          field: '/id',
-          message: 'must be a lowercase slug of 1-64 characters ([a-z0-9][a-z0-9_-]*)',
-        });
+        expect(() => anIntegration({ id }))
+          .to.throw(ValidationError)
+          .with.property('errors')
+          .that.deep.includes({
+            field: '/id',
+            message: 'must be a lowercase slug of 1-64 characters ([a-z0-9][a-z0-9_-]*)',
+          });
       });
     }
 
@@ -57,11 +64,14 @@ describe('Integration', () => {
           return e;
         }
       })();
-      expect(error).to.be.instanceOf(ValidationError).with.property('errors').that.deep.equals([
-        { field: '/name', message: 'must be 1-100 characters long' },
-        { field: '/settings/secret', message: 'is required' },
-        { field: '/settings/page_access_token', message: 'is required' },
-      ]);
+      expect(error)
+        .to.be.instanceOf(ValidationError)
+        .with.property('errors')
+        .that.deep.equals([
+          { field: '/name', message: 'must be 1-100 characters long' },
+          { field: '/settings/secret', message: 'is required' },
+          { field: '/settings/page_access_token', message: 'is required' },
+        ]);
     });
 
     it('is frozen all the way down', () => {
@@ -78,11 +88,9 @@ describe('Integration', () => {
     });
 
     it('refuses an empty or overlong name, an overlong description and a non-boolean status, naming each field', () => {
-      expect(violations('custom', { name: '', description: 'y'.repeat(501), status: 'yes' }).map((e) => e.field)).to.deep.equal([
-        '/name',
-        '/description',
-        '/status',
-      ]);
+      expect(
+        violations('custom', { name: '', description: 'y'.repeat(501), status: 'yes' }).map((e) => e.field),
+      ).to.deep.equal(['/name', '/description', '/status']);
       expect(violations('custom', { name: 'x'.repeat(101) }).map((e) => e.field)).to.deep.equal(['/name']);
     });
 
@@ -91,18 +99,27 @@ describe('Integration', () => {
       expect(violations('facebook', { settings: { verify: 'v', secret: 's' } })).to.deep.equal([
         { field: '/settings/page_access_token', message: 'is required' },
       ]);
-      expect(violations('facebook', { settings: { ...facebookSettings(), secret: 42 } })).to.deep.equal([{ field: '/settings/secret', message: 'must be string' }]);
-      expect(violations('facebook', { settings: { ...facebookSettings(), extra: 'x' } }).map((e) => e.field)).to.deep.equal(['/settings/extra']);
+      expect(violations('facebook', { settings: { ...facebookSettings(), secret: 42 } })).to.deep.equal([
+        { field: '/settings/secret', message: 'must be string' },
+      ]);
+      expect(
+        violations('facebook', { settings: { ...facebookSettings(), extra: 'x' } }).map((e) => e.field),
+      ).to.deep.equal(['/settings/extra']);
     });
 
     it('lets chat_widget and unknown integrations take any plain object, but not an array', () => {
       expect(violations('chat_widget', { settings: {} })).to.deep.equal([]);
       expect(violations('telegram', { settings: { token_hint: 'x', nested: { list: [1, 2] } } })).to.deep.equal([]);
-      expect(violations('chat_widget', { settings: ['a'] })).to.deep.equal([{ field: '/settings', message: 'must be object' }]);
+      expect(violations('chat_widget', { settings: ['a'] })).to.deep.equal([
+        { field: '/settings', message: 'must be object' },
+      ]);
     });
 
     it("refuses keys starting with '$', containing '.', or naming the prototype chain, at any depth", () => {
-      const settings = JSON.parse('{"$where": 1, "a.b": 2, "deep": {"__proto__": {"polluted": true}, "list": [{"constructor": 1, "prototype": 2}]}}');
+      const settings = JSON.parse(
+        '{"$where": 1, "a.b": 2, "deep": {"__proto__": {"polluted": true}, "list": [{"constructor": 1, "prototype": ' +
+          '2}]}}',
+      );
       expect(violations('chat_widget', { settings }).map((e) => e.field)).to.deep.equal([
         '/settings/$where',
         '/settings/a.b',
@@ -116,7 +133,10 @@ describe('Integration', () => {
     it('allows nesting 8 deep and refuses 9', () => {
       expect(settingsSafetyViolations(nested(8))).to.deep.equal([]);
       expect(settingsSafetyViolations(nested(9))).to.deep.equal([
-        { field: '/settings/child/child/child/child/child/child/child/child', message: 'must not nest deeper than 8 levels' },
+        {
+          field: '/settings/child/child/child/child/child/child/child/child',
+          message: 'must not nest deeper than 8 levels',
+        },
       ]);
     });
 
@@ -171,8 +191,13 @@ describe('Integration', () => {
     });
 
     it('refuses a credential that looks like a value this service sealed (enc:), whatever the integration', () => {
-      expect(violations('facebook', { settings: facebookSettings({ secret: 'enc:v2:deadbeef:AAAA:BBBB:CCCC' }) })).to.deep.equal([
-        { field: '/settings/secret', message: 'must not start with "enc:": that prefix marks values this service sealed' },
+      expect(
+        violations('facebook', { settings: facebookSettings({ secret: 'enc:v2:deadbeef:AAAA:BBBB:CCCC' }) }),
+      ).to.deep.equal([
+        {
+          field: '/settings/secret',
+          message: 'must not start with "enc:": that prefix marks values this service sealed',
+        },
       ]);
       expect(violations('custom', { settings: { page_access_token: 'enc:anything' } })).to.have.length(1);
       expect(violations('custom', { settings: { note: 'enc: is fine elsewhere' } })).to.deep.equal([]);
@@ -186,7 +211,10 @@ describe('Integration', () => {
 
     it('refuses settings nested thousands deep with one error, without overflowing the stack', () => {
       expect(violations('chat_widget', { settings: nested(20_000) })).to.deep.equal([
-        { field: '/settings/child/child/child/child/child/child/child/child', message: 'must not nest deeper than 8 levels' },
+        {
+          field: '/settings/child/child/child/child/child/child/child/child',
+          message: 'must not nest deeper than 8 levels',
+        },
       ]);
     });
   });
@@ -198,7 +226,10 @@ describe('Integration', () => {
     });
 
     it("reads the old store's record through the legacy fitting: version 1, fallbacks, an extra facebook key left out", () => {
-      const legacy = Integration.fromStored({ id: 'facebook', settings: { verify: 'v', secret: 's', page_access_token: 't', extra: 'x' } }, T0);
+      const legacy = Integration.fromStored(
+        { id: 'facebook', settings: { verify: 'v', secret: 's', page_access_token: 't', extra: 'x' } },
+        T0,
+      );
       expect(legacy.toPrimitives()).to.deep.equal({
         id: 'facebook',
         name: 'facebook',
@@ -218,8 +249,11 @@ describe('Integration', () => {
     });
 
     it('refuses a stored record whose id no record can have: there is no door that checks nothing', () => {
-      for (const id of ['BAD ID/../x', '', 'Facebook']) expect(() => Integration.fromStored({ id }), id).to.throw(ValidationError);
-      const doors = Object.getOwnPropertyNames(Integration).filter((name) => typeof (Integration as unknown as Record<string, unknown>)[name] === 'function');
+      for (const id of ['BAD ID/../x', '', 'Facebook'])
+        expect(() => Integration.fromStored({ id }), id).to.throw(ValidationError);
+      const doors = Object.getOwnPropertyNames(Integration).filter(
+        (name) => typeof (Integration as unknown as Record<string, unknown>)[name] === 'function',
+      );
       expect(doors.sort()).to.deep.equal(['checked', 'create', 'fromStored']);
     });
   });

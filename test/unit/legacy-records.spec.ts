@@ -25,24 +25,43 @@ describe('legacy records', () => {
 
   describe('fitting a record to today’s rules', () => {
     it('leaves a record that fits alone', () => {
-      const fitted = fitToRules({ id: 'facebook', name: 'F', description: '', status: true, settings: { verify: 'v', secret: 's', page_access_token: 't' } });
+      const fitted = fitToRules({
+        id: 'facebook',
+        name: 'F',
+        description: '',
+        status: true,
+        settings: { verify: 'v', secret: 's', page_access_token: 't' },
+      });
       expect(fitted.notes).to.deep.equal([]);
       expect(fitted.setAside).to.deep.equal({});
     });
 
-    it('sets aside a legacy facebook’s extra key and non-string value, fills a missing one, and the admin UI can then save it back', () => {
-      const legacy = { id: 'facebook', name: 'Facebook', description: 'd', status: true, settings: { verify: 'v', secret: 42, page_token_old: 'x' } };
-      const { fields, setAside, notes } = fitToRules(legacy as never);
-      expect(fields.settings).to.deep.equal({ verify: 'v', secret: '', page_access_token: '' });
-      expect(setAside).to.deep.equal({ settings: { secret: 42, page_token_old: 'x' } });
-      expect(notes.join('; ')).to.include('page_token_old').and.include('secret').and.not.include('42');
-      // What the admin UI does with it: the whole record back, one setting changed.
-      const stored = Integration.fromStored({ ...legacy, ...fields } as never);
-      const saved = stored.change({ ...stored.fields(), settings: { ...stored.settings, page_access_token: 'EAAB' } }, T1);
-      expect(saved.version).to.equal(2);
-      // Reading the record unfitted fits it the same way: what a read serves is what the migration stores.
-      expect(Integration.fromStored(legacy as never).settings).to.deep.equal(fields.settings);
-    });
+    it(
+      'sets aside a legacy facebook’s extra key and non-string value, fills a missing one, and the admin UI can ' +
+        'then save it back',
+      () => {
+        const legacy = {
+          id: 'facebook',
+          name: 'Facebook',
+          description: 'd',
+          status: true,
+          settings: { verify: 'v', secret: 42, page_token_old: 'x' },
+        };
+        const { fields, setAside, notes } = fitToRules(legacy as never);
+        expect(fields.settings).to.deep.equal({ verify: 'v', secret: '', page_access_token: '' });
+        expect(setAside).to.deep.equal({ settings: { secret: 42, page_token_old: 'x' } });
+        expect(notes.join('; ')).to.include('page_token_old').and.include('secret').and.not.include('42');
+        // What the admin UI does with it: the whole record back, one setting changed.
+        const stored = Integration.fromStored({ ...legacy, ...fields } as never);
+        const saved = stored.change(
+          { ...stored.fields(), settings: { ...stored.settings, page_access_token: 'EAAB' } },
+          T1,
+        );
+        expect(saved.version).to.equal(2);
+        // Reading the record unfitted fits it the same way: what a read serves is what the migration stores.
+        expect(Integration.fromStored(legacy as never).settings).to.deep.equal(fields.settings);
+      },
+    );
 
     it('gives settings: null, a missing name and a missing description their defaults', () => {
       const { fields, notes } = fitToRules({ id: 'chat_widget', settings: null });
@@ -51,7 +70,12 @@ describe('legacy records', () => {
     });
 
     it('sets aside settings keys no store may hold, an over-long name, a non-boolean status', () => {
-      const { fields, setAside } = fitToRules({ id: 'chat_widget', name: 'n'.repeat(150), status: 'yes', settings: JSON.parse('{"color":"red","a.b":1,"deep":{"$x":1}}') } as never);
+      const { fields, setAside } = fitToRules({
+        id: 'chat_widget',
+        name: 'n'.repeat(150),
+        status: 'yes',
+        settings: JSON.parse('{"color":"red","a.b":1,"deep":{"$x":1}}'),
+      } as never);
       expect(fields.settings).to.deep.equal({ color: 'red' });
       expect(fields.name).to.have.length(100);
       expect(fields.status).to.equal(false);
@@ -60,7 +84,10 @@ describe('legacy records', () => {
     });
 
     it('sets aside a credential that looks sealed, and whole settings that are too large', () => {
-      const sealedLooking = fitToRules({ id: 'facebook', settings: { verify: 'v', secret: 'enc:v1:not-really', page_access_token: 't' } });
+      const sealedLooking = fitToRules({
+        id: 'facebook',
+        settings: { verify: 'v', secret: 'enc:v1:not-really', page_access_token: 't' },
+      });
       expect(sealedLooking.fields.settings).to.deep.equal({ verify: 'v', page_access_token: 't', secret: '' });
       expect(sealedLooking.setAside).to.deep.equal({ settings: { secret: 'enc:v1:not-really' } });
       const large = fitToRules({ id: 'chat_widget', settings: { blob: 'x'.repeat(20_000) } });

@@ -7,19 +7,34 @@ import type { IntegrationRepository } from '../../src/application/integration-re
 import { ListIntegrations } from '../../src/application/list-integrations.use-case';
 import { EditIntegration } from '../../src/application/edit-integration.use-case';
 import type { Integration } from '../../src/domain/integration.entity';
-import { IntegrationNotFoundError, StoreUnavailableError, ValidationError, VersionConflictError } from '../../src/domain/errors';
+import {
+  IntegrationNotFoundError,
+  StoreUnavailableError,
+  ValidationError,
+  VersionConflictError,
+} from '../../src/domain/errors';
 import { T0, T1, theDefaults } from '../support/integration.mother';
 
 type StubbedRepository = { [K in keyof IntegrationRepository]-?: sinon.SinonStub };
 
 function stubRepository(): StubbedRepository {
-  return { list: sinon.stub(), findById: sinon.stub(), held: sinon.stub(), replace: sinon.stub(), insertMissing: sinon.stub(), ping: sinon.stub() };
+  return {
+    list: sinon.stub(),
+    findById: sinon.stub(),
+    held: sinon.stub(),
+    replace: sinon.stub(),
+    insertMissing: sinon.stub(),
+    ping: sinon.stub(),
+  };
 }
 
 const clock = { now: () => T1 };
 
 /** What a call came to: its value, or the error it failed with (thrown or rejected). */
-const outcome = (call: () => unknown): Promise<unknown> => Promise.resolve().then(call).catch((error: unknown) => error);
+const outcome = (call: () => unknown): Promise<unknown> =>
+  Promise.resolve()
+    .then(call)
+    .catch((error: unknown) => error);
 
 describe('use cases', () => {
   let repository: StubbedRepository;
@@ -52,7 +67,10 @@ describe('use cases', () => {
     it('answers the copy a store that did not answer still holds, saying how old it is', async () => {
       const facebook = theDefaults()[0];
       repository.findById.rejects(new StoreUnavailableError('down', { lastKnown: { value: facebook, ageMs: 1_500 } }));
-      expect(await new GetIntegration(repository).execute({ id: 'facebook' })).to.deep.equal({ value: facebook, staleForMs: 1_500 });
+      expect(await new GetIntegration(repository).execute({ id: 'facebook' })).to.deep.equal({
+        value: facebook,
+        staleForMs: 1_500,
+      });
     });
 
     it('never answers a reader a copy older than a version it has seen: 503 instead', async () => {
@@ -80,7 +98,9 @@ describe('use cases', () => {
     it('answers at once, without a promise or the store, from a current copy the repository holds', () => {
       const facebook = theDefaults()[0];
       repository.held.withArgs('facebook').returns(facebook);
-      expect(new GetIntegration(repository).execute({ id: 'facebook', seenVersion: facebook.version })).to.deep.equal({ value: facebook });
+      expect(new GetIntegration(repository).execute({ id: 'facebook', seenVersion: facebook.version })).to.deep.equal({
+        value: facebook,
+      });
       expect(repository.findById.called).to.equal(false);
     });
 
@@ -111,8 +131,16 @@ describe('use cases', () => {
     it('reads the record, applies only the fields given, and stores the next version made from it', async () => {
       repository.findById.resolves(facebook());
       repository.replace.resolves();
-      const { integration: result } = await editing().execute({ id: 'facebook', changes: { status: true, name: undefined } });
-      expect(result.toPrimitives()).to.deep.include({ status: true, name: 'Facebook Messenger', version: 2, updatedAt: T1.toISOString() });
+      const { integration: result } = await editing().execute({
+        id: 'facebook',
+        changes: { status: true, name: undefined },
+      });
+      expect(result.toPrimitives()).to.deep.include({
+        status: true,
+        name: 'Facebook Messenger',
+        version: 2,
+        updatedAt: T1.toISOString(),
+      });
       expect(repository.replace.firstCall.args[0]).to.equal(result);
     });
 
@@ -125,7 +153,9 @@ describe('use cases', () => {
 
     it('refuses settings that break the rules, and writes nothing', async () => {
       repository.findById.resolves(facebook());
-      const error = await editing().execute({ id: 'facebook', changes: { settings: { verify: 'v' } } }).catch((e: unknown) => e);
+      const error = await editing()
+        .execute({ id: 'facebook', changes: { settings: { verify: 'v' } } })
+        .catch((e: unknown) => e);
       expect(error).to.be.instanceOf(ValidationError);
       expect(repository.replace.called).to.equal(false);
     });
@@ -139,23 +169,46 @@ describe('use cases', () => {
     it('applies only while the record is at a version of the precondition, even with no change', async () => {
       repository.findById.resolves(facebook());
       repository.replace.resolves();
-      for (const precondition of [{ versionIn: [7] }, { versionIn: [] }, { versionNotIn: [1] }, { versionNotIn: 'any' as const }]) {
-        const error = await editing().execute({ id: 'facebook', changes: {}, precondition }).catch((e: unknown) => e);
-        expect(error, JSON.stringify(precondition)).to.be.instanceOf(VersionConflictError).with.property('currentVersion', 1);
+      for (const precondition of [
+        { versionIn: [7] },
+        { versionIn: [] },
+        { versionNotIn: [1] },
+        { versionNotIn: 'any' as const },
+      ]) {
+        const error = await editing()
+          .execute({ id: 'facebook', changes: {}, precondition })
+          .catch((e: unknown) => e);
+        expect(error, JSON.stringify(precondition))
+          .to.be.instanceOf(VersionConflictError)
+          .with.property('currentVersion', 1);
       }
-      expect((await editing().execute({ id: 'facebook', changes: { status: true }, precondition: { versionIn: [3, 1], versionNotIn: [2] } })).integration.version).to.equal(2);
+      expect(
+        (
+          await editing().execute({
+            id: 'facebook',
+            changes: { status: true },
+            precondition: { versionIn: [3, 1], versionNotIn: [2] },
+          })
+        ).integration.version,
+      ).to.equal(2);
       expect(repository.replace.callCount).to.equal(1);
     });
 
     it('answers not found for an id no record can have, without asking the store', async () => {
-      const error = await editing().execute({ id: 'Not A Slug', changes: { status: true } }).catch((e: unknown) => e);
+      const error = await editing()
+        .execute({ id: 'Not A Slug', changes: { status: true } })
+        .catch((e: unknown) => e);
       expect(error).to.be.instanceOf(IntegrationNotFoundError);
       expect(repository.findById.called).to.equal(false);
     });
 
     it('answers not found for an unknown id', async () => {
       repository.findById.resolves(null);
-      expect(await editing().execute({ id: 'telegram', changes: { status: true } }).catch((e: unknown) => e)).to.be.instanceOf(IntegrationNotFoundError);
+      expect(
+        await editing()
+          .execute({ id: 'telegram', changes: { status: true } })
+          .catch((e: unknown) => e),
+      ).to.be.instanceOf(IntegrationNotFoundError);
     });
 
     it('re-applies an unconditional edit on the newer record when another write came first', async () => {
@@ -171,7 +224,9 @@ describe('use cases', () => {
     it('never re-applies a conditional edit: the version it depended on is gone', async () => {
       repository.findById.resolves(facebook());
       repository.replace.rejects(new VersionConflictError('facebook', 2));
-      const error = await editing().execute({ id: 'facebook', changes: { status: true }, precondition: { versionIn: [1] } }).catch((e: unknown) => e);
+      const error = await editing()
+        .execute({ id: 'facebook', changes: { status: true }, precondition: { versionIn: [1] } })
+        .catch((e: unknown) => e);
       expect(error).to.be.instanceOf(VersionConflictError);
       expect(repository.replace.callCount).to.equal(1);
     });
@@ -180,7 +235,9 @@ describe('use cases', () => {
       repository.findById.resolves(facebook());
       repository.replace.rejects(new VersionConflictError('facebook', 2));
       const started = performance.now();
-      const error = await new EditIntegration(repository, clock, 100).execute({ id: 'facebook', changes: { status: true } }).catch((e: unknown) => e);
+      const error = await new EditIntegration(repository, clock, 100)
+        .execute({ id: 'facebook', changes: { status: true } })
+        .catch((e: unknown) => e);
       expect(error).to.be.instanceOf(StoreUnavailableError);
       expect(repository.replace.callCount).to.be.greaterThan(1);
       expect(performance.now() - started).to.be.within(80, 1_000);
@@ -205,7 +262,11 @@ describe('use cases', () => {
         },
       };
       const edits = new EditIntegration(store as never, clock);
-      const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => edits.execute({ id: 'facebook', changes: { description: `writer ${i}` } })));
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) =>
+          edits.execute({ id: 'facebook', changes: { description: `writer ${i}` } }),
+        ),
+      );
       expect(outcomes.filter((outcome) => outcome.status === 'rejected')).to.deep.equal([]);
       expect(latest().version).to.equal(facebook().version + 20);
     });
@@ -215,9 +276,13 @@ describe('use cases', () => {
     it('offers the store facebook and chat_widget with their defaults, stamped now', async () => {
       repository.insertMissing.resolves({ created: ['facebook'], existing: ['chat_widget'] });
       const result = await new EnsureDefaultIntegrations(repository, { now: () => T0 }).execute();
-      expect(result.created.map((integration) => integration.toPrimitives())).to.deep.equal([theDefaults(T0)[0].toPrimitives()]);
+      expect(result.created.map((integration) => integration.toPrimitives())).to.deep.equal([
+        theDefaults(T0)[0].toPrimitives(),
+      ]);
       expect(result.existing).to.deep.equal(['chat_widget']);
-      const offered = (repository.insertMissing.firstCall.args[0] as ReturnType<typeof theDefaults>).map((i) => i.toPrimitives());
+      const offered = (repository.insertMissing.firstCall.args[0] as ReturnType<typeof theDefaults>).map((i) =>
+        i.toPrimitives(),
+      );
       expect(offered).to.deep.equal(theDefaults(T0).map((i) => i.toPrimitives()));
       expect(offered[0]).to.deep.include({
         id: 'facebook',

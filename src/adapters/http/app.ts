@@ -15,7 +15,16 @@ import { buildOpenApiDocument } from './openapi';
 import { operationRoutes, type MetricsEndpoint, type ReadinessReport } from './operations.routes';
 import { HttpProblem, answerErrors, errorMiddleware, problems } from './problem';
 import { RecordResponder } from './record-responder';
-import { CLOSING, RequestTracker, applyFrame, nextRequestId, observationOf, type HttpRequest, type HttpResponse, type RequestObserver } from './request-context';
+import {
+  CLOSING,
+  RequestTracker,
+  applyFrame,
+  nextRequestId,
+  observationOf,
+  type HttpRequest,
+  type HttpResponse,
+  type RequestObserver,
+} from './request-context';
 import { mountRoutes, type RouteSpec } from './route-table';
 
 export type { MetricsEndpoint, ReadinessReport } from './operations.routes';
@@ -45,7 +54,8 @@ export interface HttpAppOptions {
 export interface HttpApp {
   /** Node's request listener the server runs. */
   listener: RequestListener;
-  /** The same listener with the direct read turned off, every request through Express: what the direct read is held to (tests). */
+  /** The same listener with the direct read turned off, every request through Express: what the direct read is held to
+   * (tests). */
   viaExpressOnly: RequestListener;
   /** Every route, as declared. */
   routes: readonly RouteSpec[];
@@ -184,7 +194,11 @@ function createFrame(options: HttpAppOptions, tracker: RequestTracker): Frame {
   return (req, res, proceed) => {
     const closing = draining();
     const vary = withCors && req.headers.origin === undefined;
-    tracker.track(req, res, vary ? (closing ? blocks.varyClosing : blocks.vary) : closing ? blocks.closing : blocks.plain);
+    tracker.track(
+      req,
+      res,
+      vary ? (closing ? blocks.varyClosing : blocks.vary) : closing ? blocks.closing : blocks.plain,
+    );
     if (corsHandler === undefined || req.headers.origin === undefined) return proceed(req, res);
     // The cors package sets its headers one by one: the frame's go on first.
     applyFrame(res);
@@ -194,7 +208,8 @@ function createFrame(options: HttpAppOptions, tracker: RequestTracker): Frame {
 
 // Writes take JSON only: what the document says, and what a plain HTML form cannot send without a preflight.
 const requireJson: RequestHandler = (req, _res, next) => {
-  if (!req.is('application/json')) throw new HttpProblem(problems.unsupportedMediaType('Send a JSON body with Content-Type: application/json.'));
+  if (!req.is('application/json'))
+    throw new HttpProblem(problems.unsupportedMediaType('Send a JSON body with Content-Type: application/json.'));
   next();
 };
 
@@ -229,9 +244,13 @@ function securityHeaders(options?: HelmetOptions): string[] {
     getHeader: () => undefined,
   };
   const middleware = helmet(options);
-  middleware({ headers: {}, method: 'GET' } as never, recorder as never, ((error?: unknown) => {
-    synchronous = error === undefined;
-  }) as never);
+  middleware(
+    { headers: {}, method: 'GET' } as never,
+    recorder as never,
+    ((error?: unknown) => {
+      synchronous = error === undefined;
+    }) as never,
+  );
   // helmet 8 sets its headers synchronously, the same for every request, and removes only X-Powered-By (which this
   // service never sends); refuse to start should that change.
   if (!synchronous || removed.some((name) => name.toLowerCase() !== 'x-powered-by')) {

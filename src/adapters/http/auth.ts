@@ -31,6 +31,7 @@ export interface Principal {
 export const USER_HEADER = 'x-forwarded-user';
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="integrations-service"' };
 // A name a gateway passes on: printable, one line, bounded.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
 const USER_NAME = /^[^\x00-\x1f\x7f]{1,256}$/;
 
 // Comparing digests keeps the comparison constant-time whatever the tokens' lengths.
@@ -60,7 +61,11 @@ export function hostMatcher(allowed: readonly string[]): (host: string | undefin
     let answer = known.get(host);
     if (answer === undefined) {
       const { name, port } = splitHost(host.toLowerCase());
-      answer = entries.some((entry) => (entry.port === undefined || entry.port === port) && (entry.name.startsWith('*.') ? name.endsWith(entry.name.slice(1)) : entry.name === name));
+      answer = entries.some(
+        (entry) =>
+          (entry.port === undefined || entry.port === port) &&
+          (entry.name.startsWith('*.') ? name.endsWith(entry.name.slice(1)) : entry.name === name),
+      );
       // Bounded: a client sending ever new Host values does not grow it.
       if (known.size < 256) known.set(host, answer);
     }
@@ -107,7 +112,10 @@ export function createAuthorizer(tokens: AccessTokens, allowedHosts: readonly st
   const openPrincipals = new ConnectionSlot<Principal>('open principal');
   // Every token is compared, so the time taken does not say which one matched.
   const match = (candidate: Buffer): KnownToken | undefined =>
-    known.reduce<KnownToken | undefined>((found, entry) => (timingSafeEqual(entry.digest, candidate) && !found ? entry : found), undefined);
+    known.reduce<KnownToken | undefined>(
+      (found, entry) => (timingSafeEqual(entry.digest, candidate) && !found ? entry : found),
+      undefined,
+    );
 
   /** The token a request's header names, checked once per connection and header. */
   const tokenOf = (req: HttpRequest, header: string): Verdict => {
@@ -118,12 +126,23 @@ export function createAuthorizer(tokens: AccessTokens, allowedHosts: readonly st
     if (!token) throw new HttpProblem(problems.unauthorized('Send "Authorization: Bearer <token>".'), CHALLENGE);
     const entry = match(digest(token));
     if (!entry) {
-      throw new HttpProblem(problems.unauthorized('The token is not valid.'), { ...CHALLENGE, 'WWW-Authenticate': `${CHALLENGE['WWW-Authenticate']}, error="invalid_token"` });
+      throw new HttpProblem(problems.unauthorized('The token is not valid.'), {
+        ...CHALLENGE,
+        'WWW-Authenticate': `${CHALLENGE['WWW-Authenticate']}, error="invalid_token"`,
+      });
     }
     const verdict: Verdict = {
       authorization: header,
       entry,
-      ...(entry.kind === 'gateway' ? {} : { principal: { actor: entry.label, tokenLabel: entry.label, clientAddress: socket.remoteAddress ?? 'unknown' } }),
+      ...(entry.kind === 'gateway'
+        ? {}
+        : {
+            principal: {
+              actor: entry.label,
+              tokenLabel: entry.label,
+              clientAddress: socket.remoteAddress ?? 'unknown',
+            },
+          }),
     };
     verdicts.set(socket, verdict);
     return verdict;
@@ -133,7 +152,11 @@ export function createAuthorizer(tokens: AccessTokens, allowedHosts: readonly st
     if (access === 'open') return;
     // Before anything else: a page on another site that rebinds its name to this address gets nothing.
     if (!hostAllowed(req.headers.host)) {
-      throw new HttpProblem(problems.misdirected(`This service does not answer to the host "${String(req.headers.host ?? '')}"; see ALLOWED_HOSTS.`));
+      throw new HttpProblem(
+        problems.misdirected(
+          `This service does not answer to the host "${String(req.headers.host ?? '')}"; see ALLOWED_HOSTS.`,
+        ),
+      );
     }
     if (open) {
       let principal = openPrincipals.get(req.socket);
@@ -147,13 +170,16 @@ export function createAuthorizer(tokens: AccessTokens, allowedHosts: readonly st
     const { entry, principal } = tokenOf(req, req.headers.authorization ?? '');
     if (entry.kind === 'gateway') {
       const realIp = req.headers['x-real-ip'];
-      const clientAddress = typeof realIp === 'string' && isIP(realIp) !== 0 ? realIp : (req.socket.remoteAddress ?? 'unknown');
+      const clientAddress =
+        typeof realIp === 'string' && isIP(realIp) !== 0 ? realIp : (req.socket.remoteAddress ?? 'unknown');
       res.locals.principal = { actor: personNamed(req), tokenLabel: entry.label, clientAddress } satisfies Principal;
     } else {
-      if (req.headers[USER_HEADER] !== undefined) throw new HttpProblem(problems.forbidden('Only a gateway token may name a person (X-Forwarded-User).'));
+      if (req.headers[USER_HEADER] !== undefined)
+        throw new HttpProblem(problems.forbidden('Only a gateway token may name a person (X-Forwarded-User).'));
       res.locals.principal = principal;
     }
-    if (entry.kind === 'read' && access === 'write') throw new HttpProblem(problems.forbidden('This token may only read.'));
+    if (entry.kind === 'read' && access === 'write')
+      throw new HttpProblem(problems.forbidden('This token may only read.'));
   };
 }
 
@@ -173,7 +199,12 @@ function personNamed(req: HttpRequest): string {
     name = undefined;
   }
   if (name === undefined || !USER_NAME.test(name)) {
-    throw new HttpProblem(problems.forbidden('A gateway token acts on behalf of one signed-in person: the gateway must name them, once, in X-Forwarded-User (UTF-8).'));
+    throw new HttpProblem(
+      problems.forbidden(
+        'A gateway token acts on behalf of one signed-in person: the gateway must name them, once, in ' +
+          'X-Forwarded-User (UTF-8).',
+      ),
+    );
   }
   return name;
 }

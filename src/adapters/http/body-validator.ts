@@ -6,7 +6,13 @@ import addFormats from 'ajv-formats';
 import { ValidationError, type FieldError } from '../../domain/errors';
 import { wording, type FieldRule } from '../../domain/field-rules';
 import { WRITABLE_FIELDS, isWritableField } from '../../domain/integration-fields';
-import { ID_RULE, SAFE_SETTINGS_KEYWORD, fixedSettingsOf, pointer, settingsSafetyViolations } from '../../domain/integration-rules';
+import {
+  ID_RULE,
+  SAFE_SETTINGS_KEYWORD,
+  fixedSettingsOf,
+  pointer,
+  settingsSafetyViolations,
+} from '../../domain/integration-rules';
 import { patchBodySchema, putBodySchema } from './integration.schemas';
 
 export type BodyKind = 'put' | 'patch';
@@ -32,7 +38,8 @@ export class BodyValidator {
     const errors = validate(body) ? [] : wordingOf(validate.errors ?? [], id, body);
     // The body's id, when sent, must name the record of the path: an id never changes.
     const bodyId = (body as { id?: unknown }).id;
-    if (bodyId !== undefined && bodyId !== id && !errors.some((e) => e.field === '/id')) errors.push({ field: '/id', message: wording.idMismatch(id) });
+    if (bodyId !== undefined && bodyId !== id && !errors.some((e) => e.field === '/id'))
+      errors.push({ field: '/id', message: wording.idMismatch(id) });
     if (errors.length > 0) throw new ValidationError(errors);
   }
 
@@ -55,14 +62,18 @@ function wordingOf(ajvErrors: readonly ErrorObject[], id: string, body: unknown)
   const fields = new Set<string>();
   for (const error of ajvErrors) {
     const params = error.params as Record<string, string>;
-    if (error.instancePath === '' && error.keyword === 'required') errors.push({ field: pointer('', params.missingProperty!), message: wording.required });
-    else if (error.instancePath === '' && error.keyword === 'additionalProperties') errors.push({ field: pointer('', params.additionalProperty!), message: wording.unknownField });
-    else if (error.instancePath === '' && error.keyword === 'type') errors.push({ field: '', message: wording.type('object') });
+    if (error.instancePath === '' && error.keyword === 'required')
+      errors.push({ field: pointer('', params.missingProperty!), message: wording.required });
+    else if (error.instancePath === '' && error.keyword === 'additionalProperties')
+      errors.push({ field: pointer('', params.additionalProperty!), message: wording.unknownField });
+    else if (error.instancePath === '' && error.keyword === 'type')
+      errors.push({ field: '', message: wording.type('object') });
     else fields.add(decodeSegment(error.instancePath.split('/')[1] ?? ''));
   }
   const given = body as Record<string, unknown>;
   for (const field of fields) {
-    const rule: FieldRule | undefined = field === 'id' ? ID_RULE : isWritableField(field) ? (WRITABLE_FIELDS[field].rule as FieldRule) : undefined;
+    const rule: FieldRule | undefined =
+      field === 'id' ? ID_RULE : isWritableField(field) ? (WRITABLE_FIELDS[field].rule as FieldRule) : undefined;
     const worded = rule?.violations(given[field], `/${field}`, id) ?? [];
     // A rule and its schema say the same (test/unit/validation-wording.spec.ts); should they ever not, say something.
     errors.push(...(worded.length > 0 ? worded : [{ field: `/${field}`, message: 'is not valid' }]));

@@ -46,5 +46,7 @@ export function sendDocsAsset(req: RouteRequest, res: HttpResponse): void {
   const file = req.params.file!;
   const type = ASSETS.get(file);
   if (!type) throw new HttpProblem(problems.noRoute(`No file ${file} under /docs/assets.`));
-  (res as unknown as Response).sendFile(path.join(root, file), { headers: { 'Content-Type': type, 'Cache-Control': 'public, max-age=86400' } });
+  (res as unknown as Response).sendFile(path.join(root, file), {
+    headers: { 'Content-Type': type, 'Cache-Control': 'public, max-age=86400' },
+  });
 }

@@ -2,7 +2,12 @@
 // its own schema). The request validator compiles them and the OpenAPI document embeds them, so what is
 // documented is what is enforced.
 import type { JsonSchema } from '../../domain/field-rules';
-import { WRITABLE_FIELDS, WRITABLE_FIELD_NAMES, isOptionalField, type FieldSpec } from '../../domain/integration-fields';
+import {
+  WRITABLE_FIELDS,
+  WRITABLE_FIELD_NAMES,
+  isOptionalField,
+  type FieldSpec,
+} from '../../domain/integration-fields';
 import { ID_RULE } from '../../domain/integration-rules';
 
 export type { JsonSchema } from '../../domain/field-rules';
@@ -13,8 +18,10 @@ export const schemaName = {
   put: 'IntegrationPut',
   patch: 'IntegrationPatch',
   problem: 'Problem',
-  fixed: (id: string, kind: 'put' | 'patch' | 'settings'): string =>
-    `${id.replace(/(^|[_-])([a-z0-9])/g, (_m, _sep, c: string) => c.toUpperCase())}${kind === 'settings' ? 'Settings' : kind === 'put' ? 'IntegrationPut' : 'IntegrationPatch'}`,
+  fixed: (id: string, kind: 'put' | 'patch' | 'settings'): string => {
+    const name = id.replace(/(^|[_-])([a-z0-9])/g, (_m, _sep, c: string) => c.toUpperCase());
+    return `${name}${kind === 'settings' ? 'Settings' : kind === 'put' ? 'IntegrationPut' : 'IntegrationPatch'}`;
+  },
 };
 
 /** The fields the service sets itself: in every record it answers, ignored in a body. */
@@ -25,12 +32,18 @@ function fieldSchemas(id: string | undefined): Record<string, JsonSchema> {
   return Object.fromEntries(
     WRITABLE_FIELD_NAMES.map((field) => {
       const { rule, description } = WRITABLE_FIELDS[field] as FieldSpec;
-      return [field, { ...rule.schema(id), description: `${description}${isOptionalField(field) ? ' Optional.' : ''}` }];
+      return [
+        field,
+        { ...rule.schema(id), description: `${description}${isOptionalField(field) ? ' Optional.' : ''}` },
+      ];
     }),
   );
 }
 
-const idSchema: JsonSchema = { ...ID_RULE.schema(), description: 'Lowercase slug; the key of the record; never changes.' };
+const idSchema: JsonSchema = {
+  ...ID_RULE.schema(),
+  description: 'Lowercase slug; the key of the record; never changes.',
+};
 
 function writableProperties(id: string | undefined): Record<string, JsonSchema> {
   return {
@@ -96,7 +109,12 @@ export const problemSchema: JsonSchema = {
   type: 'object',
   description: 'RFC 9457 problem details.',
   properties: {
-    type: { type: 'string', description: 'urn:problem-type:integrations-service:<slug>; integration-not-found and no-route tell a missing record from a wrong URL.' },
+    type: {
+      type: 'string',
+      description:
+        'urn:problem-type:integrations-service:<slug>; integration-not-found and no-route tell a missing record ' +
+        'from a wrong URL.',
+    },
     title: { type: 'string' },
     status: { type: 'integer' },
     detail: { type: 'string' },
@@ -107,7 +125,10 @@ export const problemSchema: JsonSchema = {
       description: 'For 422: every broken rule.',
       items: {
         type: 'object',
-        properties: { field: { type: 'string', description: 'JSON Pointer into the body' }, message: { type: 'string' } },
+        properties: {
+          field: { type: 'string', description: 'JSON Pointer into the body' },
+          message: { type: 'string' },
+        },
         required: ['field', 'message'],
         additionalProperties: false,
       },

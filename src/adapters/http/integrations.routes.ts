@@ -15,7 +15,14 @@ import { ensureDefaultsResultSchema, schemaName } from './integration.schemas';
 import { HttpProblem, problems } from './problem';
 import type { RecordResponder } from './record-responder';
 import { underPrefixes, type Operation, type ResponseDoc, type RouteSpec } from './route-table';
-import { JSON_TYPE, framedBody, writeAnswer, type HttpRequest, type HttpResponse, type RouteRequest } from './request-context';
+import {
+  JSON_TYPE,
+  framedBody,
+  writeAnswer,
+  type HttpRequest,
+  type HttpResponse,
+  type RouteRequest,
+} from './request-context';
 
 export interface IntegrationUseCases {
   list: ListIntegrations;
@@ -50,8 +57,18 @@ export interface IntegrationRoutesOptions {
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const header = (name: string, description: string) => ({ name, in: 'header', required: false, schema: { type: 'string' }, description });
-const record: ResponseDoc = { description: 'The record; ETag carries its version.', content: { 'application/json': ref(schemaName.record) }, headers: ['ETag', 'Cache-Control'] };
+const header = (name: string, description: string) => ({
+  name,
+  in: 'header',
+  required: false,
+  schema: { type: 'string' },
+  description,
+});
+const record: ResponseDoc = {
+  description: 'The record; ETag carries its version.',
+  content: { 'application/json': ref(schemaName.record) },
+  headers: ['ETag', 'Cache-Control'],
+};
 
 function writeOperation(kind: BodyKind, edit: (req: RouteRequest, res: HttpResponse) => Promise<void>): Operation {
   const name = kind === 'put' ? schemaName.put : schemaName.patch;
@@ -62,13 +79,21 @@ function writeOperation(kind: BodyKind, edit: (req: RouteRequest, res: HttpRespo
     handle: edit,
     doc: {
       operationId: kind === 'put' ? 'updateIntegration' : 'patchIntegration',
-      summary: kind === 'put' ? 'Update an integration (the admin UI sends the whole record it read)' : 'Change some fields of an integration',
+      summary:
+        kind === 'put'
+          ? 'Update an integration (the admin UI sends the whole record it read)'
+          : 'Change some fields of an integration',
       description:
-        'Never creates: an unknown id is 404. Unknown fields are refused (422). `version`, `createdAt` and `updatedAt` in the body are ignored. ' +
-        'Send `If-Match` with the ETag you read to refuse a lost update (412); `If-None-Match: *` on a write is 412 (the record exists). ' +
+        'Never creates: an unknown id is 404. Unknown fields are refused (422). `version`, `createdAt` and ' +
+        '`updatedAt` in the body are ignored. ' +
+        'Send `If-Match` with the ETag you read to refuse a lost update (412); `If-None-Match: *` on a write is 412 ' +
+        '(the record exists). ' +
         `Integrations with fixed settings (${Object.keys(FIXED_STRING_SETTINGS).join(', ')}) use their own schema.`,
       tags: ['integrations'],
-      parameters: [header('If-Match', 'Entity tags the record must be at ("3"), or *'), header('If-None-Match', 'Entity tags the record must not be at, or * (always 412 on a write)')],
+      parameters: [
+        header('If-Match', 'Entity tags the record must be at ("3"), or *'),
+        header('If-None-Match', 'Entity tags the record must not be at, or * (always 412 on a write)'),
+      ],
       requestBody: { required: true, content: { 'application/json': { schema: { anyOf: [...fixed, ref(name)] } } } },
       responses: {
         200: record,
@@ -83,7 +108,10 @@ function writeOperation(kind: BodyKind, edit: (req: RouteRequest, res: HttpRespo
   };
 }
 
-export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStaleRead, unreadable, validator, responder }: IntegrationRoutesOptions): RouteSpec[] {
+export function integrationRoutes(
+  useCases: IntegrationUseCases,
+  { audit, onStaleRead, unreadable, validator, responder }: IntegrationRoutesOptions,
+): RouteSpec[] {
   /** RFC 9111: Age says how old the copy is, Warning 110 that it is stale (the store did not answer). */
   const markStale = (res: HttpResponse, staleForMs: number | undefined): void => {
     if (staleForMs === undefined) return;
@@ -92,7 +120,10 @@ export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStal
     onStaleRead?.();
   };
 
-  const auditEntry = (res: HttpResponse, entry: Pick<AuditEntry, 'integration' | 'versionBefore' | 'versionAfter' | 'changed'>): AuditEntry => {
+  const auditEntry = (
+    res: HttpResponse,
+    entry: Pick<AuditEntry, 'integration' | 'versionBefore' | 'versionAfter' | 'changed'>,
+  ): AuditEntry => {
     const principal = res.locals.principal as Principal | undefined;
     return {
       ...entry,
@@ -115,7 +146,14 @@ export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStal
       if (req.socket.destroyed) return;
       const { integration, previous } = await useCases.edit.execute({ id, changes: changesIn(body), precondition });
       if (integration !== previous) {
-        audit(auditEntry(res, { integration: id, versionBefore: previous.version, versionAfter: integration.version, changed: integration.changedSince(previous) }));
+        audit(
+          auditEntry(res, {
+            integration: id,
+            versionBefore: previous.version,
+            versionAfter: integration.version,
+            changed: integration.changedSince(previous),
+          }),
+        );
       }
       responder.sendRecord(res, integration);
     };
@@ -141,8 +179,10 @@ export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStal
             responses: {
               200: {
                 description:
-                  'The records, at most 1,000, the first by id. While the store is down, a copy this replica served within STALE_IF_ERROR_MS, with Age and Warning: 110. ' +
-                  'A record this replica cannot open is left out and named in Unreadable-Integrations (reading it answers 503).',
+                  'The records, at most 1,000, the first by id. While the store is down, a copy this replica served ' +
+                  'within STALE_IF_ERROR_MS, with Age and Warning: 110. ' +
+                  'A record this replica cannot open is left out and named in Unreadable-Integrations (reading it ' +
+                  'answers 503).',
                 content: { 'application/json': { type: 'array', items: ref(schemaName.record) } },
                 headers: ['Cache-Control', 'Age', 'Warning', 'Unreadable-Integrations'],
               },
@@ -163,20 +203,38 @@ export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStal
           async handle(_req, res) {
             const result = await useCases.ensureDefaults.execute();
             for (const created of result.created) {
-              audit(auditEntry(res, { integration: created.id, versionBefore: 0, versionAfter: created.version, changed: [...WRITABLE_FIELD_NAMES] }));
+              audit(
+                auditEntry(res, {
+                  integration: created.id,
+                  versionBefore: 0,
+                  versionAfter: created.version,
+                  changed: [...WRITABLE_FIELD_NAMES],
+                }),
+              );
             }
-            const body = JSON.stringify({ created: result.created.map((created) => created.id), existing: result.existing });
+            const body = JSON.stringify({
+              created: result.created.map((created) => created.id),
+              existing: result.existing,
+            });
             const framed = framedBody(body, JSON_TYPE);
             writeAnswer(res, 200, framed.headers, body, framed.encoding);
           },
           doc: {
             operationId: 'ensureDefaultIntegrations',
             summary: 'Insert the default integrations that are missing; never overwrites',
-            description: 'Send a JSON body (`{}`): a request without one is refused (415), so a form on another site cannot trigger it.',
+            description:
+              'Send a JSON body (`{}`): a request without one is refused (415), so a form on another site cannot ' +
+              'trigger it.',
             tags: ['integrations'],
-            requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', maxProperties: 0 } } } },
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: { type: 'object', maxProperties: 0 } } },
+            },
             responses: {
-              200: { description: 'Which defaults were created and which existed', content: { 'application/json': ensureDefaultsResultSchema } },
+              200: {
+                description: 'Which defaults were created and which existed',
+                content: { 'application/json': ensureDefaultsResultSchema },
+              },
               413: { description: 'Body larger than 64 KiB', problem: true },
               415: { description: 'Body is not application/json', problem: true },
             },
@@ -197,22 +255,31 @@ export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStal
             const seen = ifNoneMatch === undefined || ifNoneMatch === '*' ? [] : weakVersions(ifNoneMatch);
             const answer = ({ value: integration, staleForMs }: Served<Integration>): void => {
               markStale(res, staleForMs);
-              if (ifNoneMatch === '*' || seen.includes(integration.version)) responder.sendNotModified(res, integration);
+              if (ifNoneMatch === '*' || seen.includes(integration.version))
+                responder.sendNotModified(res, integration);
               else responder.sendRecord(res, integration);
             };
             // The read cache's current copy is answered in this turn; a read of the store when it is done.
-            const served = useCases.get.execute({ id: req.params.id!, seenVersion: seen.length > 0 ? Math.max(...seen) : undefined });
+            const served = useCases.get.execute({
+              id: req.params.id!,
+              seenVersion: seen.length > 0 ? Math.max(...seen) : undefined,
+            });
             return served instanceof Promise ? served.then(answer) : answer(served);
           },
           doc: {
             operationId: 'getIntegration',
             summary: 'Read one integration',
             tags: ['integrations'],
-            parameters: [header('If-None-Match', 'Entity tags the client holds: 304 when the record is at one of them')],
+            parameters: [
+              header('If-None-Match', 'Entity tags the client holds: 304 when the record is at one of them'),
+            ],
             responses: {
               200: {
                 ...record,
-                description: `${record.description} While the store is down, a copy this replica served within STALE_IF_ERROR_MS, with Age and Warning: 110 (never one older than a version the client's If-None-Match names).`,
+                description:
+                  `${record.description} While the store is down, a copy this replica served within ` +
+                  `STALE_IF_ERROR_MS, with Age and Warning: 110 (never one older than a version the client's ` +
+                  `If-None-Match names).`,
                 headers: ['ETag', 'Cache-Control', 'Age', 'Warning'],
               },
               304: { description: 'If-None-Match names the current version', headers: ['ETag', 'Cache-Control'] },
@@ -228,7 +295,8 @@ export function integrationRoutes(useCases: IntegrationUseCases, { audit, onStal
   ];
 }
 
-/** The body's writable fields; anything else in it (id, version, timestamps) the validator allowed and the edit ignores. */
+/** The body's writable fields; anything else in it (id, version, timestamps) the validator allowed and the edit
+ * ignores. */
 function changesIn(body: Record<string, unknown>): IntegrationChanges {
   const changes: Record<string, unknown> = {};
   for (const field of WRITABLE_FIELD_NAMES) if (Object.hasOwn(body, field)) changes[field] = body[field];
@@ -248,7 +316,11 @@ function writePrecondition(req: HttpRequest): EditPrecondition {
 function conditionalHeader(req: HttpRequest, name: 'if-match' | 'if-none-match'): EntityTags | undefined {
   const tags = parseEntityTags(req.headers[name]);
   if (tags === null) {
-    throw new HttpProblem(problems.badRequest(`${name === 'if-match' ? 'If-Match' : 'If-None-Match'} must be * or a list of quoted entity tags, such as "3".`));
+    throw new HttpProblem(
+      problems.badRequest(
+        `${name === 'if-match' ? 'If-Match' : 'If-None-Match'} must be * or a list of quoted entity tags, such as "3".`,
+      ),
+    );
   }
   return tags;
 }

@@ -41,7 +41,19 @@ export function operationRoutes({ readiness, metrics, openapi, pageHeaders }: Op
         GET: {
           access: 'open',
           handle: (_req, res) => send(res, 200, JSON_TYPE, '{"status":"ok"}'),
-          doc: { operationId: 'liveness', summary: 'Liveness: the process is up', tags: ['operations'], responses: { 200: { description: 'Up', content: { 'application/json': { type: 'object', properties: { status: { const: 'ok' } }, required: ['status'] } } } } },
+          doc: {
+            operationId: 'liveness',
+            summary: 'Liveness: the process is up',
+            tags: ['operations'],
+            responses: {
+              200: {
+                description: 'Up',
+                content: {
+                  'application/json': { type: 'object', properties: { status: { const: 'ok' } }, required: ['status'] },
+                },
+              },
+            },
+          },
         },
       },
     },
@@ -53,16 +65,28 @@ export function operationRoutes({ readiness, metrics, openapi, pageHeaders }: Op
           access: 'open',
           handle(_req, res) {
             const report = readiness();
-            send(res, report.ready ? 200 : 503, JSON_TYPE, JSON.stringify({ status: report.ready ? 'ready' : 'not ready', checks: report.checks }), ['Cache-Control', 'no-store']);
+            send(
+              res,
+              report.ready ? 200 : 503,
+              JSON_TYPE,
+              JSON.stringify({ status: report.ready ? 'ready' : 'not ready', checks: report.checks }),
+              ['Cache-Control', 'no-store'],
+            );
           },
           doc: {
             operationId: 'readiness',
             summary: 'Readiness: the store answers, the defaults are ensured, stored records can be read',
             tags: ['operations'],
             responses: {
-              200: { description: 'Ready', content: { 'application/json': { $ref: '#/components/schemas/Readiness' } }, headers: ['Cache-Control'] },
+              200: {
+                description: 'Ready',
+                content: { 'application/json': { $ref: '#/components/schemas/Readiness' } },
+                headers: ['Cache-Control'],
+              },
               503: {
-                description: 'Starting, store unreachable, a stored credential that cannot be opened, or shutting down; checks say which',
+                description:
+                  'Starting, store unreachable, a stored credential that cannot be opened, or shutting down; checks ' +
+                  'say which',
                 content: { 'application/json': { $ref: '#/components/schemas/Readiness' } },
                 headers: ['Cache-Control'],
               },
@@ -85,7 +109,10 @@ export function operationRoutes({ readiness, metrics, openapi, pageHeaders }: Op
             operationId: 'metrics',
             summary: 'Prometheus metrics (when METRICS_ENABLED)',
             tags: ['operations'],
-            responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { type: 'string' } } }, 404: { description: 'Metrics disabled', problem: true } },
+            responses: {
+              200: { description: 'Prometheus text format', content: { 'text/plain': { type: 'string' } } },
+              404: { description: 'Metrics disabled', problem: true },
+            },
           },
         },
       },
@@ -97,7 +124,12 @@ export function operationRoutes({ readiness, metrics, openapi, pageHeaders }: Op
         GET: {
           access: 'open',
           handle: (_req, res) => send(res, 200, JSON_TYPE, openapi()),
-          doc: { operationId: 'openapi', summary: 'This document', tags: ['operations'], responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { type: 'object' } } } } },
+          doc: {
+            operationId: 'openapi',
+            summary: 'This document',
+            tags: ['operations'],
+            responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { type: 'object' } } } },
+          },
         },
       },
     },
@@ -111,7 +143,12 @@ export function operationRoutes({ readiness, metrics, openapi, pageHeaders }: Op
             pageHeaders(res);
             send(res, 200, 'text/html; charset=utf-8', DOCS_PAGE);
           },
-          doc: { operationId: 'docs', summary: 'This document, rendered (Swagger UI, served by this service)', tags: ['operations'], responses: page('HTML page') },
+          doc: {
+            operationId: 'docs',
+            summary: 'This document, rendered (Swagger UI, served by this service)',
+            tags: ['operations'],
+            responses: page('HTML page'),
+          },
         },
       },
     },
@@ -126,7 +163,12 @@ export function operationRoutes({ readiness, metrics, openapi, pageHeaders }: Op
             pageHeaders(res);
             send(res, 200, 'text/javascript; charset=utf-8', DOCS_INIT);
           },
-          doc: { operationId: 'docsInit', summary: 'The docs page\'s initializer', tags: ['operations'], responses: { 200: { description: 'JavaScript' } } },
+          doc: {
+            operationId: 'docsInit',
+            summary: "The docs page's initializer",
+            tags: ['operations'],
+            responses: { 200: { description: 'JavaScript' } },
+          },
         },
       },
     },
@@ -141,7 +183,12 @@ export function operationRoutes({ readiness, metrics, openapi, pageHeaders }: Op
             pageHeaders(res);
             sendDocsAsset(req, res);
           },
-          doc: { operationId: 'docsAsset', summary: 'The docs page\'s files', tags: ['operations'], responses: { 200: { description: 'A file of swagger-ui-dist' } } },
+          doc: {
+            operationId: 'docsAsset',
+            summary: "The docs page's files",
+            tags: ['operations'],
+            responses: { 200: { description: 'A file of swagger-ui-dist' } },
+          },
         },
       },
     },

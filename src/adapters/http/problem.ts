@@ -1,8 +1,15 @@
 // RFC 9457 problem details, and the one error middleware that turns every error into one.
 import type { ErrorRequestHandler } from 'express';
-import { DomainError, ValidationError, type DomainErrorCode, type FieldError } from '../../domain/errors';
+import { DomainError, type ValidationError, type DomainErrorCode, type FieldError } from '../../domain/errors';
 import { errorFields, type Logger } from '../../application/logger.port';
-import { CLOSING, framedBody, requestTarget, writeAnswer, type HttpRequest, type HttpResponse } from './request-context';
+import {
+  CLOSING,
+  framedBody,
+  requestTarget,
+  writeAnswer,
+  type HttpRequest,
+  type HttpResponse,
+} from './request-context';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -29,18 +36,58 @@ export class HttpProblem extends Error {
 export const typeUri = (slug: string): string => `urn:problem-type:integrations-service:${slug}`;
 
 export const problems = {
-  badRequest: (detail: string): Problem => ({ type: typeUri('malformed-request'), title: 'Malformed request', status: 400, detail }),
-  unauthorized: (detail: string): Problem => ({ type: typeUri('unauthorized'), title: 'Unauthorized', status: 401, detail }),
+  badRequest: (detail: string): Problem => ({
+    type: typeUri('malformed-request'),
+    title: 'Malformed request',
+    status: 400,
+    detail,
+  }),
+  unauthorized: (detail: string): Problem => ({
+    type: typeUri('unauthorized'),
+    title: 'Unauthorized',
+    status: 401,
+    detail,
+  }),
   forbidden: (detail: string): Problem => ({ type: typeUri('forbidden'), title: 'Forbidden', status: 403, detail }),
   /** No record with that id: what a client of the API may expect for a record that does not exist. */
-  integrationNotFound: (detail: string): Problem => ({ type: typeUri('integration-not-found'), title: 'Integration not found', status: 404, detail }),
+  integrationNotFound: (detail: string): Problem => ({
+    type: typeUri('integration-not-found'),
+    title: 'Integration not found',
+    status: 404,
+    detail,
+  }),
   /** No such route: a wrong base URL or prefix, another server's path; never a missing record. */
   noRoute: (detail: string): Problem => ({ type: typeUri('no-route'), title: 'No such route', status: 404, detail }),
-  methodNotAllowed: (detail: string): Problem => ({ type: typeUri('method-not-allowed'), title: 'Method not allowed', status: 405, detail }),
-  misdirected: (detail: string): Problem => ({ type: typeUri('misdirected-request'), title: 'Misdirected request', status: 421, detail }),
-  preconditionFailed: (detail: string): Problem => ({ type: typeUri('precondition-failed'), title: 'Precondition failed', status: 412, detail }),
-  tooLarge: (detail: string): Problem => ({ type: typeUri('payload-too-large'), title: 'Payload too large', status: 413, detail }),
-  unsupportedMediaType: (detail: string): Problem => ({ type: typeUri('unsupported-media-type'), title: 'Unsupported media type', status: 415, detail }),
+  methodNotAllowed: (detail: string): Problem => ({
+    type: typeUri('method-not-allowed'),
+    title: 'Method not allowed',
+    status: 405,
+    detail,
+  }),
+  misdirected: (detail: string): Problem => ({
+    type: typeUri('misdirected-request'),
+    title: 'Misdirected request',
+    status: 421,
+    detail,
+  }),
+  preconditionFailed: (detail: string): Problem => ({
+    type: typeUri('precondition-failed'),
+    title: 'Precondition failed',
+    status: 412,
+    detail,
+  }),
+  tooLarge: (detail: string): Problem => ({
+    type: typeUri('payload-too-large'),
+    title: 'Payload too large',
+    status: 413,
+    detail,
+  }),
+  unsupportedMediaType: (detail: string): Problem => ({
+    type: typeUri('unsupported-media-type'),
+    title: 'Unsupported media type',
+    status: 415,
+    detail,
+  }),
   validation: (errors: FieldError[]): Problem => ({
     type: typeUri('validation'),
     title: 'Validation failed',
@@ -52,14 +99,25 @@ export const problems = {
     type: typeUri('store-unavailable'),
     title: 'Store unavailable',
     status: 503,
-    detail: 'The integrations store did not answer in time. Retry shortly; a write that timed out may still have been applied, so read the record (its version says) before writing again.',
+    detail:
+      'The integrations store did not answer in time. Retry shortly; a write that timed out may still have been ' +
+      'applied, so read the record (its version says) before writing again.',
   }),
-  internal: (): Problem => ({ type: typeUri('internal'), title: 'Internal server error', status: 500, detail: 'An unexpected error occurred.' }),
+  internal: (): Problem => ({
+    type: typeUri('internal'),
+    title: 'Internal server error',
+    status: 500,
+    detail: 'An unexpected error occurred.',
+  }),
 };
 
-
 /** Writes a problem with Node's own calls, so Express's routes and the direct read answer it byte for byte alike. */
-export function sendProblem(req: HttpRequest, res: HttpResponse, problem: Problem, headers: Record<string, string> = {}): void {
+export function sendProblem(
+  req: HttpRequest,
+  res: HttpResponse,
+  problem: Problem,
+  headers: Record<string, string> = {},
+): void {
   const body = JSON.stringify({ ...problem, instance: requestTarget(req), requestId: res.locals.requestId });
   const all: string[] = [];
   for (const name of Object.keys(headers)) all.push(name, headers[name]!);
@@ -75,7 +133,8 @@ export function sendProblem(req: HttpRequest, res: HttpResponse, problem: Proble
   writeAnswer(res, problem.status, all, body, framed.encoding);
 }
 
-/** A body the client sent, or is sending, that was not read: `complete` is false for every request until its handler returns. */
+/** A body the client sent, or is sending, that was not read: `complete` is false for every request until its handler
+ * returns. */
 function hasUnreadBody(req: HttpRequest): boolean {
   if (req.complete) return false;
   const length = req.headers['content-length'];
@@ -102,7 +161,9 @@ function clientErrorProblem(thrown: unknown): Problem | null {
     default: {
       // Any other error a library marked as the client's (a corrupt gzip body, say) is a 400, never a 500.
       const status = error.status ?? error.statusCode;
-      return typeof status === 'number' && status >= 400 && status < 500 ? problems.badRequest('The request could not be read.') : null;
+      return typeof status === 'number' && status >= 400 && status < 500
+        ? problems.badRequest('The request could not be read.')
+        : null;
     }
   }
 }
@@ -111,7 +172,8 @@ function clientErrorProblem(thrown: unknown): Problem | null {
 const DOMAIN_PROBLEMS: { [C in DomainErrorCode]: (error: DomainError) => Problem } = {
   NOT_FOUND: (error) => problems.integrationNotFound(error.message),
   VALIDATION: (error) => problems.validation((error as ValidationError).errors),
-  VERSION_CONFLICT: (error) => problems.preconditionFailed(`${error.message}; read it again and retry with its new ETag.`),
+  VERSION_CONFLICT: (error) =>
+    problems.preconditionFailed(`${error.message}; read it again and retry with its new ETag.`),
   STORE_UNAVAILABLE: () => problems.storeUnavailable(),
 };
 
@@ -130,7 +192,8 @@ export function answerErrors(logger: Logger): ErrorAnswer {
     }
     if (error instanceof HttpProblem) return sendProblem(req, res, error.problem, error.headers);
     if (error instanceof DomainError) {
-      if (error.code === 'STORE_UNAVAILABLE') logger.warn('store unavailable', { requestId: res.locals.requestId, ...errorFields(error) });
+      if (error.code === 'STORE_UNAVAILABLE')
+        logger.warn('store unavailable', { requestId: res.locals.requestId, ...errorFields(error) });
       return sendProblem(req, res, DOMAIN_PROBLEMS[error.code](error));
     }
     const parsed = clientErrorProblem(error);

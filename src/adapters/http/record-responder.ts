@@ -37,7 +37,12 @@ export class RecordResponder {
       const json = JSON.stringify(integration.toPrimitives());
       const { headers, encoding } = jsonBody(json);
       const etag = etagOf(integration.version);
-      encoded = { json, encoding, ok: ['ETag', etag, ...headers], notModified: ['ETag', etag, 'Cache-Control', 'no-store'] };
+      encoded = {
+        json,
+        encoding,
+        ok: ['ETag', etag, ...headers],
+        notModified: ['ETag', etag, 'Cache-Control', 'no-store'],
+      };
       this.encoded.set(integration, encoded);
     }
     return encoded;

@@ -11,7 +11,8 @@ import type { Logger } from '../../application/logger.port';
 
 export interface RequestObservation {
   method: string;
-  /** The route's fixed name (`/integrations/:id`, for both prefixes), never the raw path; `unmatched` when no route matched. */
+  /** The route's fixed name (`/integrations/:id`, for both prefixes), never the raw path; `unmatched` when no route
+   * matched. */
   route: RouteName | 'unmatched';
   status: number;
   durationSeconds: number;
@@ -112,7 +113,10 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
  */
 export function framedBody(body: string, contentType: string): { headers: string[]; encoding: BodyEncoding } {
   const byteLength = Buffer.byteLength(body);
-  return { headers: ['Content-Type', contentType, 'Content-Length', String(byteLength)], encoding: byteLength === body.length ? 'latin1' : 'utf8' };
+  return {
+    headers: ['Content-Type', contentType, 'Content-Length', String(byteLength)],
+    encoding: byteLength === body.length ? 'latin1' : 'utf8',
+  };
 }
 
 /**
@@ -120,13 +124,20 @@ export function framedBody(body: string, contentType: string): { headers: string
  * response yet, in one writeHead, then the body (a HEAD's is not sent), as `encoding` says (framedBody), with
  * Node's own writeHead and end: what a handler that answers without Express (the direct read) writes with.
  */
-export function writeAnswer(res: HttpResponse, status: number, headers: readonly string[], body?: string, encoding: BodyEncoding = 'utf8'): void {
+export function writeAnswer(
+  res: HttpResponse,
+  status: number,
+  headers: readonly string[],
+  body?: string,
+  encoding: BodyEncoding = 'utf8',
+): void {
   const locals = res.locals;
   let all = headers;
   if (locals.framePending) {
     locals.framePending = false;
     const frame = locals.frame;
-    if (joined.frame !== frame || joined.headers !== headers) joined = { frame, headers, all: [...frame, 'X-Request-Id', '', ...headers] };
+    if (joined.frame !== frame || joined.headers !== headers)
+      joined = { frame, headers, all: [...frame, 'X-Request-Id', '', ...headers] };
     joined.all[frame.length + 1] = locals.requestId;
     all = joined.all;
   }
@@ -261,7 +272,11 @@ export class RequestTracker {
 }
 
 /** The one request log line: id, method, route, path (never the query), status, duration. */
-function logRequest(logger: Logger, quiet: ReadonlySet<string>, { observation, url, requestId, clientRequestId, durationMs, aborted }: Finished): void {
+function logRequest(
+  logger: Logger,
+  quiet: ReadonlySet<string>,
+  { observation, url, requestId, clientRequestId, durationMs, aborted }: Finished,
+): void {
   // Probes and scrapes arrive every few seconds from every replica's kubelet and Prometheus: keep them at debug.
   const level = quiet.has(observation.route) && observation.status < 500 ? 'debug' : 'info';
   const query = url.indexOf('?');
@@ -278,7 +293,11 @@ function logRequest(logger: Logger, quiet: ReadonlySet<string>, { observation, u
   logger[level]('request', fields);
 }
 
-export function observationOf(req: { method?: string }, res: { statusCode: number; locals?: { answeredByParser?: number; route?: RouteName } }, durationSeconds: number): RequestObservation {
+export function observationOf(
+  req: { method?: string },
+  res: { statusCode: number; locals?: { answeredByParser?: number; route?: RouteName } },
+  durationSeconds: number,
+): RequestObservation {
   const method = req.method !== undefined && LABELLED_METHODS.has(req.method) ? req.method : 'OTHER';
   const status = res.locals?.answeredByParser ?? res.statusCode;
   return { method, route: res.locals?.route ?? 'unmatched', status, durationSeconds };

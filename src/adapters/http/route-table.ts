@@ -82,14 +82,20 @@ export interface RouteParts {
   jsonBody: readonly RequestHandler[];
 }
 
-/** Answers a request directly when it is the direct route's GET (a promise when the answer is not yet written); false when Express should. */
+/** Answers a request directly when it is the direct route's GET (a promise when the answer is not yet written); false
+ * when Express should. */
 export type DirectRead = (req: HttpRequest, res: HttpResponse) => void | Promise<void> | false;
 
 type Matcher = MatchFunction<Partial<Record<string, string | string[]>>>;
 
 /** A path matched as Express 5 matches an app.route() path: any case, a trailing slash allowed, parameters decoded. */
 export function expressMatcher(path: string): Matcher {
-  return match(path === '/' ? path : path.replace(/\/+$/, ''), { sensitive: false, end: true, trailing: true, decode: decodeParam });
+  return match(path === '/' ? path : path.replace(/\/+$/, ''), {
+    sensitive: false,
+    end: true,
+    trailing: true,
+    decode: decodeParam,
+  });
 }
 
 function decodeParam(value: string): string {
@@ -105,7 +111,10 @@ export function assertNoShadowedRoute(routes: readonly RouteSpec[]): void {
   for (const spec of routes) {
     for (const path of spec.paths) {
       const shadow = earlier.find(({ matchers }) => matchers.some((matcher) => matcher(examplePath(path)) !== false));
-      if (shadow) throw new Error(`route ${spec.name} (${path}) is shadowed by ${shadow.spec.name}, declared before it: declare it first`);
+      if (shadow)
+        throw new Error(
+          `route ${spec.name} (${path}) is shadowed by ${shadow.spec.name}, declared before it: declare it first`,
+        );
     }
     earlier.push({ spec, matchers: spec.paths.map(expressMatcher) });
   }
@@ -124,7 +133,8 @@ export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: R
     for (const method of METHOD_ORDER) {
       const operation = spec.methods[method];
       if (!operation) continue;
-      // What runs before the handler, on either path: the route's name (for the log line and metric label), then who may call.
+      // What runs before the handler, on either path: the route's name (for the log line and metric label), then who
+      // may call.
       const guard = parts.guard(operation.access);
       const checks = (req: HttpRequest, res: HttpResponse): void => {
         tagRoute(res, spec.name);
@@ -134,8 +144,13 @@ export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: R
         checks(req as unknown as HttpRequest, res as unknown as HttpResponse);
         next();
       };
-      const handle: RequestHandler = (req, res) => operation.handle(req as unknown as RouteRequest, res as unknown as HttpResponse);
-      route[method.toLowerCase() as 'get' | 'put' | 'patch' | 'post'](first, ...(operation.body === 'json' ? parts.jsonBody : []), handle);
+      const handle: RequestHandler = (req, res) =>
+        operation.handle(req as unknown as RouteRequest, res as unknown as HttpResponse);
+      route[method.toLowerCase() as 'get' | 'put' | 'patch' | 'post'](
+        first,
+        ...(operation.body === 'json' ? parts.jsonBody : []),
+        handle,
+      );
       if (spec.direct && method === 'GET') {
         entry.answer = (req, res) => {
           checks(req, res);
@@ -146,13 +161,18 @@ export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: R
     const allow = allowedMethods(spec).join(', ');
     route.all((req, res) => {
       tagRoute(res as unknown as HttpResponse, spec.name);
-      throw new HttpProblem(problems.methodNotAllowed(`${req.method} is not supported here; use ${allow}.`), { Allow: allow });
+      throw new HttpProblem(problems.methodNotAllowed(`${req.method} is not supported here; use ${allow}.`), {
+        Allow: allow,
+      });
     });
   }
 
   // Which route answers a path, decided once per path: the first that matches is the one Express would run,
   // and only the direct route's is answered here. Bounded: a client sending ever new paths only empties it.
-  type Decision = { answer: (req: RouteRequest, res: HttpResponse) => void | Promise<void>; params: Record<string, string> } | null;
+  type Decision = {
+    answer: (req: RouteRequest, res: HttpResponse) => void | Promise<void>;
+    params: Record<string, string>;
+  } | null;
   const decisions = new Map<string, Decision>();
   const decide = (pathname: string): Decision => {
     for (const { matchers, answer } of table) {
@@ -164,7 +184,9 @@ export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: R
           return null; // a malformed percent-encoding: Express answers it (400)
         }
         if (found === false) continue;
-        return answer === undefined ? null : { answer, params: Object.freeze({ ...found.params }) as Record<string, string> };
+        return answer === undefined
+          ? null
+          : { answer, params: Object.freeze({ ...found.params }) as Record<string, string> };
       }
     }
     return null;

@@ -1,7 +1,11 @@
 // The shape every decorator of the repository port shares: each operation passes through `around`, which
 // may time it, count it, bound it or refuse it, then calls the same operation of the store inside.
 import type { Integration } from '../../domain/integration.entity';
-import type { InsertMissingResult, IntegrationRepository, ReadOptions } from '../../application/integration-repository.port';
+import type {
+  InsertMissingResult,
+  IntegrationRepository,
+  ReadOptions,
+} from '../../application/integration-repository.port';
 
 export type StoreOperation = 'list' | 'findById' | 'replace' | 'insertMissing' | 'ping';
 

@@ -17,7 +17,11 @@
 import { LRUCache } from 'lru-cache';
 import { StoreUnavailableError, UnreadableRecordError } from '../../domain/errors';
 import type { Integration } from '../../domain/integration.entity';
-import type { InsertMissingResult, IntegrationRepository, ReadOptions } from '../../application/integration-repository.port';
+import type {
+  InsertMissingResult,
+  IntegrationRepository,
+  ReadOptions,
+} from '../../application/integration-repository.port';
 import { NO_CHANGE_FEED, type ChangeFeed, type ChangeListener } from './change-feed';
 
 type Cached = Integration | null | Integration[];
@@ -80,7 +84,11 @@ export class CachedIntegrationRepository implements IntegrationRepository, Chang
   }
 
   findById(id: string, options?: ReadOptions): Promise<Integration | null> {
-    return this.read(keyOf(id), () => this.inner.findById(id, options), options?.fresh === true) as Promise<Integration | null>;
+    return this.read(
+      keyOf(id),
+      () => this.inner.findById(id, options),
+      options?.fresh === true,
+    ) as Promise<Integration | null>;
   }
 
   /** The copy findById would serve from memory now, if it would: the bot runtime's read answered without a promise. */
@@ -203,7 +211,13 @@ export class CachedIntegrationRepository implements IntegrationRepository, Chang
   /** The store did not answer: the error carries this replica's copy, when it is recent enough to offer. */
   private withLastKnown(key: string, error: unknown): unknown {
     // A record that cannot be read here is not the store being down: no copy stands in for it.
-    if (!(error instanceof StoreUnavailableError) || error instanceof UnreadableRecordError || error.lastKnown !== undefined || this.staleIfErrorMs === 0) return error;
+    if (
+      !(error instanceof StoreUnavailableError) ||
+      error instanceof UnreadableRecordError ||
+      error.lastKnown !== undefined ||
+      this.staleIfErrorMs === 0
+    )
+      return error;
     const entry = this.entries.get(key);
     if (!entry) return error;
     const ageMs = entry.trusted && this.feedLive ? 0 : Math.max(0, this.now() - entry.confirmedAt);

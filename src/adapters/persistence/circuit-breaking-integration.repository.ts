@@ -2,7 +2,14 @@
 // failures the circuit opens and every call fails at once with StoreUnavailableError, instead of each
 // request waiting the full store timeout; after `halfOpenAfterMs` one call probes the store, and its
 // success closes the circuit again. cockatiel's ConsecutiveBreaker is exactly that state machine.
-import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+  type CircuitBreakerPolicy,
+} from 'cockatiel';
 import { StoreUnavailableError, UnreadableRecordError } from '../../domain/errors';
 import type { IntegrationRepository } from '../../application/integration-repository.port';
 import { AroundEachOperation, type StoreOperation } from './around-each-operation';
@@ -51,7 +58,11 @@ export class CircuitBreakingIntegrationRepository extends AroundEachOperation {
       return await this.policy.execute(call);
     } catch (error) {
       if (error instanceof BrokenCircuitError) {
-        throw new StoreUnavailableError(`the store is known to be down (circuit ${this.state}); not asking it again for up to ${this.options.halfOpenAfterMs} ms`, { cause: error });
+        throw new StoreUnavailableError(
+          `the store is known to be down (circuit ${this.state}); not asking it again for up to ` +
+            `${this.options.halfOpenAfterMs} ms`,
+          { cause: error },
+        );
       }
       throw error;
     }

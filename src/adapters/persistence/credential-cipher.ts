@@ -48,7 +48,13 @@ export function parseSealed(value: string): SealedValue | null {
   if (parts.length !== 6 || parts[0] !== 'enc' || (parts[1] !== 'v1' && parts[1] !== 'v2')) return null;
   const [, format, keyId, iv, tag, body] = parts;
   if (!/^[0-9a-f]{8}$/.test(keyId) || ![iv, tag, body].every((part) => PART.test(part))) return null;
-  const sealed = { format: format as 'v1' | 'v2', keyId, iv: Buffer.from(iv, 'base64url'), tag: Buffer.from(tag, 'base64url'), body: Buffer.from(body, 'base64url') };
+  const sealed = {
+    format: format as 'v1' | 'v2',
+    keyId,
+    iv: Buffer.from(iv, 'base64url'),
+    tag: Buffer.from(tag, 'base64url'),
+    body: Buffer.from(body, 'base64url'),
+  };
   return sealed.iv.length === IV_BYTES && sealed.tag.length === TAG_BYTES ? sealed : null;
 }
 
@@ -60,7 +66,8 @@ export class CredentialCipher {
   private readonly current?: { id: string; key: Buffer };
   private readonly keys = new Map<string, Buffer>();
 
-  /** Keys are 32 bytes each; `previous` only open. Without a current key nothing is sealed, and nothing sealed opens. */
+  /** Keys are 32 bytes each; `previous` only open. Without a current key nothing is sealed, and nothing sealed opens.
+   * */
   constructor(current: Buffer | undefined, previous: readonly Buffer[] = []) {
     for (const key of [...(current ? [current] : []), ...previous]) {
       if (key.length !== 32) throw new Error('an encryption key must be 32 bytes');
@@ -91,10 +98,18 @@ export class CredentialCipher {
     const cipher = createCipheriv('aes-256-gcm', this.current.key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(place, 'utf8'));
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-    return ['enc', CURRENT_FORMAT, this.current.id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join(':');
+    return [
+      'enc',
+      CURRENT_FORMAT,
+      this.current.id,
+      iv.toString('base64url'),
+      cipher.getAuthTag().toString('base64url'),
+      body.toString('base64url'),
+    ].join(':');
   }
 
-  /** Opens a sealed value of `place`; a value that is not one (stored before encryption was on) is answered as it is. */
+  /** Opens a sealed value of `place`; a value that is not one (stored before encryption was on) is answered as it is.
+   * */
   open(value: string, place: string): string {
     const sealed = parseSealed(value);
     if (!sealed) return value;

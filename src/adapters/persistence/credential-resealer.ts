@@ -3,7 +3,13 @@
 // was read (compare-and-set), so the command is safe beside a running service, idempotent, and resumable.
 import type { StoredIntegration } from '../../domain/integration.entity';
 import { CREDENTIAL_KEYS } from '../../domain/integration-rules';
-import { CredentialCipher, MissingKeyError, TamperedCredentialError, parseSealed, placeOf } from './credential-cipher';
+import {
+  type CredentialCipher,
+  MissingKeyError,
+  TamperedCredentialError,
+  parseSealed,
+  placeOf,
+} from './credential-cipher';
 
 /** What the resealer needs of a store: the raw records, and a conditional swap of one setting. */
 export interface CredentialStore {
@@ -32,7 +38,11 @@ function credentialsOf(record: StoredIntegration): [key: string, value: string][
   });
 }
 
-export async function resealCredentials(store: CredentialStore, cipher: CredentialCipher, log: (place: string, what: string) => void = () => {}): Promise<ResealReport> {
+export async function resealCredentials(
+  store: CredentialStore,
+  cipher: CredentialCipher,
+  log: (place: string, what: string) => void = () => {},
+): Promise<ResealReport> {
   if (!cipher.sealing) throw new Error('ENCRYPTION_KEY is not set: there is no key to seal with');
   const report: ResealReport = { resealed: [], unchanged: 0, raced: [], unopened: [] };
   for await (const record of store.eachStoredRecord()) {
@@ -61,7 +71,10 @@ export async function resealCredentials(store: CredentialStore, cipher: Credenti
  * key this process lacks, altered, or moved to another record or field is named. The service refuses to start
  * on such a line rather than answer 503s for a record, or hand out ciphertext.
  */
-export async function unreadableCredentials(records: Iterable<StoredIntegration> | AsyncIterable<StoredIntegration>, cipher: CredentialCipher): Promise<string | null> {
+export async function unreadableCredentials(
+  records: Iterable<StoredIntegration> | AsyncIterable<StoredIntegration>,
+  cipher: CredentialCipher,
+): Promise<string | null> {
   const problems: string[] = [];
   const missingKeys = new Set<string>();
   for await (const record of records) {
@@ -84,15 +97,17 @@ export async function unreadableCredentials(records: Iterable<StoredIntegration>
     }
   }
   if (problems.length === 0) return null;
-  const what = missingKeys.size === 0
-    ? 'write those credentials again (PATCH the record with the values from Facebook)'
-    : cipher.sealing
-      ? 'add the key that sealed them to ENCRYPTION_KEY_PREVIOUS (or ENCRYPTION_KEY_NEXT), then run npm run reseal'
-      : 'set ENCRYPTION_KEY (and ENCRYPTION_KEY_PREVIOUS) to the keys that sealed them';
+  const what =
+    missingKeys.size === 0
+      ? 'write those credentials again (PATCH the record with the values from Facebook)'
+      : cipher.sealing
+        ? 'add the key that sealed them to ENCRYPTION_KEY_PREVIOUS (or ENCRYPTION_KEY_NEXT), then run npm run reseal'
+        : 'set ENCRYPTION_KEY (and ENCRYPTION_KEY_PREVIOUS) to the keys that sealed them';
   return `stored credentials cannot be opened: ${problems.join('; ')}: ${what}`;
 }
 
-/** The plaintext of a sealed value; undefined, with the place and the reason added to `unopened`, when it cannot be opened. */
+/** The plaintext of a sealed value; undefined, with the place and the reason added to `unopened`, when it cannot be
+ * opened. */
 function openOrReport(cipher: CredentialCipher, value: string, place: string, unopened: string[]): string | undefined {
   try {
     return cipher.open(value, place);

@@ -5,7 +5,11 @@ import { IntegrationNotFoundError, VersionConflictError } from '../../domain/err
 import type { Integration, StoredIntegration } from '../../domain/integration.entity';
 import { isValidId } from '../../domain/integration-rules';
 import { storedVersion } from '../../domain/legacy-records';
-import { LIST_CEILING, type InsertMissingResult, type IntegrationRepository } from '../../application/integration-repository.port';
+import {
+  LIST_CEILING,
+  type InsertMissingResult,
+  type IntegrationRepository,
+} from '../../application/integration-repository.port';
 import { ChangeListeners, type ChangeFeed, type ChangeListener } from './change-feed';
 import { CredentialCipher } from './credential-cipher';
 import type { CredentialStore } from './credential-resealer';
@@ -43,7 +47,10 @@ export class InMemoryIntegrationRepository implements IntegrationRepository, Cre
 
   async list(): Promise<Integration[]> {
     const ids = [...this.records.keys()].filter(isValidId).sort(compareIds).slice(0, LIST_CEILING);
-    return readableOnly(ids.map((id) => this.records.get(id)!), (record) => this.codec.toEntity(record));
+    return readableOnly(
+      ids.map((id) => this.records.get(id)!),
+      (record) => this.codec.toEntity(record),
+    );
   }
 
   async findById(id: string): Promise<Integration | null> {

@@ -6,8 +6,12 @@ import { InMemoryIntegrationRepository, type InMemoryRecords } from './in-memory
 import type { RecordCodec } from './record-codec';
 import { PermanentStoreFault, type Store } from './store';
 
-/** `seed`: records the store starts with, as if another writer (the old Python store) had left them, or shared with another store. */
-export function createInMemoryStore(codec: RecordCodec, seed: readonly StoredIntegration[] | InMemoryRecords = []): Store & { repository: InMemoryIntegrationRepository } {
+/** `seed`: records the store starts with, as if another writer (the old Python store) had left them, or shared with
+ * another store. */
+export function createInMemoryStore(
+  codec: RecordCodec,
+  seed: readonly StoredIntegration[] | InMemoryRecords = [],
+): Store & { repository: InMemoryIntegrationRepository } {
   const repository = new InMemoryIntegrationRepository(seed, codec);
   return {
     kind: 'memory',

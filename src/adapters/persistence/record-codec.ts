@@ -5,7 +5,13 @@ import { LRUCache } from 'lru-cache';
 import { UnreadableRecordError } from '../../domain/errors';
 import { Integration, type IntegrationRecord, type StoredIntegration } from '../../domain/integration.entity';
 import { CREDENTIAL_KEYS, isPlainObject, type Settings } from '../../domain/integration-rules';
-import { CredentialCipher, MissingKeyError, TamperedCredentialError, parseSealed, placeOf } from './credential-cipher';
+import {
+  type CredentialCipher,
+  MissingKeyError,
+  TamperedCredentialError,
+  parseSealed,
+  placeOf,
+} from './credential-cipher';
 
 /**
  * A stored credential this process cannot open: sealed with a key it was not given, or altered or moved. The
@@ -46,7 +52,12 @@ export class RecordCodec {
     // Sealed with this replica's own key: whatever it could not read before, it can read this.
     this.observer?.readable(integration.id);
     const plain = integration.toRecord();
-    const record = this.cipher.sealing ? { ...plain, settings: mapCredentials(plain.settings, (value, key) => this.cipher.seal(value, placeOf(plain.id, key))) } : plain;
+    const record = this.cipher.sealing
+      ? {
+          ...plain,
+          settings: mapCredentials(plain.settings, (value, key) => this.cipher.seal(value, placeOf(plain.id, key))),
+        }
+      : plain;
     this.entities.set(record, integration);
     return record;
   }
@@ -60,14 +71,26 @@ export class RecordCodec {
     if (known && Object.isFrozen(stored)) return known;
     let settings: unknown;
     try {
-      settings = isPlainObject(stored.settings) ? this.openAll(stored.id, stored.settings as Settings) : stored.settings;
+      settings = isPlainObject(stored.settings)
+        ? this.openAll(stored.id, stored.settings as Settings)
+        : stored.settings;
     } catch (error) {
       if (!(error instanceof UnreadableCredentialError)) throw error;
       // What an edit that replaces the whole settings may start from: the record, what did not open left empty.
-      const readable = mapCredentials(stored.settings as Settings, (value, key) => (parseSealed(value) ? this.openOrEmpty(stored.id, key, value) : value));
-      throw new UnreadableCredentialError(error.place, error.reason, Integration.fromStored({ ...stored, settings: readable }, storeTime), { cause: error.cause });
+      const readable = mapCredentials(stored.settings as Settings, (value, key) =>
+        parseSealed(value) ? this.openOrEmpty(stored.id, key, value) : value,
+      );
+      throw new UnreadableCredentialError(
+        error.place,
+        error.reason,
+        Integration.fromStored({ ...stored, settings: readable }, storeTime),
+        { cause: error.cause },
+      );
     }
-    const entity = Integration.fromStored(settings === stored.settings ? stored : { ...stored, settings: settings as Settings }, storeTime);
+    const entity = Integration.fromStored(
+      settings === stored.settings ? stored : { ...stored, settings: settings as Settings },
+      storeTime,
+    );
     if (Object.isFrozen(stored)) this.entities.set(stored, entity);
     this.observer?.readable(stored.id);
     return entity;

@@ -5,7 +5,8 @@
 // its second when it opens afresh (at start, after lost history, after invalidate): a write of another replica
 // under way while the stream opened may be older than the stream's start and not yet readable at majority, so
 // a read made then is not trusted past the TTL. Every empty getMore (about once a second) says the stream is
-// alive, so one that stops answering is noticed and opened again. On an error, or when the server ends the stream without
+// alive, so one that stops answering is noticed and opened again. On an error, or when the server ends the stream
+// without
 // one, the feed is lost (caches expire by TTL meanwhile) and the stream opens again after a pause that doubles
 // up to ten times `retryMs`, after the last token it saw; when the server no longer has that point in its oplog
 // (ChangeStreamHistoryLost) or the collection was dropped or renamed (invalidate), it opens afresh and tells the
@@ -88,7 +89,10 @@ export class MongoChangeFeed implements ChangeFeed {
   private open(): void {
     if (this.stopped) return;
     // updateLookup: an update event carries the record's id, so only its copy is dropped, not every copy.
-    const stream = this.collection.watch([], { fullDocument: 'updateLookup', ...(this.token ? { startAfter: this.token } : {}) });
+    const stream = this.collection.watch([], {
+      fullDocument: 'updateLookup',
+      ...(this.token ? { startAfter: this.token } : {}),
+    });
     this.answersToLive = this.token ? 1 : 2;
     this.stream = stream;
     stream.on('resumeTokenChanged', (token: ResumeToken) => {
@@ -135,7 +139,10 @@ export class MongoChangeFeed implements ChangeFeed {
     this.reopen(stream, { reason: 'the change stream failed', error: (error as Error).message, code });
   }
 
-  private reopen(stream: ChangeStream<Document> | undefined, detail: { reason: string; error?: string; code?: unknown }): void {
+  private reopen(
+    stream: ChangeStream<Document> | undefined,
+    detail: { reason: string; error?: string; code?: unknown },
+  ): void {
     if (stream !== this.stream || this.stopped) return;
     this.stream = undefined;
     this.setLost(detail);
@@ -151,7 +158,10 @@ export class MongoChangeFeed implements ChangeFeed {
   private watchSilence(): void {
     clearTimeout(this.silence);
     const stream = this.stream;
-    this.silence = setTimeout(() => this.reopen(stream, { reason: `no word from the change stream for ${this.silenceMs} ms` }), this.silenceMs);
+    this.silence = setTimeout(
+      () => this.reopen(stream, { reason: `no word from the change stream for ${this.silenceMs} ms` }),
+      this.silenceMs,
+    );
     this.silence.unref();
   }
 

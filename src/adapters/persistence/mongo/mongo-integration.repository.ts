@@ -7,13 +7,25 @@
 // - every read goes to the primary with read concern `majority`: it sees every write this service
 //   acknowledged (read your writes, on any replica of the service), and never a write that may roll back.
 //   Without a primary, reads fail and the cache's stale copy answers instead.
-import type { Collection, Db, Document, Filter, ReadConcernLike, ReadPreferenceLike, WriteConcernSettings } from 'mongodb';
+import type {
+  Collection,
+  Db,
+  Document,
+  Filter,
+  ReadConcernLike,
+  ReadPreferenceLike,
+  WriteConcernSettings,
+} from 'mongodb';
 import { IntegrationNotFoundError, VersionConflictError } from '../../../domain/errors';
 import type { Integration, StoredIntegration } from '../../../domain/integration.entity';
 import { WRITABLE_FIELD_NAMES } from '../../../domain/integration-fields';
 import { CREDENTIAL_KEYS, isValidId } from '../../../domain/integration-rules';
 import { LEGACY_VERSION, storedVersion } from '../../../domain/legacy-records';
-import { LIST_CEILING, type InsertMissingResult, type IntegrationRepository } from '../../../application/integration-repository.port';
+import {
+  LIST_CEILING,
+  type InsertMissingResult,
+  type IntegrationRepository,
+} from '../../../application/integration-repository.port';
 import type { CredentialStore } from '../credential-resealer';
 import { readableOnly, type RecordCodec } from '../record-codec';
 import { DUPLICATE_KEY, translateDriverErrors } from './mongo-errors';
@@ -36,7 +48,8 @@ export function consistency(wtimeoutMS: number): Consistency {
   return { readPreference: 'primary', readConcern: { level: 'majority' }, writeConcern: { w: 'majority', wtimeoutMS } };
 }
 
-/** The filter of a record at `version`: the old store never wrote one, so a record without one (or null) is at LEGACY_VERSION. */
+/** The filter of a record at `version`: the old store never wrote one, so a record without one (or null) is at
+ * LEGACY_VERSION. */
 export function atVersion(version: number): Filter<IntegrationDocument> {
   return version === LEGACY_VERSION ? { version: { $in: [LEGACY_VERSION, null] } } : { version: { $eq: version } };
 }
@@ -55,22 +68,34 @@ export class MongoIntegrationRepository implements IntegrationRepository, Creden
     private readonly codec: RecordCodec,
     private readonly options: { maxTimeMS?: number; wtimeoutMS?: number } = {},
   ) {
-    this.collection = db.collection<IntegrationDocument>(INTEGRATIONS_COLLECTION, consistency(options.wtimeoutMS ?? 2_000));
+    this.collection = db.collection<IntegrationDocument>(
+      INTEGRATIONS_COLLECTION,
+      consistency(options.wtimeoutMS ?? 2_000),
+    );
   }
 
   /** The unique index on `id` that makes racing seeds end with one record per id. */
   async ensureIndexes(): Promise<void> {
-    await translateDriverErrors('createIndex', () => this.collection.createIndex({ id: 1 }, { unique: true, name: ID_INDEX_NAME }));
+    await translateDriverErrors('createIndex', () =>
+      this.collection.createIndex({ id: 1 }, { unique: true, name: ID_INDEX_NAME }),
+    );
   }
 
   async list(): Promise<Integration[]> {
-    const docs = await translateDriverErrors('find', () => this.collection.find({}, { maxTimeMS: this.options.maxTimeMS }).sort({ id: 1 }).limit(LIST_CEILING).toArray());
+    const docs = await translateDriverErrors('find', () =>
+      this.collection.find({}, { maxTimeMS: this.options.maxTimeMS }).sort({ id: 1 }).limit(LIST_CEILING).toArray(),
+    );
     // A record whose id no client can name (the old store took any string) is not listed either.
-    return readableOnly(docs.filter((doc) => isValidId(doc.id)), (doc) => this.toEntity(doc));
+    return readableOnly(
+      docs.filter((doc) => isValidId(doc.id)),
+      (doc) => this.toEntity(doc),
+    );
   }
 
   async findById(id: string): Promise<Integration | null> {
-    const doc = await translateDriverErrors('findOne', () => this.collection.findOne(byId(id), { maxTimeMS: this.options.maxTimeMS }));
+    const doc = await translateDriverErrors('findOne', () =>
+      this.collection.findOne(byId(id), { maxTimeMS: this.options.maxTimeMS }),
+    );
     return doc ? this.toEntity(doc) : null;
   }
 
@@ -79,12 +104,19 @@ export class MongoIntegrationRepository implements IntegrationRepository, Creden
     // was read. `$set` of plain values never evaluates them, so "$secret" stays a string.
     const record = this.codec.toRecord(next);
     const absent = WRITABLE_FIELD_NAMES.filter((field) => record[field] === undefined);
-    const update: Document = { $set: record, ...(absent.length > 0 ? { $unset: Object.fromEntries(absent.map((field) => [field, ''])) } : {}) };
+    const update: Document = {
+      $set: record,
+      ...(absent.length > 0 ? { $unset: Object.fromEntries(absent.map((field) => [field, ''])) } : {}),
+    };
     const filter: Filter<IntegrationDocument> = { ...byId(next.id), ...atVersion(next.version - 1) };
-    const outcome = await translateDriverErrors('updateOne', () => this.collection.updateOne(filter, update, { maxTimeMS: this.options.maxTimeMS }));
+    const outcome = await translateDriverErrors('updateOne', () =>
+      this.collection.updateOne(filter, update, { maxTimeMS: this.options.maxTimeMS }),
+    );
     if (outcome.matchedCount === 1) return;
     // Nothing matched: either no such record, or another write came first. Nothing was written either way.
-    const current = await translateDriverErrors('findOne', () => this.collection.findOne(byId(next.id), { maxTimeMS: this.options.maxTimeMS }));
+    const current = await translateDriverErrors('findOne', () =>
+      this.collection.findOne(byId(next.id), { maxTimeMS: this.options.maxTimeMS }),
+    );
     if (!current) throw new IntegrationNotFoundError(next.id);
     throw new VersionConflictError(next.id, storedVersion(current));
   }
@@ -121,7 +153,11 @@ export class MongoIntegrationRepository implements IntegrationRepository, Creden
     if (!CREDENTIAL_KEYS.includes(key)) throw new Error(`${key} is not a credential setting`);
     const path = `settings.${key}`;
     const outcome = await translateDriverErrors('updateOne', () =>
-      this.collection.updateOne({ ...byId(id), [path]: { $eq: from } }, { $set: { [path]: to } }, { maxTimeMS: this.options.maxTimeMS }),
+      this.collection.updateOne(
+        { ...byId(id), [path]: { $eq: from } },
+        { $set: { [path]: to } },
+        { maxTimeMS: this.options.maxTimeMS },
+      ),
     );
     return outcome.modifiedCount === 1;
   }
@@ -137,7 +173,11 @@ export class MongoIntegrationRepository implements IntegrationRepository, Creden
       const outcome = await translateDriverErrors('updateOne', () =>
         // $setOnInsert carries `id` too, so the inserted record is whole however the server seeds an
         // upsert from the filter (setting a path to the value the filter already fixed is no conflict).
-        this.collection.updateOne(byId(integration.id), { $setOnInsert: this.codec.toRecord(integration) }, { upsert: true, maxTimeMS: this.options.maxTimeMS }),
+        this.collection.updateOne(
+          byId(integration.id),
+          { $setOnInsert: this.codec.toRecord(integration) },
+          { upsert: true, maxTimeMS: this.options.maxTimeMS },
+        ),
       );
       return outcome.upsertedCount === 1;
     } catch (error) {

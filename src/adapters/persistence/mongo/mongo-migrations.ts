@@ -9,7 +9,13 @@
 // fit today's rules before the unique index on `id` is built.
 import { randomUUID } from 'node:crypto';
 import { BSON, type Db, type Document, type Filter, type WriteConcernSettings } from 'mongodb';
-import { UNKNOWN_CREATION_TIME, chooseAmongDuplicates, fitToRules, storedVersion, type StoredIntegration } from '../../../domain/legacy-records';
+import {
+  UNKNOWN_CREATION_TIME,
+  chooseAmongDuplicates,
+  fitToRules,
+  storedVersion,
+  type StoredIntegration,
+} from '../../../domain/legacy-records';
 import { PermanentStoreFault } from '../store';
 import { DUPLICATE_KEY, translateDriverErrors } from './mongo-errors';
 import { ID_INDEX_NAME, INTEGRATIONS_COLLECTION, atVersion } from './mongo-integration.repository';
@@ -63,7 +69,10 @@ export class MigrationLeaseHeld extends Error {
     /** How long the holder's lease lasts unless it renews it, by the server's clock. */
     readonly remainingMs: number,
   ) {
-    super(`another runner (${holder ?? 'unknown'}) is applying migrations right now (its lease ends in ${Math.max(0, Math.round(remainingMs / 1000))} s unless renewed)`);
+    super(
+      `another runner (${holder ?? 'unknown'}) is applying migrations right now (its lease ends in ` +
+        `${Math.max(0, Math.round(remainingMs / 1000))} s unless renewed)`,
+    );
     this.name = 'MigrationLeaseHeld';
   }
 }
@@ -71,7 +80,10 @@ export class MigrationLeaseHeld extends Error {
 /** This runner's lease expired or was taken while it worked: it stopped before recording anything more. */
 export class MigrationLeaseLost extends Error {
   constructor() {
-    super('the migration lease was lost (expired or taken by another runner) while applying migrations: nothing more was recorded; run them again');
+    super(
+      'the migration lease was lost (expired or taken by another runner) while applying migrations: nothing more ' +
+        'was recorded; run them again',
+    );
     this.name = 'MigrationLeaseLost';
   }
 }
@@ -95,12 +107,24 @@ export const MIGRATIONS: readonly Migration[] = [
     // creation time the domain's rules say (storedVersion, storedTimes), so ETags and If-Match work on them.
     name: '001-backfill-version-and-timestamps',
     async up({ db, maxTimeMS, writeConcern }) {
-      const createdAt = { $ifNull: ['$createdAt', { $cond: [{ $eq: [{ $type: '$_id' }, 'objectId'] }, { $toDate: '$_id' }, { $literal: UNKNOWN_CREATION_TIME }] }] };
-      await db.collection(INTEGRATIONS_COLLECTION).updateMany(
-        atVersion(1) as Filter<Document>,
-        [{ $set: { version: { $ifNull: ['$version', 1] }, createdAt } }, { $set: { updatedAt: { $ifNull: ['$updatedAt', '$createdAt'] } } }],
-        { maxTimeMS, writeConcern },
-      );
+      const createdAt = {
+        $ifNull: [
+          '$createdAt',
+          {
+            $cond: [{ $eq: [{ $type: '$_id' }, 'objectId'] }, { $toDate: '$_id' }, { $literal: UNKNOWN_CREATION_TIME }],
+          },
+        ],
+      };
+      await db
+        .collection(INTEGRATIONS_COLLECTION)
+        .updateMany(
+          atVersion(1) as Filter<Document>,
+          [
+            { $set: { version: { $ifNull: ['$version', 1] }, createdAt } },
+            { $set: { updatedAt: { $ifNull: ['$updatedAt', '$createdAt'] } } },
+          ],
+          { maxTimeMS, writeConcern },
+        );
     },
   },
   {
@@ -114,7 +138,10 @@ export const MIGRATIONS: readonly Migration[] = [
     // missing name) is made to fit, and what it gave up is kept in integrations_set_aside.
     name: '003-fit-legacy-records',
     async up(context) {
-      const records = await context.db.collection<StoredIntegration & { _id: unknown }>(INTEGRATIONS_COLLECTION).find({}, { maxTimeMS: context.maxTimeMS }).toArray();
+      const records = await context.db
+        .collection<StoredIntegration & { _id: unknown }>(INTEGRATIONS_COLLECTION)
+        .find({}, { maxTimeMS: context.maxTimeMS })
+        .toArray();
       for (const record of records) {
         context.signal?.throwIfAborted();
         await fitRecord(context, record);
@@ -134,16 +161,24 @@ export const MIGRATIONS: readonly Migration[] = [
       for (let attempt = 1; ; attempt += 1) {
         await resolveDuplicates(context);
         try {
-          await db
-            .collection(INTEGRATIONS_COLLECTION)
-            .createIndex({ id: 1 }, { unique: true, name: ID_INDEX_NAME, maxTimeMS: Math.max(maxTimeMS, 60_000), ...(replicaSet ? { commitQuorum: 1 } : {}) });
+          await db.collection(INTEGRATIONS_COLLECTION).createIndex(
+            { id: 1 },
+            {
+              unique: true,
+              name: ID_INDEX_NAME,
+              maxTimeMS: Math.max(maxTimeMS, 60_000),
+              ...(replicaSet ? { commitQuorum: 1 } : {}),
+            },
+          );
           break;
         } catch (error) {
           if ((error as { code?: unknown }).code !== DUPLICATE_KEY) throw error;
           if (attempt >= 3) {
             throw new PermanentStoreFault(
-              'duplicate ids keep appearing in integrations while the unique index on id is built: something still inserts them ' +
-                "(the old store's ensure_default_integrations in the chatbot's manage.py migrate, MIGRATION.md step 6); stop it, then run the migrations again",
+              'duplicate ids keep appearing in integrations while the unique index on id is built: something still ' +
+                'inserts them ' +
+                "(the old store's ensure_default_integrations in the chatbot's manage.py migrate, MIGRATION.md step " +
+                '6); stop it, then run the migrations again',
               { cause: error },
             );
           }
@@ -160,7 +195,9 @@ async function resolveDuplicates({ db, now, maxTimeMS, writeConcern, log, signal
   const integrations = db.collection(INTEGRATIONS_COLLECTION);
   const backup = db.collection(DUPLICATES_COLLECTION);
   const duplicated = await integrations
-    .aggregate<{ _id: unknown }>([{ $group: { _id: '$id', count: { $sum: 1 } } }, { $match: { count: { $gt: 1 } } }], { maxTimeMS })
+    .aggregate<{ _id: unknown }>([{ $group: { _id: '$id', count: { $sum: 1 } } }, { $match: { count: { $gt: 1 } } }], {
+      maxTimeMS,
+    })
     .toArray();
   for (const { _id: id } of duplicated) {
     signal?.throwIfAborted();
@@ -174,14 +211,30 @@ async function resolveDuplicates({ db, now, maxTimeMS, writeConcern, log, signal
         // The copy is written (or brought up to date, when an earlier run stopped halfway) before the record goes,
         // and the record goes only while it is still what was copied: a write of the old store in between is
         // copied again, never lost.
-        await backup.replaceOne({ _id: extra._id }, { ...extra, movedAt: now, keptRecord: kept._id, reason: why }, { upsert: true, writeConcern });
-        const { deletedCount } = await integrations.deleteOne(unchangedSince(extra, Object.keys(extra)), { writeConcern });
+        await backup.replaceOne(
+          { _id: extra._id },
+          { ...extra, movedAt: now, keptRecord: kept._id, reason: why },
+          { upsert: true, writeConcern },
+        );
+        const { deletedCount } = await integrations.deleteOne(unchangedSince(extra, Object.keys(extra)), {
+          writeConcern,
+        });
         if (deletedCount === 1) break;
-        if (attempt >= FIT_ATTEMPTS) throw new Error(`duplicate ${String(extra._id)} of id ${String(id)} changed on every attempt to move it: stop the old store's writes, then run the migrations again`);
+        if (attempt >= FIT_ATTEMPTS)
+          throw new Error(
+            `duplicate ${String(extra._id)} of id ${String(id)} changed on every attempt to move it: stop the old ` +
+              `store's writes, then run the migrations again`,
+          );
         extra = await integrations.findOne({ _id: extra._id }, { maxTimeMS });
       }
     }
-    log('duplicate id resolved', { id, kept: String(kept._id), moved: extras.map((e) => String(e._id)), to: DUPLICATES_COLLECTION, rule: why });
+    log('duplicate id resolved', {
+      id,
+      kept: String(kept._id),
+      moved: extras.map((e) => String(e._id)),
+      to: DUPLICATES_COLLECTION,
+      rule: why,
+    });
   }
 }
 
@@ -211,7 +264,12 @@ export function unchangedSince(record: Document, fields: readonly string[]): Doc
       continue;
     }
     const entries = Object.entries(value).map(([k, v]) => ({ k, v }));
-    objects.push({ $and: [{ $eq: [{ $type: `$${field}` }, 'object'] }, { $setEquals: [{ $objectToArray: `$${field}` }, { $literal: entries }] }] });
+    objects.push({
+      $and: [
+        { $eq: [{ $type: `$${field}` }, 'object'] },
+        { $setEquals: [{ $objectToArray: `$${field}` }, { $literal: entries }] },
+      ],
+    });
   }
   return objects.length > 0 ? { ...filter, $expr: { $and: objects } } : filter;
 }
@@ -220,7 +278,11 @@ export function unchangedSince(record: Document, fields: readonly string[]): Doc
 function setAsideEntries(setAside: Record<string, unknown>): Document[] {
   return Object.entries(setAside).flatMap(([field, value]) =>
     field === 'settings' && typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? Object.entries(value).map(([key, inner]) => ({ field, key, value: BSON.EJSON.stringify(inner as never, { relaxed: false }) }))
+      ? Object.entries(value).map(([key, inner]) => ({
+          field,
+          key,
+          value: BSON.EJSON.stringify(inner as never, { relaxed: false }),
+        }))
       : [{ field, value: BSON.EJSON.stringify(value as never, { relaxed: false }) }],
   );
 }
@@ -232,7 +294,10 @@ const FIT_ATTEMPTS = 10;
  * never moves `version`, so the filter holds every field the fit looked at. A record changed meanwhile is read
  * again and fitted again.
  */
-async function fitRecord({ db, now, maxTimeMS, writeConcern, log }: MigrationContext, first: StoredIntegration & { _id: unknown }): Promise<void> {
+async function fitRecord(
+  { db, now, maxTimeMS, writeConcern, log }: MigrationContext,
+  first: StoredIntegration & { _id: unknown },
+): Promise<void> {
   const integrations = db.collection<StoredIntegration & { _id: unknown }>(INTEGRATIONS_COLLECTION);
   let record: (StoredIntegration & { _id: unknown }) | null = first;
   for (let attempt = 1; record !== null && attempt <= FIT_ATTEMPTS; attempt += 1) {
@@ -243,20 +308,36 @@ async function fitRecord({ db, now, maxTimeMS, writeConcern, log }: MigrationCon
       // Merged, never replaced: a run that stopped halfway and a record that changed keep every value set aside.
       await db.collection(SET_ASIDE_COLLECTION).updateOne(
         { _id: record._id as never },
-        { $setOnInsert: { integrationId: record.id, firstAt: now }, $set: { lastAt: now }, $addToSet: { entries: { $each: entries }, notes: { $each: notes } } },
+        {
+          $setOnInsert: { integrationId: record.id, firstAt: now },
+          $set: { lastAt: now },
+          $addToSet: { entries: { $each: entries }, notes: { $each: notes } },
+        },
         { upsert: true, writeConcern },
       );
     }
     const version = storedVersion(record);
     const read = unchangedSince(record, ['_id', 'version', 'name', 'description', 'status', 'settings']);
-    const outcome = await integrations.updateOne(read as never, { $set: { ...fields, version: version + 1, updatedAt: now } }, { maxTimeMS, writeConcern });
+    const outcome = await integrations.updateOne(
+      read as never,
+      { $set: { ...fields, version: version + 1, updatedAt: now } },
+      { maxTimeMS, writeConcern },
+    );
     if (outcome.matchedCount === 1) {
-      log('legacy record fitted', { id: record.id, notes, setAsideIn: entries.length > 0 ? SET_ASIDE_COLLECTION : undefined });
+      log('legacy record fitted', {
+        id: record.id,
+        notes,
+        setAsideIn: entries.length > 0 ? SET_ASIDE_COLLECTION : undefined,
+      });
       return;
     }
     record = await integrations.findOne({ _id: record._id } as never, { maxTimeMS });
   }
-  if (record !== null) log('legacy record left as it is: it changed on every attempt to fit it; reads fit it the same way', { id: record.id, attempts: FIT_ATTEMPTS });
+  if (record !== null)
+    log('legacy record left as it is: it changed on every attempt to fit it; reads fit it the same way', {
+      id: record.id,
+      attempts: FIT_ATTEMPTS,
+    });
 }
 
 /** The name of a unique index on { id: 1 } of the collection, or null when there is none. */
@@ -271,13 +352,21 @@ export async function uniqueIdIndex(db: Db): Promise<string | null> {
     });
   const found = indexes.find((index) => JSON.stringify(index.key) === JSON.stringify({ id: 1 }));
   if (found && found.unique !== true) {
-    throw new PermanentStoreFault(`the index ${found.name} on { id: 1 } is not unique: drop it (db.integrations.dropIndex("${found.name}")) and start again`);
+    throw new PermanentStoreFault(
+      `the index ${found.name} on { id: 1 } is not unique: drop it (db.integrations.dropIndex("${found.name}")) and ` +
+        `start again`,
+    );
   }
   return found ? (found.name as string) : null;
 }
 
 export async function pendingMigrations(db: Db): Promise<string[]> {
-  const applied = await translateDriverErrors('find', () => db.collection<MigrationRecord>(MIGRATIONS_COLLECTION).find({ _id: { $ne: LEASE_ID } }).toArray());
+  const applied = await translateDriverErrors('find', () =>
+    db
+      .collection<MigrationRecord>(MIGRATIONS_COLLECTION)
+      .find({ _id: { $ne: LEASE_ID } })
+      .toArray(),
+  );
   const names = new Set(applied.map((record) => record._id));
   return MIGRATIONS.filter((migration) => !names.has(migration.name)).map((migration) => migration.name);
 }
@@ -288,7 +377,14 @@ export const DEFAULT_LEASE_MS = 60_000;
 export async function applyPendingMigrations(db: Db, options: MigrationOptions): Promise<string[]> {
   const now = options.now ?? new Date();
   const writeConcern: WriteConcernSettings = { w: 'majority', wtimeoutMS: Math.max(options.maxTimeMS, 10_000) };
-  const context: MigrationContext = { db, now, maxTimeMS: options.maxTimeMS, writeConcern, log: options.log ?? (() => {}), signal: options.signal };
+  const context: MigrationContext = {
+    db,
+    now,
+    maxTimeMS: options.maxTimeMS,
+    writeConcern,
+    log: options.log ?? (() => {}),
+    signal: options.signal,
+  };
   const lease = new Lease(db, options.leaseMs ?? DEFAULT_LEASE_MS, writeConcern);
   await lease.take();
   try {
@@ -299,7 +395,11 @@ export async function applyPendingMigrations(db: Db, options: MigrationOptions):
       await translateDriverErrors(migration.name, () => migration.up(context));
       // Recorded only by the runner that still holds the lease (a runner paused past its lease must not).
       if (!(await lease.renew())) throw new MigrationLeaseLost();
-      await ignoreDuplicateKey(() => db.collection<MigrationRecord>(MIGRATIONS_COLLECTION).insertOne({ _id: migration.name, appliedAt: now }, { writeConcern }));
+      await ignoreDuplicateKey(() =>
+        db
+          .collection<MigrationRecord>(MIGRATIONS_COLLECTION)
+          .insertOne({ _id: migration.name, appliedAt: now }, { writeConcern }),
+      );
       applied.push(migration.name);
     }
     return applied;
@@ -351,12 +451,16 @@ class Lease {
       }),
     );
     if (lease?.owner !== this.owner) {
-      const remainingMs = lease?.expiresAt && lease.checkedAt ? lease.expiresAt.getTime() - lease.checkedAt.getTime() : this.leaseMs;
+      const remainingMs =
+        lease?.expiresAt && lease.checkedAt ? lease.expiresAt.getTime() - lease.checkedAt.getTime() : this.leaseMs;
       throw new MigrationLeaseHeld(lease?.owner, remainingMs);
     }
-    this.renewing = setInterval(() => {
-      this.renew().catch(() => undefined);
-    }, Math.max(1_000, this.leaseMs / 3));
+    this.renewing = setInterval(
+      () => {
+        this.renew().catch(() => undefined);
+      },
+      Math.max(1_000, this.leaseMs / 3),
+    );
     this.renewing.unref();
   }
 
@@ -364,7 +468,11 @@ class Lease {
   async renew(): Promise<boolean> {
     if (this.lost) return false;
     const outcome = await translateDriverErrors('lease', () =>
-      this.leases.updateOne({ _id: LEASE_ID, owner: this.owner }, [{ $set: { expiresAt: { $add: ['$$NOW', this.leaseMs] } } }], { writeConcern: this.writeConcern }),
+      this.leases.updateOne(
+        { _id: LEASE_ID, owner: this.owner },
+        [{ $set: { expiresAt: { $add: ['$$NOW', this.leaseMs] } } }],
+        { writeConcern: this.writeConcern },
+      ),
     );
     if (outcome.matchedCount !== 1) this.lost = true;
     return !this.lost;
@@ -372,7 +480,9 @@ class Lease {
 
   async release(): Promise<void> {
     clearInterval(this.renewing);
-    await this.leases.deleteOne({ _id: LEASE_ID, owner: this.owner }, { writeConcern: this.writeConcern }).catch(() => undefined);
+    await this.leases
+      .deleteOne({ _id: LEASE_ID, owner: this.owner }, { writeConcern: this.writeConcern })
+      .catch(() => undefined);
   }
 }
 

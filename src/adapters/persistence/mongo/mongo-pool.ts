@@ -13,7 +13,8 @@ export interface PoolGauges {
 export function watchPool(client: MongoClient, gauges: PoolGauges): void {
   const open = new Set<string>();
   const inUse = new Set<string>();
-  const key = (event: { address?: string; connectionId?: unknown }): string => `${event.address}#${String(event.connectionId)}`;
+  const key = (event: { address?: string; connectionId?: unknown }): string =>
+    `${event.address}#${String(event.connectionId)}`;
   const update = (): void => gauges.poolConnections(open.size, inUse.size);
   client.on('connectionCreated', (event) => {
     open.add(key(event));
@@ -33,7 +34,8 @@ export function watchPool(client: MongoClient, gauges: PoolGauges): void {
     update();
   });
   client.on('connectionPoolClosed', (event) => {
-    for (const set of [open, inUse]) for (const entry of [...set]) if (entry.startsWith(`${event.address}#`)) set.delete(entry);
+    for (const set of [open, inUse])
+      for (const entry of [...set]) if (entry.startsWith(`${event.address}#`)) set.delete(entry);
     update();
   });
 }

@@ -5,9 +5,11 @@ import type { MongoClient as Client } from 'mongodb';
 import type { ConnectionString as Parsed } from 'mongodb-connection-string-url';
 
 const driver = (): { MongoClient: typeof Client } => require('mongodb') as { MongoClient: typeof Client };
-const connectionString = (): { ConnectionString: typeof Parsed } => require('mongodb-connection-string-url') as { ConnectionString: typeof Parsed };
+const connectionString = (): { ConnectionString: typeof Parsed } =>
+  require('mongodb-connection-string-url') as { ConnectionString: typeof Parsed };
 
-/** Throws, with a message fit for a config error line (no secret), when `uri` is not a connection string the driver takes. */
+/** Throws, with a message fit for a config error line (no secret), when `uri` is not a connection string the driver
+ * takes. */
 export function checkMongoUri(uri: string, redact: (text: string) => string): void {
   try {
     // Parses only; no connection is made.
@@ -28,7 +30,8 @@ export function describeMongoUri(uri: string): string {
     const hadUser = parsed.username !== '' || parsed.password !== '';
     parsed.username = '';
     parsed.password = '';
-    for (const name of [...parsed.searchParams.keys()]) if (SECRET_OPTION.test(name)) parsed.searchParams.set(name, 'REDACTED');
+    for (const name of [...parsed.searchParams.keys()])
+      if (SECRET_OPTION.test(name)) parsed.searchParams.set(name, 'REDACTED');
     return hadUser ? parsed.toString().replace('://', '://[REDACTED]@') : parsed.toString();
   } catch {
     return '[unparseable connection string]';
