@@ -32,9 +32,8 @@ const ROOT = path.resolve(__dirname, '..');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-// Under this load a server freshly started takes about four seconds to settle: in two-second slices from its
-// start, bare node:http's p99 was 110-230 ms, then 9-15, then 3-6; the service's 285-300, 87-134, then 6-18. The
-// warm-up outlasts that (it was 2 s).
+// Under this load a server freshly started takes a few seconds to settle (its p99 falls slice after slice): the
+// warm-up outlasts that (docs/benchmarks.md).
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
 const CLIENT_CALLS = Number(process.env.BENCH_CLIENT_CALLS ?? 2_000);
@@ -313,9 +312,8 @@ async function main(): Promise<void> {
     let port = await freePort();
     const bare = await start('bare node:http', node, [path.join(peers, 'bare-node.js'), String(port)], {}, port);
     port = await freePort();
-    // The same server again, read against the first like the service is: what this run's ratios are worth. Identical
-    // servers, each round's ratio 0.57-1.67 on this machine, the median of a run's rounds 0.89-1.19 (README,
-    // Benchmarks).
+    // The same server again, read against the first like the service is: what this run's ratios are worth (how far
+    // two identical servers' figures drift apart here: docs/benchmarks.md).
     const control = await start(
       'bare node:http, again (control)',
       node,

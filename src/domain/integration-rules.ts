@@ -32,7 +32,7 @@ export const ID_RULE = text({
 });
 
 export function isValidId(id: unknown): id is string {
-  return typeof id === 'string' && id.length > 0 && id.length <= ID_MAX_LENGTH && ID_PATTERN.test(id);
+  return ID_RULE.violations(id, '', '').length === 0;
 }
 
 /** Whether `id` names an integration whose settings have a fixed set of fields. */

@@ -242,11 +242,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
     logLevel: config.logLevel,
     metricsEnabled: config.metricsEnabled,
     listen: `${config.host}:${config.port}`,
-    auth:
-      config.adminTokens.length + config.readTokens.length + config.gatewayTokens.length > 0
-        ? `${config.adminTokens.length} admin, ${config.readTokens.length} read, ${config.gatewayTokens.length} ` +
-          `gateway tokens`
-        : 'open',
+    auth: hasTokens(config)
+      ? `${config.adminTokens.length} admin, ${config.readTokens.length} read, ${config.gatewayTokens.length} gateway tokens`
+      : 'open',
     allowedHosts: config.allowedHosts,
     corsOrigins: config.corsOrigins,
     shutdownGraceMs: config.shutdownGraceMs,
@@ -266,4 +264,9 @@ const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
+}
+
+/** Whether any token is configured: without one the API is open. */
+export function hasTokens(config: Pick<Config, 'adminTokens' | 'readTokens' | 'gatewayTokens'>): boolean {
+  return config.adminTokens.length + config.readTokens.length + config.gatewayTokens.length > 0;
 }

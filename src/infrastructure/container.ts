@@ -22,7 +22,7 @@ import { RecordCodec } from '../adapters/persistence/record-codec';
 import type { Store } from '../adapters/persistence/store';
 import { TimeBoundIntegrationRepository } from '../adapters/persistence/time-bound-integration.repository';
 import type { StoredIntegration } from '../domain/integration.entity';
-import type { Config } from './config';
+import { type Config, hasTokens } from './config';
 import { WinstonLogger } from './logger';
 import { Metrics } from './metrics';
 import { READINESS_OPTIONS, Readiness, UnreadableRecords, type ReadinessOptions } from './readiness';
@@ -187,7 +187,7 @@ export function buildContainer(config: Config, overrides: ContainerOverrides = {
   container.bind<HttpApp>(HTTP_APP).toDynamicValue((ctx) => httpApp(ctx, config));
   container.bind(Service).toSelf();
 
-  if (config.adminTokens.length + config.readTokens.length + config.gatewayTokens.length === 0) {
+  if (!hasTokens(config)) {
     logger.warn('ADMIN_TOKENS, READ_TOKENS and GATEWAY_TOKENS are not set: the API is open to anyone who can reach it');
   }
   return container;

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inject, injectable } from 'inversify';
 import type { HttpApp } from '../adapters/http/app';
+import type { AuditEntry } from '../adapters/http/integrations.routes';
 import { PermanentStoreFault, type Store } from '../adapters/persistence/store';
 import { EnsureDefaultIntegrations } from '../application/ensure-default-integrations.use-case';
 import { LOGGER, errorFields, type Logger } from '../application/logger.port';
@@ -111,13 +112,17 @@ export class Service {
         await this.store.prepare();
         const { created, existing } = await this.ensureDefaults.execute();
         for (const integration of created) {
-          this.logger.info('audit', {
+          const entry: AuditEntry = {
             integration: integration.id,
             versionBefore: 0,
             versionAfter: integration.version,
             changed: Object.keys(integration.fields()),
             actor: 'integrations-service (defaults at start)',
-          });
+            tokenLabel: 'none',
+            clientAddress: 'local',
+            requestId: 'start',
+          };
+          this.logger.info('audit', { ...entry });
         }
         this.readiness.markInitialized();
         this.logger.info('ready', { defaults: { created: created.map((integration) => integration.id), existing } });
