@@ -158,11 +158,12 @@ export class Service {
 
   private async shutdown(reason: string): Promise<void> {
     const grace = this.config.shutdownGraceMs;
-    this.logger.info('stopping', { reason, graceMs: grace });
     this.readiness.markDraining();
     this.stopping.abort();
 
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Said once it is so: new connections are refused from here on.
+    this.logger.info('stopping', { reason, graceMs: grace });
     // Idle keep-alive connections hold no request: close them now and as others become idle.
     this.server.closeIdleConnections();
     const reaper = setInterval(() => this.server.closeIdleConnections(), 100);
