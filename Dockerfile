@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # integrations-service: build with dev dependencies, run with production ones only, as a non-root user.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node.js 24 LTS, a fixed tag. Pin it by digest where the registry can be reached (docker buildx imagetools
+# inspect node:24.22.3-bookworm-slim): the machines this was built on reach none.
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

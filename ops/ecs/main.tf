@@ -126,6 +126,44 @@ resource "aws_ecs_task_definition" "this" {
   }
 }
 
+# The migrations as a one-off task: the same image, settings and secrets, `node dist/migrate.js`. The service's
+# tasks refuse to start without the unique index the migrations make, so from an empty database this runs
+# before the service's first deployment (README, ECS), and again when a release brings a migration.
+resource "aws_ecs_task_definition" "migrate" {
+  family                   = "${var.name}-migrate"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.cpu
+  memory                   = var.memory
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+  container_definitions = jsonencode([
+    {
+      name                   = "${var.name}-migrate"
+      image                  = var.image
+      essential              = true
+      command                = ["node", "dist/migrate.js"]
+      environment            = [for name, value in local.settings : { name = name, value = value }]
+      secrets                = [for name, arn in local.secrets : { name = name, valueFrom = arn }]
+      readonlyRootFilesystem = true
+      user                   = "1000"
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = aws_cloudwatch_log_group.this.name
+          awslogs-region        = var.region
+          awslogs-stream-prefix = "${var.name}-migrate"
+        }
+      }
+    }
+  ])
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "X86_64"
+  }
+}
+
 resource "aws_ecs_service" "this" {
   name                               = var.name
   cluster                            = var.cluster_arn

@@ -13,3 +13,8 @@ output "log_group_name" {
 output "execution_role_arn" {
   value = aws_iam_role.execution.arn
 }
+
+output "migrate_task_definition_arn" {
+  description = "Run it (aws ecs run-task) before the service's first deployment, and when a release brings a migration"
+  value       = aws_ecs_task_definition.migrate.arn
+}

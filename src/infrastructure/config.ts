@@ -48,6 +48,30 @@ export class ConfigError extends Error {
   }
 }
 
+// What an example file's value looks like (`replace-with-…`, `change-me`, `<token>`, an example.com host): in
+// production such a value is a manifest applied as shipped, not a secret.
+const PLACEHOLDER =
+  /replace[-_ ]?with|change[-_ ]?me|placeholder|your[-_]|<[^>]*>|(?:^|[.@/])example\.|\.example(?:[.:/]|$)/i;
+
+/** The problems of values left as an example file gave them. */
+function placeholders(e: {
+  ADMIN_TOKENS: string[];
+  READ_TOKENS: string[];
+  GATEWAY_TOKENS: string[];
+  MONGODB_URI: string;
+}): string[] {
+  const problems: string[] = [];
+  for (const name of ['ADMIN_TOKENS', 'READ_TOKENS', 'GATEWAY_TOKENS'] as const) {
+    if (e[name].some((token) => PLACEHOLDER.test(token))) {
+      problems.push(`${name}: holds an example's placeholder, not a secret; make one with: openssl rand -hex 32`);
+    }
+  }
+  if (PLACEHOLDER.test(e.MONGODB_URI.replace(/\/\/[^@/]*@/, '//'))) {
+    problems.push("MONGODB_URI: names an example's host or placeholder; give the production database's URI");
+  }
+  return problems;
+}
+
 /** Fewer different characters than this in a token, or byte values in a key, is a placeholder, not a secret. */
 const MIN_DISTINCT_TOKEN_CHARACTERS = 8;
 const MIN_DISTINCT_KEY_BYTES = 16;
@@ -175,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (isProduction && !withTokens && !e.AUTH_DISABLED) {
     problems.push('ADMIN_TOKENS: is required when NODE_ENV=production; set AUTH_DISABLED=true to run open on purpose');
   }
+  if (isProduction) problems.push(...placeholders(e));
   const corsOrigins = e.CORS_ORIGINS ?? [];
   if (corsOrigins.includes('*') && (isProduction || withTokens)) {
     problems.push(
@@ -243,7 +268,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     metricsEnabled: config.metricsEnabled,
     listen: `${config.host}:${config.port}`,
     auth: hasTokens(config)
-      ? `${config.adminTokens.length} admin, ${config.readTokens.length} read, ${config.gatewayTokens.length} gateway tokens`
+      ? `${config.adminTokens.length} admin, ${config.readTokens.length} read, ` +
+        `${config.gatewayTokens.length} gateway tokens`
       : 'open',
     allowedHosts: config.allowedHosts,
     corsOrigins: config.corsOrigins,

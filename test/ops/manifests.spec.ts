@@ -5,7 +5,10 @@ import path from 'node:path';
 import { parse as parseHcl } from '@cdktf/hcl2json';
 import { expect } from 'chai';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { ENV_VARIABLES, loadConfig } from '../../src/infrastructure/config';
+import { randomBytes } from 'node:crypto';
+import { type ConfigError, ENV_VARIABLES, loadConfig } from '../../src/infrastructure/config';
+
+const randomToken = (): string => randomBytes(24).toString('hex');
 import { ROOT, SERVICE_NODE_OPTIONS } from '../support/process';
 
 const read = (relative: string) => readFileSync(path.join(ROOT, relative), 'utf8');
@@ -187,11 +190,24 @@ describe('ops manifests agree with the code', () => {
       expect(configMap.data.PORT).to.equal(String(PORT));
     });
 
-    it('is a configuration the service accepts', () => {
-      const secret = kind('Secret').stringData;
-      expect(
-        loadConfig({ ...configMap.data, MONGODB_URI: secret.MONGODB_URI, ADMIN_TOKENS: secret.ADMIN_TOKENS }),
-      ).to.include({ isProduction: true, port: PORT });
+    it('is a configuration the service accepts, with real secrets', () => {
+      const secrets = { MONGODB_URI: 'mongodb://svc:pw@mongo-0.db:27017/?replicaSet=rs0', ADMIN_TOKENS: randomToken() };
+      expect(loadConfig({ ...configMap.data, ...secrets })).to.include({ isProduction: true, port: PORT });
+    });
+
+    it('refuses in production every value the example Secret gives, naming each (a manifest applied as shipped)', () => {
+      const secret = kind('Secret').stringData as Record<string, string>;
+      const refused = (env: Record<string, string>): string[] => {
+        try {
+          loadConfig({ ...configMap.data, ...env });
+        } catch (error) {
+          return (error as ConfigError).problems.map((problem) => problem.split(':')[0]!);
+        }
+        return [];
+      };
+      expect(refused(secret)).to.include('ENCRYPTION_KEY');
+      const { ENCRYPTION_KEY: _key, ...rest } = secret;
+      expect(refused(rest)).to.include.members(['MONGODB_URI', 'ADMIN_TOKENS', 'READ_TOKENS', 'GATEWAY_TOKENS']);
     });
 
     it('routes the Service, HPA, PDB and scrape annotations to the Deployment', () => {
@@ -247,7 +263,9 @@ describe('ops manifests agree with the code', () => {
     });
 
     const locals = () => Object.assign({}, ...(tf.locals as object[]));
-    const resource = (type: string) => (Object.values(tf.resource[type])[0] as object[])[0] as Record<string, any>;
+    // The service's own resource of a type (`this`), where the module has more than one.
+    const resource = (type: string) =>
+      ((tf.resource[type].this ?? Object.values(tf.resource[type])[0]) as object[])[0] as Record<string, any>;
 
     it('parses every file: a task definition, a service, autoscaling, logs, variables and outputs', () => {
       expect(tf.resource).to.include.keys(
@@ -299,6 +317,16 @@ describe('ops manifests agree with the code', () => {
     it('names the image after this service', () => {
       expect(tf.variable.image[0].description).to.include(`/${IMAGE}:`);
       expect(tf.variable.name[0].default).to.equal(IMAGE);
+    });
+
+    it('defines the migrations as a one-off task: the same image, settings and secrets, node dist/migrate.js', () => {
+      const migrate = tf.resource.aws_ecs_task_definition.migrate[0];
+      const service = tf.resource.aws_ecs_task_definition.this[0];
+      expect(migrate.execution_role_arn).to.equal(service.execution_role_arn);
+      const text = JSON.stringify(migrate.container_definitions);
+      for (const part of ['node', 'dist/migrate.js', 'var.image', 'local.settings', 'local.secrets'])
+        expect(text).to.include(part);
+      expect(tf.output.migrate_task_definition_arn[0].value).to.include('aws_ecs_task_definition.migrate.arn');
     });
   });
 

@@ -21,6 +21,7 @@ import {
   helloReply,
   replicaSetPrimaryHello,
   startWireDouble,
+  statefulStore,
   type Script,
   type WireDouble,
 } from '../support/wire-double';
@@ -66,59 +67,6 @@ function scriptedStandalone(onUpdate: (document: Document) => Document): Script 
     if (command === 'update') return onUpdate(document);
     return { ok: 1 };
   };
-}
-
-/**
- * A store of the two default records that applies the service's conditional updates ($set at a version) and
- * answers finds from what it holds: enough for PATCHes whose replies the test holds back (`hold`). `hello`
- * answers the handshake (a standalone, or a replica set's primary).
- */
-function statefulStore(hello: () => Document, hold: (update: Document) => Promise<void> | undefined = () => undefined) {
-  const at = new Date(0);
-  const base = {
-    name: 'Facebook Messenger',
-    description: 'd',
-    status: false,
-    version: 1,
-    createdAt: at,
-    updatedAt: at,
-  };
-  const records: Document[] = [
-    { _id: 1, id: 'chat_widget', ...base, name: 'Chat Widget', settings: {} },
-    { _id: 2, id: 'facebook', ...base, settings: { verify: 'v', secret: '', page_access_token: '' } },
-  ];
-  const script: Script = (command, document) => {
-    if (isHello(command)) return hello();
-    if (command === 'listIndexes')
-      return cursorReply('db.integrations', [
-        { v: 2, key: { _id: 1 }, name: '_id_' },
-        { v: 2, key: { id: 1 }, name: 'integrations_id_unique', unique: true },
-      ]);
-    if (command === 'find' && document.find === 'schema_migrations')
-      return cursorReply(
-        'db.schema_migrations',
-        MIGRATIONS.map((m) => ({ _id: m.name })),
-      );
-    if (command === 'find') {
-      const id = (document.filter as { id?: { $eq?: string } }).id?.$eq;
-      return cursorReply(
-        'db.integrations',
-        records.filter((record) => id === undefined || record.id === id),
-      );
-    }
-    if (command === 'update') {
-      const [{ q, u, upsert }] = document.updates as { q: Document; u: Document; upsert?: boolean }[];
-      if (upsert) return { ok: 1, n: 1, nModified: 0 };
-      const versions: unknown[] = q.version?.$in ?? [q.version?.$eq];
-      const record = records.find((r) => r.id === q.id.$eq && versions.includes(r.version));
-      if (record) Object.assign(record, u.$set);
-      const reply = { ok: 1, n: record ? 1 : 0, nModified: record ? 1 : 0 };
-      const held = record ? hold(document) : undefined;
-      return held ? held.then(() => reply) : reply;
-    }
-    return { ok: 1 };
-  };
-  return { records, script };
 }
 
 describe('MongoDB through a wire-protocol double (not MongoDB)', function () {

@@ -4,6 +4,7 @@
 // keeps failing, on a machine where no MongoDB can run.
 import { createServer, type Server, type Socket } from 'node:net';
 import { Long, ObjectId, deserialize, serialize, type Document } from 'bson';
+import { MIGRATIONS } from '../../src/adapters/persistence/mongo/mongo-migrations';
 
 const OP_REPLY = 1;
 const OP_QUERY = 2004;
@@ -168,4 +169,60 @@ function opMsg(requestId: number, answer: Document): Buffer {
   const body = Buffer.from(serialize(answer));
   const flags = Buffer.alloc(5); // flag bits 0, then section kind 0
   return Buffer.concat([header(16 + 5 + body.length, requestId, OP_MSG), flags, body]);
+}
+
+/**
+ * A store of the two default records that applies the service's conditional updates ($set at a version) and
+ * answers finds from what it holds: enough for PATCHes whose replies the test holds back (`hold`). `hello`
+ * answers the handshake (a standalone, or a replica set's primary).
+ */
+export function statefulStore(
+  hello: () => Document,
+  hold: (update: Document) => Promise<void> | undefined = () => undefined,
+) {
+  const at = new Date(0);
+  const base = {
+    name: 'Facebook Messenger',
+    description: 'd',
+    status: false,
+    version: 1,
+    createdAt: at,
+    updatedAt: at,
+  };
+  const records: Document[] = [
+    { _id: 1, id: 'chat_widget', ...base, name: 'Chat Widget', settings: {} },
+    { _id: 2, id: 'facebook', ...base, settings: { verify: 'v', secret: '', page_access_token: '' } },
+  ];
+  const script: Script = (command, document) => {
+    if (['hello', 'isMaster', 'ismaster'].includes(command)) return hello();
+    if (command === 'listIndexes')
+      return cursorReply('db.integrations', [
+        { v: 2, key: { _id: 1 }, name: '_id_' },
+        { v: 2, key: { id: 1 }, name: 'integrations_id_unique', unique: true },
+      ]);
+    if (command === 'find' && document.find === 'schema_migrations')
+      return cursorReply(
+        'db.schema_migrations',
+        MIGRATIONS.map((m) => ({ _id: m.name })),
+      );
+    if (command === 'find') {
+      const id = (document.filter as { id?: { $eq?: string } }).id?.$eq;
+      return cursorReply(
+        'db.integrations',
+        records.filter((record) => id === undefined || record.id === id),
+      );
+    }
+    if (command === 'update') {
+      const [{ q, u, upsert }] = document.updates as { q: Document; u: Document; upsert?: boolean }[];
+      if (upsert) return { ok: 1, n: 1, nModified: 0 };
+      const versions: unknown[] = q.version?.$in ?? [q.version?.$eq];
+      const record = records.find((r) => r.id === q.id.$eq && versions.includes(r.version));
+      if (record) Object.assign(record, u.$set);
+      const reply = { ok: 1, n: record ? 1 : 0, nModified: record ? 1 : 0 };
+      const held = record ? hold(document) : undefined;
+      return held ? held.then(() => reply) : reply;
+    }
+    return { ok: 1 };
+  };
+  return { records, script };
 }

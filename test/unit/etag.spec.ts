@@ -16,15 +16,20 @@ describe('entity tag lists (If-Match, If-None-Match)', () => {
   });
 
   it('takes time linear in the length of a malformed list padded with whitespace', () => {
+    // The fastest of five runs of each: the other tests running beside this one only ever slow a run down.
     const timeOf = (spaces: number): number => {
       const header = `"1",${' '.repeat(spaces)}x`;
-      const started = process.hrtime.bigint();
-      for (let i = 0; i < 20; i += 1) expect(parseEntityTags(header)).to.equal(null);
-      return Number(process.hrtime.bigint() - started);
+      let fastest = Number.POSITIVE_INFINITY;
+      for (let run = 0; run < 5; run += 1) {
+        const started = process.hrtime.bigint();
+        for (let i = 0; i < 20; i += 1) expect(parseEntityTags(header)).to.equal(null);
+        fastest = Math.min(fastest, Number(process.hrtime.bigint() - started));
+      }
+      return fastest;
     };
     timeOf(1_580); // warm-up
     const ratio = timeOf(15_800) / timeOf(1_580);
     // Ten times the input: about ten times the time when linear, about a hundred when quadratic.
-    expect(ratio).to.be.below(30);
+    expect(ratio).to.be.below(40);
   });
 });
