@@ -33,8 +33,8 @@ GATEWAY_TEMPLATE = HERE.parent.parent / "ops" / "gateway" / "templates" / "defau
 BACKEND_VARIABLES = """\
       # integrations-service (MIGRATION.md): reads with the read token, writes and seeding with the admin token.
       INTEGRATIONS_SERVICE_URL: http://integrations-service:8090
-      INTEGRATIONS_SERVICE_READ_TOKEN: ${INTEGRATIONS_READ_TOKEN:?set INTEGRATIONS_READ_TOKEN (openssl rand -hex 32)}
-      INTEGRATIONS_SERVICE_ADMIN_TOKEN: ${INTEGRATIONS_ADMIN_TOKEN:?set INTEGRATIONS_ADMIN_TOKEN (openssl rand -hex 32)}
+      INTEGRATIONS_SERVICE_READ_TOKEN: ${INTEGRATIONS_READ_TOKEN:-}
+      INTEGRATIONS_SERVICE_ADMIN_TOKEN: ${INTEGRATIONS_ADMIN_TOKEN:-}
 """
 
 SERVICE = """\
@@ -48,9 +48,10 @@ SERVICE = """\
       MONGODB_DB: ai-chatbot-framework
       HOST: 0.0.0.0
       ALLOWED_HOSTS: integrations-service
-      ADMIN_TOKENS: ${INTEGRATIONS_ADMIN_TOKEN:?set INTEGRATIONS_ADMIN_TOKEN}
-      READ_TOKENS: ${INTEGRATIONS_READ_TOKEN:?set INTEGRATIONS_READ_TOKEN}
-      GATEWAY_TOKENS: ${INTEGRATIONS_GATEWAY_TOKEN:-}
+      ADMIN_TOKENS: ${INTEGRATIONS_ADMIN_TOKEN:-}
+      READ_TOKENS: ${INTEGRATIONS_READ_TOKEN:-}
+      # During a rotation INTEGRATIONS_GATEWAY_TOKENS lists the new and the old; the gateway sends one of them.
+      GATEWAY_TOKENS: ${INTEGRATIONS_GATEWAY_TOKENS:-${INTEGRATIONS_GATEWAY_TOKEN:-}}
       MIGRATE_ON_START: "true"
     depends_on:
       - mongodb
@@ -58,7 +59,7 @@ SERVICE = """\
 
 GATEWAY = """\
   # People sign in (scripts/nginx/templates, from integrations-service's ops/gateway); before `up`:
-  #   printf '%s:%s\\n' admin "$(openssl passwd -apr1)" > scripts/nginx/gateway.htpasswd
+  #   printf '%s:%s\\n' admin "$(openssl passwd -apr1)" >> scripts/nginx/gateway.htpasswd
   #   export INTEGRATIONS_GATEWAY_TOKEN=$(openssl rand -hex 32)
   gateway:
     image: nginx:1.27-alpine
@@ -69,7 +70,7 @@ GATEWAY = """\
       - gateway_htpasswd
     environment:
       INTEGRATIONS_UPSTREAM: integrations-service:8090
-      INTEGRATIONS_GATEWAY_TOKEN: ${INTEGRATIONS_GATEWAY_TOKEN:?set INTEGRATIONS_GATEWAY_TOKEN (openssl rand -hex 32)}
+      INTEGRATIONS_GATEWAY_TOKEN: ${INTEGRATIONS_GATEWAY_TOKEN:-}
       BACKEND_UPSTREAM: backend:80
       FRONTEND_UPSTREAM: frontend:3000
       GATEWAY_LISTEN: "80"
@@ -155,6 +156,9 @@ def apply_changes(root: Path) -> None:
           'integrations_client.install_error_handlers(app)\n'))
 
     edit(root, "docker-compose.yml",
+         # The backend built from this (patched) source: the published image still has the old store.
+         ("    image: alfredfrancis/ai-chatbot-framework_backend:latest\n",
+          "    build: .\n    image: ${BACKEND_IMAGE:-ai-chatbot-framework_backend:integrations}\n"),
          ("    image: mongo:4.2.20\n", "    # 4.4 or later: integrations-service needs it (MIGRATION.md, step 1).\n    image: mongo:4.4\n"),
          ("      APPLICATION_ENV: Production\n", "      APPLICATION_ENV: Production\n" + BACKEND_VARIABLES),
          ("      - mongodb\n\n  mongodb:\n", "      - mongodb\n      - integrations-service\n\n" + SERVICE + "\n  mongodb:\n"))
@@ -171,6 +175,20 @@ def apply_changes(root: Path) -> None:
     edit(root, "helm/ai-chatbot-framework/templates/deployment-backend.yaml",
          ("            - name: MONGO_URL\n              value: {{.Values.mongodb.uri}}\n",
           "            - name: MONGO_URL\n              value: {{.Values.mongodb.uri}}\n" + HELM_ENV))
+    # The backend's own tag (the patched build), the chart's shared one for the frontend.
+    backend = root / "helm/ai-chatbot-framework/templates/deployment-backend.yaml"
+    image = 'image: "{{ .Values.image.backend.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"'
+    text = backend.read_text()
+    if text.count(image) != 2:
+        raise Mismatch("{}: expected the backend's image line twice (is this the chatbot at {}?)".format(backend.name, COMMIT))
+    backend.write_text(text.replace(
+        image, 'image: "{{ .Values.image.backend.repository }}:{{ .Values.image.backend.tag | default .Values.image.tag | default .Chart.AppVersion }}"'))
+    edit(root, "helm/ai-chatbot-framework/values.yaml",
+         # The backend image built from this (patched) source and pushed (MIGRATION.md, step 5): the published
+         # one still has the old store.
+         ('    repository: "alfredfrancis/ai-chatbot-framework_backend"\n',
+          '    repository: "your-registry/ai-chatbot-framework_backend"  # docker build -t ...:integrations-1.0.0 .\n'
+          '    tag: "integrations-1.0.0"\n'))
     values = root / "helm/ai-chatbot-framework/values.yaml"
     values.write_text(values.read_text().rstrip("\n") + "\n" + HELM_VALUES)
 

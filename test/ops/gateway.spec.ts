@@ -96,8 +96,10 @@ describe('the gateway recipe as shipped', () => {
       expect(gateway.secrets).to.include('gateway_htpasswd');
       expect(gateway.environment.GATEWAY_HTPASSWD_FILE).to.equal('/run/secrets/gateway_htpasswd');
       expect(gateway.ports).to.deep.equal(['${GATEWAY_PUBLISH:-127.0.0.1}:8081:80']);
+      // The gateway sends one token; the service's list takes it, or, during a rotation, the new and the old.
+      expect(gateway.environment.INTEGRATIONS_GATEWAY_TOKEN).to.equal('${GATEWAY_TOKEN:-}');
       expect(compose.services['integrations-service'].environment.GATEWAY_TOKENS).to.equal(
-        gateway.environment.INTEGRATIONS_GATEWAY_TOKEN,
+        '${GATEWAY_TOKENS:-${GATEWAY_TOKEN:-}}',
       );
     },
   );
@@ -262,7 +264,7 @@ http {
 
     it('limits the writes of one client (429 past a burst), never its reads', async () => {
       const writes = await Promise.all(
-        Array.from({ length: 60 }, () =>
+        Array.from({ length: 100 }, () =>
           request(gateway).patch('/api/admin/integrations/chat_widget').set(signedIn()).send({ status: true }),
         ),
       );
@@ -335,6 +337,24 @@ http {
       },
     );
 
+    it("keeps the person's password at the gateway: no upstream receives their Authorization header", async () => {
+      const api = await request(gateway).get('/api/intents').set(signedIn()).expect(200);
+      expect(api.body).to.include({ from: 'backend', authorization: null });
+      const page = await request(gateway).get('/agent/default').set(signedIn()).expect(200);
+      expect(page.body).to.include({ from: 'frontend', authorization: null });
+    });
+
+    it("takes bodies up to 1 MiB, as the chatbot's nginx did (a bot's import), and 64 KiB for the service", async () => {
+      const imported = { intents: 'x'.repeat(133 * 1024) };
+      const res = await request(gateway).post('/api/bots/default/import').set(signedIn()).send(imported).expect(200);
+      expect(res.body).to.include({ from: 'backend' });
+      await request(gateway)
+        .put('/api/admin/integrations/chat_widget')
+        .set(signedIn())
+        .send({ name: 'Chat Widget', description: 'x'.repeat(100 * 1024) })
+        .expect(413);
+    });
+
     it('runs from the shipped nginx.conf too (nginx -t), the rendered template beside it', () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'gateway-shipped-'));
       copyFileSync(path.join(GATEWAY_DIR, 'nginx.conf'), path.join(dir, 'nginx.conf'));
@@ -346,6 +366,20 @@ http {
         { encoding: 'utf8' },
       );
       expect(check.stderr).to.include('syntax is ok');
+    });
+
+    // Last: it spends this address's sign-in allowance for a while.
+    it('slows password guessing from one address: past a burst, wrong passwords get 429, not another try', async () => {
+      const wrong = { Authorization: `Basic ${Buffer.from('alice:guess').toString('base64')}`, Host: SERVER_NAME };
+      // In waves of 50 (the test's nginx takes 256 connections at once), as fast as they are answered.
+      const guesses: { status: number }[] = [];
+      for (let wave = 0; wave < 8; wave += 1) {
+        const sent = Array.from({ length: 50 }, () => request(gateway).get('/api/intents').set(wrong));
+        guesses.push(...(await Promise.all(sent)));
+      }
+      const statuses = guesses.map((res) => res.status);
+      expect(statuses.filter((status) => status === 429).length).to.be.at.least(150);
+      expect(statuses.filter((status) => status !== 401 && status !== 429)).to.deep.equal([]);
     });
   },
 );

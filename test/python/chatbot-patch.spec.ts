@@ -29,15 +29,18 @@ const STAND_IN: Record<string, string> = {
     'init_dialogue_manager()\n    yield\n    database_client.close()\n\napp = FastAPI(title="AI Chatbot ' +
     'Framework", lifespan=lifespan)\n',
   'docker-compose.yml':
-    'services:\n  backend:\n    environment:\n      APPLICATION_ENV: Production\n    depends_on:\n      - ' +
+    'services:\n  backend:\n    image: alfredfrancis/ai-chatbot-framework_backend:latest\n    environment:\n      APPLICATION_ENV: Production\n    depends_on:\n      - ' +
     'mongodb\n\n  mongodb:\n    image: mongo:4.2.20\n\n  gateway:\n    image: nginx:1.13.3-alpine\n\nvolumes:\n  ' +
     'mongodbdata:\n',
   'docker-compose.dev.yml':
     'services:\n  mongodb:\n    image: mongo:4.2.20\n  app:\n    environment:\n      APPLICATION_ENV: ' +
     'Development\n\nvolumes:\n  mongodbdata:\n',
   'helm/ai-chatbot-framework/templates/deployment-backend.yaml':
-    '          env:\n            - name: MONGO_URL\n              value: {{.Values.mongodb.uri}}\n',
-  'helm/ai-chatbot-framework/values.yaml': 'replicaCount: 2\n',
+    '          image: "{{ .Values.image.backend.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"\n' +
+    '          env:\n            - name: MONGO_URL\n              value: {{.Values.mongodb.uri}}\n' +
+    '          image: "{{ .Values.image.backend.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"\n',
+  'helm/ai-chatbot-framework/values.yaml':
+    'replicaCount: 2\nimage:\n  backend:\n    repository: "alfredfrancis/ai-chatbot-framework_backend"\n',
   'scripts/nginx/default.conf': 'server {}\n',
 };
 
@@ -99,6 +102,19 @@ if (!PYTHON)
       'INTEGRATIONS_SERVICE_ADMIN_TOKEN',
     ]);
     expect(compose.services.mongodb.image).to.equal('mongo:4.4');
+    // The patched code runs: Compose builds the backend from this source, Helm names the image built from it.
+    expect(compose.services.backend.build).to.equal('.');
+    expect(compose.services.backend.image).to.not.include('alfredfrancis');
+    const values = parse(read('helm/ai-chatbot-framework/values.yaml'));
+    expect(values.image.backend).to.deep.equal({
+      repository: 'your-registry/ai-chatbot-framework_backend',
+      tag: 'integrations-1.0.0',
+    });
+    expect(read('helm/ai-chatbot-framework/templates/deployment-backend.yaml')).to.include(
+      '.Values.image.backend.tag | default .Values.image.tag',
+    );
+    // No ${VAR:?}: it would stop every compose command (a backup, a logs) until all are set; the service refuses.
+    expect(read('docker-compose.yml')).to.not.include(':?');
     expect(compose.services.gateway.image).to.equal('nginx:1.27-alpine');
     expect(compose.services['integrations-service'].environment.ALLOWED_HOSTS).to.equal('integrations-service');
     expect(compose.secrets.gateway_htpasswd.file).to.equal('./scripts/nginx/gateway.htpasswd');
