@@ -1,15 +1,17 @@
-// The Kubernetes form rehearsed as an operator deploys it: rendered by kustomize (kubectl kustomize), checked
-// against the service (every host a client is sent to is one it answers, every variable one it reads, probes
-// and ports that exist, images pinned), then run here with exactly the ConfigMap's environment — the Secret's
-// values made fresh, MongoDB a wire double — and sent what its clients send: the bot runtime by the Service's
-// name, a client outside the cluster through the Ingress's host, the kubelet's probes.
+// Each deployment form rehearsed as an operator deploys it: rendered (Kubernetes by kustomize, the Compose files
+// with their variables, the patched chatbot's compose service, the ECS task's environment from the example's
+// variables), checked against the service (every host a client is sent to is one it answers, every variable one
+// it reads, probes and ports that exist, images pinned), then run here with exactly that environment — secrets
+// made fresh, MongoDB a wire double, the port the test's — and sent what its clients send: the bot runtime by the
+// service's name, the gateway with its token and the signed-in person, the Ingress's or load balancer's host
+// name, the probes.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import request from 'supertest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { hostMatcher } from '../../src/adapters/http/auth';
 import { ENV_VARIABLES } from '../../src/infrastructure/config';
 import { ROOT } from '../support/process';
@@ -88,6 +90,166 @@ const docs = (text: string): Manifest[] => parseAllDocuments(text).map((doc) => 
       for (const probe of [container.livenessProbe, container.readinessProbe]) {
         await request(running.url).get(probe.httpGet.path).expect(200);
       }
+    } finally {
+      await running.stop();
+      await double.close();
+    }
+  });
+});
+
+/** A Compose file's value with its ${NAME}, ${NAME:-default} (nested too) taken from `env`, as Compose does. */
+function interpolate(value: string, env: Record<string, string>): string {
+  let text = value;
+  for (let previous = ''; previous !== text; ) {
+    previous = text;
+    text = text.replace(
+      /\$\{(\w+)(?::-([^${}]*))?\}/g,
+      (_all, name: string, fallback?: string) => env[name] || (fallback ?? ''),
+    );
+  }
+  return text;
+}
+
+describe('Docker Compose as deployed (ops/compose and the patched chatbot), then run', function () {
+  this.timeout(20_000);
+  const gatewayToken = randomBytes(24).toString('hex');
+  const shell = { GATEWAY_TOKEN: gatewayToken, ADMIN_TOKENS: randomBytes(24).toString('hex') };
+
+  /** The service's environment as Compose gives it, and the Host the gateway sends it (its upstream). */
+  const composed = (file: string, service: string, env: Record<string, string>) => {
+    const compose = parse(file.endsWith('.yaml') ? readFileSync(path.join(ROOT, file), 'utf8') : file) as Manifest;
+    const environment = Object.fromEntries(
+      Object.entries(compose.services[service].environment as Record<string, string>).map(([k, v]) => [
+        k,
+        interpolate(String(v), env),
+      ]),
+    );
+    const gateway = compose.services.gateway.environment as Record<string, string>;
+    return {
+      environment,
+      upstream: interpolate(gateway.INTEGRATIONS_UPSTREAM, env),
+      gatewaySends: interpolate(gateway.INTEGRATIONS_GATEWAY_TOKEN, env),
+    };
+  };
+
+  it('runs ops/compose with exactly its environment and answers the gateway by the name it sends, with its token', async () => {
+    const { environment, upstream, gatewaySends } = composed('ops/compose/compose.yaml', 'integrations-service', shell);
+    for (const name of Object.keys(environment)) expect(ENV_VARIABLES, name).to.include(name);
+    expect(gatewaySends).to.equal(gatewayToken);
+    const double = await startWireDouble(statefulStore(() => helloReply(21)).script);
+    // MongoDB is reached by its service name in Compose; here, the wire double. The port is the test's.
+    const running = await startService({ ...environment, MONGODB_URI: double.uri, PORT: '0' });
+    try {
+      await request(running.url)
+        .get('/admin/integrations/')
+        .set('Host', upstream)
+        .set('Authorization', `Bearer ${gatewaySends}`)
+        .set('X-Forwarded-User', 'alice')
+        .expect(200);
+      await request(running.url).get('/readyz').set('Host', 'localhost:8090').expect(200);
+    } finally {
+      await running.stop();
+      await double.close();
+    }
+  });
+
+  const python = ['/usr/bin/python3', 'python3'].find(
+    (candidate) =>
+      spawnSync(candidate, ['-c', 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)']).status === 0,
+  );
+  (python ? it : it.skip)(
+    "runs the patched chatbot's compose service with exactly its environment, answering its backend and its gateway",
+    async () => {
+      // The service and the gateway as clients/python/chatbot_patch.py writes them into the chatbot's compose file.
+      const fragment = spawnSync(
+        python!,
+        [
+          '-c',
+          'import sys; sys.path.insert(0, "clients/python"); import chatbot_patch as p; print(p.SERVICE + p.GATEWAY)',
+        ],
+        { cwd: ROOT, encoding: 'utf8' },
+      );
+      expect(fragment.status, fragment.stderr).to.equal(0);
+      const env = {
+        INTEGRATIONS_GATEWAY_TOKEN: gatewayToken,
+        INTEGRATIONS_ADMIN_TOKEN: randomBytes(24).toString('hex'),
+      };
+      const { environment, upstream, gatewaySends } = composed(
+        `services:\n${fragment.stdout}`,
+        'integrations-service',
+        env,
+      );
+      for (const name of Object.keys(environment)) expect(ENV_VARIABLES, name).to.include(name);
+      const double = await startWireDouble(statefulStore(() => helloReply(21)).script);
+      const running = await startService({ ...environment, MONGODB_URI: double.uri, PORT: '0' });
+      try {
+        await request(running.url)
+          .get('/admin/integrations/facebook')
+          .set('Host', upstream)
+          .set('Authorization', `Bearer ${gatewaySends}`)
+          .set('X-Forwarded-User', 'alice')
+          .expect(200);
+        await request(running.url)
+          .get('/integrations/facebook')
+          .set('Host', 'integrations-service:8090')
+          .set('Authorization', `Bearer ${env.INTEGRATIONS_ADMIN_TOKEN}`)
+          .expect(200);
+      } finally {
+        await running.stop();
+        await double.close();
+      }
+    },
+  );
+});
+
+describe('ECS as deployed: the task environment terraform.tfvars.example makes, then run', function () {
+  this.timeout(20_000);
+
+  /** local.settings of ops/ecs/main.tf with the example's variables: its literal block, then var.settings. */
+  const taskEnvironment = (): Record<string, string> => {
+    const main = readFileSync(path.join(ROOT, 'ops/ecs/main.tf'), 'utf8');
+    const example = readFileSync(path.join(ROOT, 'ops/ecs/terraform.tfvars.example'), 'utf8');
+    const tfvar = (name: string): string => new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, 'm').exec(example)![1]!;
+    const port = /^\s*port\s*=\s*(\d+)/m.exec(main)![1]!;
+    const block = /settings = merge\(\{([\s\S]*?)\}, var\.settings\)/.exec(main)![1]!;
+    const env: Record<string, string> = {};
+    for (const [, name, value] of block.matchAll(/^\s*(\w+)\s*=\s*(.+?)\s*$/gm)) {
+      env[name!] = value!.startsWith('"')
+        ? value!.slice(1, -1)
+        : value === 'var.allowed_hosts'
+          ? tfvar('allowed_hosts')
+          : value === 'tostring(local.port)'
+            ? port
+            : (() => {
+                throw new Error(`ops/ecs/main.tf: ${name} = ${value} is an expression this rehearsal does not know`);
+              })();
+    }
+    const overrides = /^settings\s*=\s*\{([\s\S]*?)^\}/m.exec(example)![1]!;
+    for (const [, name, value] of overrides.matchAll(/^\s*(\w+)\s*=\s*"([^"]*)"/gm)) env[name!] = value!;
+    return env;
+  };
+
+  it("runs with the task's environment and answers the load balancer's host name and health check", async () => {
+    const env = taskEnvironment();
+    for (const name of Object.keys(env)) expect(ENV_VARIABLES, name).to.include(name);
+    const read = randomBytes(24).toString('hex');
+    const double = await startWireDouble(statefulStore(() => helloReply(21)).script);
+    const running = await startService({
+      ...env,
+      PORT: '0',
+      MONGODB_URI: double.uri,
+      READ_TOKENS: read,
+      ADMIN_TOKENS: randomBytes(24).toString('hex'),
+    });
+    try {
+      for (const host of env.ALLOWED_HOSTS!.split(',')) {
+        await request(running.url)
+          .get('/integrations/facebook')
+          .set('Host', host)
+          .set('Authorization', `Bearer ${read}`)
+          .expect(200);
+      }
+      await request(running.url).get('/readyz').expect(200);
     } finally {
       await running.stop();
       await double.close();

@@ -195,6 +195,16 @@ export function statefulStore(
   ];
   const script: Script = (command, document) => {
     if (['hello', 'isMaster', 'ismaster'].includes(command)) return hello();
+    if (command === 'findAndModify') {
+      // The migrations' lease: granted to whoever asks (its owner is the uuid in the update).
+      const owner = JSON.stringify(document.update).match(
+        /"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"/,
+      )?.[1];
+      return {
+        ok: 1,
+        value: { _id: '__lease__', owner, expiresAt: new Date(Date.now() + 60_000), checkedAt: new Date() },
+      };
+    }
     if (command === 'listIndexes')
       return cursorReply('db.integrations', [
         { v: 2, key: { _id: 1 }, name: '_id_' },
