@@ -165,4 +165,32 @@ describeWithMongo('the service on MongoDB', (mongo) => {
       1_000,
     );
   });
+
+  it('opens the change stream again after the server ends it (the collection renamed away and back), and keeps showing edits', async function () {
+    const { db } = mongo();
+    if ((await serverKind(db)) === 'standalone') this.skip(); // no change streams on a standalone
+    const a = await start({ CACHE_TTL_MS: '60000' });
+    await waitFor('the change stream to be live', () => a.logs().some((line) => line.msg === 'change stream live'));
+    await request(a.url).get('/integrations/facebook').set(auth).expect(200); // cached, trusted while the stream is live
+    // A rename ends every change stream on the collection (invalidate); the service opens it again after that event.
+    await db.collection(INTEGRATIONS_COLLECTION).rename('integrations_moved');
+    await db.collection('integrations_moved').rename(INTEGRATIONS_COLLECTION);
+    await waitFor('the stream to be opened again', () =>
+      a.logs().some((line) => line.msg === 'change stream opens again' && String(line.reason).includes('invalidate')),
+    );
+    await waitFor(
+      'the stream to be live again',
+      () => a.logs().filter((line) => line.msg === 'change stream live').length >= 2,
+    );
+    // An edit behind the service's back (the old store's): only the reopened stream can explain A serving it.
+    await db
+      .collection(INTEGRATIONS_COLLECTION)
+      .updateOne({ id: 'facebook' }, { $set: { description: 'after the rename' } });
+    await waitFor(
+      'A to serve the edit',
+      async () =>
+        (await request(a.url).get('/integrations/facebook').set(auth)).body.description === 'after the rename',
+      3_000,
+    );
+  });
 });

@@ -29,44 +29,12 @@ import {
 const isHello = (command: string): boolean => ['hello', 'isMaster', 'ismaster'].includes(command);
 
 /**
- * A MongoDB 7.0 standalone as far as the service's start and a PATCH need one: its migrations applied, the unique
- * index there, the two default records stored; `update` answered by `onUpdate`.
+ * A MongoDB 7.0 standalone as far as the service's start and a PATCH need one (statefulStore: its migrations
+ * applied, the unique index there, the two default records stored); `update` answered by `onUpdate`.
  */
 function scriptedStandalone(onUpdate: (document: Document) => Document): Script {
-  const facebook = {
-    _id: 1,
-    id: 'facebook',
-    name: 'Facebook Messenger',
-    description: 'd',
-    status: false,
-    settings: { verify: 'v', secret: '', page_access_token: '' },
-    version: 1,
-    createdAt: new Date(0),
-    updatedAt: new Date(0),
-  };
-  const records = [facebook, { ...facebook, _id: 2, id: 'chat_widget', settings: {} }];
-  return (command, document) => {
-    if (isHello(command)) return helloReply(21);
-    if (command === 'listIndexes')
-      return cursorReply('db.integrations', [
-        { v: 2, key: { _id: 1 }, name: '_id_' },
-        { v: 2, key: { id: 1 }, name: 'integrations_id_unique', unique: true },
-      ]);
-    if (command === 'find' && document.find === 'schema_migrations')
-      return cursorReply(
-        'db.schema_migrations',
-        MIGRATIONS.map((m) => ({ _id: m.name })),
-      );
-    if (command === 'find') {
-      const id = (document.filter as { id?: { $eq?: string } }).id?.$eq;
-      return cursorReply(
-        'db.integrations',
-        records.filter((record) => id === undefined || record.id === id),
-      );
-    }
-    if (command === 'update') return onUpdate(document);
-    return { ok: 1 };
-  };
+  const { script } = statefulStore(() => helloReply(21));
+  return (command, document) => (command === 'update' ? onUpdate(document) : script(command, document));
 }
 
 describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
