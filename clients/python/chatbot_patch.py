@@ -85,6 +85,34 @@ GATEWAY = """\
 
 """
 
+# The admin UI's save: a refusal of the service (its detail and field errors, through the backend or the gateway,
+# problem+json or FastAPI's shape) or a 429/503 becomes the error's message, which the forms show.
+UI_REFUSAL = """
+/** What a refused save says: the service's detail and each field's error, or "not saved, retry" when busy. */
+async function refusalOf(response: Response): Promise<string> {
+  if (response.status === 429 || response.status === 503) {
+    return 'Not saved: the integrations service is busy or unavailable. Retry in a moment.';
+  }
+  let body: { detail?: unknown; errors?: { field?: string; message?: string }[] } = {};
+  try {
+    body = await response.json();
+  } catch {
+    // not JSON: the status says it
+  }
+  const fields = Array.isArray(body.detail)
+    ? (body.detail as { loc?: unknown[]; msg?: string }[]).map((e) => `${(e.loc ?? []).slice(1).join('.')}: ${e.msg}`)
+    : (body.errors ?? []).map((e) => `${e.field}: ${e.message}`);
+  const detail = typeof body.detail === 'string' ? body.detail : `The save was refused (${response.status}).`;
+  return `Not saved. ${[detail, ...fields].join(' ')}`;
+}
+"""
+
+SAVE_ERROR_STATE = "  const [saveError, setSaveError] = useState<string | null>(null);\n"
+SAVE_ERROR_SHOWN = (
+    '{saveError && (<p role="alert" className="text-sm text-red-600" data-testid="save-error">{saveError}</p>)}\n'
+)
+SAVE_FAILED = "      setSaveError(error instanceof Error ? error.message : String(error));\n"
+
 HELM_ENV = """\
             - name: INTEGRATIONS_SERVICE_URL
               value: {{ .Values.integrations.url | quote }}
@@ -191,6 +219,27 @@ def apply_changes(root: Path) -> None:
           '    tag: "integrations-1.0.0"\n'))
     values = root / "helm/ai-chatbot-framework/values.yaml"
     values.write_text(values.read_text().rstrip("\n") + "\n" + HELM_VALUES)
+
+    # The admin UI shows every refusal of a save, and clears it when a save goes through.
+    edit(root, "frontend/app/services/integrations.tsx",
+         ("  if (!response.ok) {\n    throw new Error('Failed to update integration');\n  }\n",
+          "  if (!response.ok) {\n    throw new Error(await refusalOf(response));\n  }\n"),
+         ('import { API_BASE_URL } from "./base";\n', 'import { API_BASE_URL } from "./base";\n' + UI_REFUSAL))
+    facebook = "frontend/app/admin/settings/integrations/FacebookMessenger.tsx"
+    edit(root, facebook,
+         ("  const [copied, setCopied] = useState(false);\n", "  const [copied, setCopied] = useState(false);\n" + SAVE_ERROR_STATE),
+         ("      onUpdate?.(updatedIntegration);\n    } catch (error) {\n      console.error('Failed to update integration:', error);\n    }\n  };\n\n  const handleToggle",
+          "      onUpdate?.(updatedIntegration);\n      setSaveError(null);\n    } catch (error) {\n      console.error('Failed to update integration:', error);\n" + SAVE_FAILED + "    }\n  };\n\n  const handleToggle"),
+         ("      console.error('Failed to update integration:', error);\n      setIsEnabled(!checked); // Revert on error\n",
+          "      console.error('Failed to update integration:', error);\n" + SAVE_FAILED + "      setIsEnabled(!checked); // Revert on error\n"),
+         ("          Connect your Facebook page to start receiving messages from Facebook Messenger.\n        </p>\n",
+          "          Connect your Facebook page to start receiving messages from Facebook Messenger.\n        </p>\n        " + SAVE_ERROR_SHOWN))
+    widget = "frontend/app/admin/settings/integrations/ChatWidget.tsx"
+    edit(root, widget,
+         ("  const handleCopy = () => {\n", SAVE_ERROR_STATE + "\n  const handleCopy = () => {\n"),
+         ("      onUpdate?.(updatedIntegration);\n    } catch (error) {\n      console.error('Failed to update integration:', error);\n      setIsEnabled(!checked); // Revert on error\n",
+          "      onUpdate?.(updatedIntegration);\n      setSaveError(null);\n    } catch (error) {\n      console.error('Failed to update integration:', error);\n" + SAVE_FAILED + "      setIsEnabled(!checked); // Revert on error\n"),
+         ('      <p className="text-sm text-gray-600 mb-4">\n', "      " + SAVE_ERROR_SHOWN + '      <p className="text-sm text-gray-600 mb-4">\n'))
 
     templates = root / "scripts/nginx/templates"
     templates.mkdir(parents=True, exist_ok=True)

@@ -42,6 +42,18 @@ const STAND_IN: Record<string, string> = {
   'helm/ai-chatbot-framework/values.yaml':
     'replicaCount: 2\nimage:\n  backend:\n    repository: "alfredfrancis/ai-chatbot-framework_backend"\n',
   'scripts/nginx/default.conf': 'server {}\n',
+  'frontend/app/services/integrations.tsx':
+    'import { API_BASE_URL } from "./base";\n\nexport async function updateIntegration() {\n  if (!response.ok) {\n' +
+    "    throw new Error('Failed to update integration');\n  }\n}\n",
+  'frontend/app/admin/settings/integrations/FacebookMessenger.tsx':
+    '  const [copied, setCopied] = useState(false);\n      onUpdate?.(updatedIntegration);\n    } catch (error) {\n' +
+    "      console.error('Failed to update integration:', error);\n    }\n  };\n\n  const handleToggle\n" +
+    "      console.error('Failed to update integration:', error);\n      setIsEnabled(!checked); // Revert on error\n" +
+    '          Connect your Facebook page to start receiving messages from Facebook Messenger.\n        </p>\n',
+  'frontend/app/admin/settings/integrations/ChatWidget.tsx':
+    '  const handleCopy = () => {\n      onUpdate?.(updatedIntegration);\n    } catch (error) {\n' +
+    "      console.error('Failed to update integration:', error);\n      setIsEnabled(!checked); // Revert on error\n" +
+    '      <p className="text-sm text-gray-600 mb-4">\n',
 };
 
 function standIn(files: Record<string, string>): string {
@@ -125,6 +137,13 @@ if (!PYTHON)
       .to.include('INTEGRATIONS_SERVICE_READ_TOKEN')
       .and.include('INTEGRATIONS_SERVICE_ADMIN_TOKEN');
     expect(parse(read('helm/ai-chatbot-framework/values.yaml')).integrations).to.have.keys('url', 'secretName');
+    // The admin UI shows a refused save's reason (tested in a browser in test/browser/admin-ui.spec.ts).
+    expect(read('frontend/app/services/integrations.tsx')).to.include('throw new Error(await refusalOf(response));');
+    for (const form of ['FacebookMessenger', 'ChatWidget']) {
+      expect(read(`frontend/app/admin/settings/integrations/${form}.tsx`))
+        .to.include('setSaveError(error instanceof Error ? error.message : String(error));')
+        .and.include('data-testid="save-error"');
+    }
     expect(read('scripts/nginx/templates/default.conf.template')).to.equal(
       readFileSync(path.join(ROOT, 'ops/gateway/templates/default.conf.template'), 'utf8'),
     );
