@@ -20,6 +20,21 @@ import { helloReply, startWireDouble, statefulStore } from '../support/wire-doub
 
 type Manifest = Record<string, any>;
 
+/**
+ * Runs `use` against the service started with exactly `env` — but its port (the test's) and MONGODB_URI (a wire
+ * double of a MongoDB with its migrations applied): the names a form gives MongoDB do not resolve here.
+ */
+async function runWith(env: Record<string, string>, use: (url: string) => Promise<void>): Promise<void> {
+  const double = await startWireDouble(statefulStore(() => helloReply(21)).script);
+  const running = await startService({ ...env, PORT: '0', MONGODB_URI: double.uri });
+  try {
+    await use(running.url);
+  } finally {
+    await running.stop();
+    await double.close();
+  }
+}
+
 const KUBECTL = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 const docs = (text: string): Manifest[] => parseAllDocuments(text).map((doc) => doc.toJS() as Manifest);
 
@@ -66,34 +81,23 @@ const docs = (text: string): Manifest[] => parseAllDocuments(text).map((doc) => 
   });
 
   it("runs with exactly the ConfigMap's environment and answers the bot runtime, the Ingress and the probes", async () => {
-    const double = await startWireDouble(statefulStore(() => helloReply(21)).script);
     const read = randomBytes(24).toString('hex');
     const config = kind('ConfigMap').data as Record<string, string>;
     const container = kind('Deployment').spec.template.spec.containers[0];
-    const running = await startService({
-      ...config,
-      // The port is the one thing a test cannot take as given; the container's is checked against it below.
-      PORT: '0',
-      MONGODB_URI: double.uri,
-      ADMIN_TOKENS: randomBytes(24).toString('hex'),
-      READ_TOKENS: read,
-    });
-    try {
-      expect(container.ports[0].containerPort).to.equal(Number(config.PORT));
+    // The port is the one a test cannot take as given: the container's is checked against the ConfigMap's.
+    expect(container.ports[0].containerPort).to.equal(Number(config.PORT));
+    await runWith({ ...config, ADMIN_TOKENS: randomBytes(24).toString('hex'), READ_TOKENS: read }, async (url) => {
       for (const host of ['integrations-service', ingress.spec.rules[0].host]) {
-        await request(running.url)
+        await request(url)
           .get('/integrations/facebook')
           .set('Host', host)
           .set('Authorization', `Bearer ${read}`)
           .expect(200);
       }
       for (const probe of [container.livenessProbe, container.readinessProbe]) {
-        await request(running.url).get(probe.httpGet.path).expect(200);
+        await request(url).get(probe.httpGet.path).expect(200);
       }
-    } finally {
-      await running.stop();
-      await double.close();
-    }
+    });
   });
 });
 
@@ -136,21 +140,15 @@ describe('Docker Compose as deployed (ops/compose and the patched chatbot), then
     const { environment, upstream, gatewaySends } = composed('ops/compose/compose.yaml', 'integrations-service', shell);
     for (const name of Object.keys(environment)) expect(ENV_VARIABLES, name).to.include(name);
     expect(gatewaySends).to.equal(gatewayToken);
-    const double = await startWireDouble(statefulStore(() => helloReply(21)).script);
-    // MongoDB is reached by its service name in Compose; here, the wire double. The port is the test's.
-    const running = await startService({ ...environment, MONGODB_URI: double.uri, PORT: '0' });
-    try {
-      await request(running.url)
+    await runWith(environment, async (url) => {
+      await request(url)
         .get('/admin/integrations/')
         .set('Host', upstream)
         .set('Authorization', `Bearer ${gatewaySends}`)
         .set('X-Forwarded-User', 'alice')
         .expect(200);
-      await request(running.url).get('/readyz').set('Host', 'localhost:8090').expect(200);
-    } finally {
-      await running.stop();
-      await double.close();
-    }
+      await request(url).get('/readyz').set('Host', 'localhost:8090').expect(200);
+    });
   });
 
   const python = ['/usr/bin/python3', 'python3'].find(
@@ -180,24 +178,19 @@ describe('Docker Compose as deployed (ops/compose and the patched chatbot), then
         env,
       );
       for (const name of Object.keys(environment)) expect(ENV_VARIABLES, name).to.include(name);
-      const double = await startWireDouble(statefulStore(() => helloReply(21)).script);
-      const running = await startService({ ...environment, MONGODB_URI: double.uri, PORT: '0' });
-      try {
-        await request(running.url)
+      await runWith(environment, async (url) => {
+        await request(url)
           .get('/admin/integrations/facebook')
           .set('Host', upstream)
           .set('Authorization', `Bearer ${gatewaySends}`)
           .set('X-Forwarded-User', 'alice')
           .expect(200);
-        await request(running.url)
+        await request(url)
           .get('/integrations/facebook')
           .set('Host', 'integrations-service:8090')
           .set('Authorization', `Bearer ${env.INTEGRATIONS_ADMIN_TOKEN}`)
           .expect(200);
-      } finally {
-        await running.stop();
-        await double.close();
-      }
+      });
     },
   );
 });
@@ -233,26 +226,15 @@ describe('ECS as deployed: the task environment terraform.tfvars.example makes, 
     const env = taskEnvironment();
     for (const name of Object.keys(env)) expect(ENV_VARIABLES, name).to.include(name);
     const read = randomBytes(24).toString('hex');
-    const double = await startWireDouble(statefulStore(() => helloReply(21)).script);
-    const running = await startService({
-      ...env,
-      PORT: '0',
-      MONGODB_URI: double.uri,
-      READ_TOKENS: read,
-      ADMIN_TOKENS: randomBytes(24).toString('hex'),
-    });
-    try {
+    await runWith({ ...env, READ_TOKENS: read, ADMIN_TOKENS: randomBytes(24).toString('hex') }, async (url) => {
       for (const host of env.ALLOWED_HOSTS!.split(',')) {
-        await request(running.url)
+        await request(url)
           .get('/integrations/facebook')
           .set('Host', host)
           .set('Authorization', `Bearer ${read}`)
           .expect(200);
       }
-      await request(running.url).get('/readyz').expect(200);
-    } finally {
-      await running.stop();
-      await double.close();
-    }
+      await request(url).get('/readyz').expect(200);
+    });
   });
 });
