@@ -95,7 +95,7 @@ if (missing) process.stdout.write(`  [admin UI] ${missing}: the chatbot's admin 
     await page.locator('input[name="secret"]').fill('enc:not-a-sealed-value');
     const shown = page.getByTestId('save-error');
     await shown.waitFor();
-    const text = await shown.innerText();
+    const text = (await shown.textContent()) ?? '';
     expect(text).to.match(/^Not saved\./);
     expect(text).to.include('secret');
     const stored = (await (await fetch(`${serviceUrl}/integrations/facebook`)).json()) as {
