@@ -35,59 +35,24 @@ export class HttpProblem extends Error {
 /** Every problem type this service answers with, as the OpenAPI document lists them. */
 export const typeUri = (slug: string): string => `urn:problem-type:integrations-service:${slug}`;
 
+/** A problem of one type whose detail each answer gives. */
+const ofType =
+  (slug: string, title: string, status: number) =>
+  (detail: string): Problem => ({ type: typeUri(slug), title, status, detail });
+
 export const problems = {
-  badRequest: (detail: string): Problem => ({
-    type: typeUri('malformed-request'),
-    title: 'Malformed request',
-    status: 400,
-    detail,
-  }),
-  unauthorized: (detail: string): Problem => ({
-    type: typeUri('unauthorized'),
-    title: 'Unauthorized',
-    status: 401,
-    detail,
-  }),
-  forbidden: (detail: string): Problem => ({ type: typeUri('forbidden'), title: 'Forbidden', status: 403, detail }),
+  badRequest: ofType('malformed-request', 'Malformed request', 400),
+  unauthorized: ofType('unauthorized', 'Unauthorized', 401),
+  forbidden: ofType('forbidden', 'Forbidden', 403),
   /** No record with that id: what a client of the API may expect for a record that does not exist. */
-  integrationNotFound: (detail: string): Problem => ({
-    type: typeUri('integration-not-found'),
-    title: 'Integration not found',
-    status: 404,
-    detail,
-  }),
+  integrationNotFound: ofType('integration-not-found', 'Integration not found', 404),
   /** No such route: a wrong base URL or prefix, another server's path; never a missing record. */
-  noRoute: (detail: string): Problem => ({ type: typeUri('no-route'), title: 'No such route', status: 404, detail }),
-  methodNotAllowed: (detail: string): Problem => ({
-    type: typeUri('method-not-allowed'),
-    title: 'Method not allowed',
-    status: 405,
-    detail,
-  }),
-  misdirected: (detail: string): Problem => ({
-    type: typeUri('misdirected-request'),
-    title: 'Misdirected request',
-    status: 421,
-    detail,
-  }),
-  preconditionFailed: (detail: string): Problem => ({
-    type: typeUri('precondition-failed'),
-    title: 'Precondition failed',
-    status: 412,
-    detail,
-  }),
-  tooLarge: (detail: string): Problem => ({
-    type: typeUri('payload-too-large'),
-    title: 'Payload too large',
-    status: 413,
-    detail,
-  }),
-  unsupportedMediaType: (detail: string): Problem => ({
-    type: typeUri('unsupported-media-type'),
-    title: 'Unsupported media type',
-    status: 415,
-    detail,
-  }),
+  noRoute: ofType('no-route', 'No such route', 404),
+  methodNotAllowed: ofType('method-not-allowed', 'Method not allowed', 405),
+  misdirected: ofType('misdirected-request', 'Misdirected request', 421),
+  preconditionFailed: ofType('precondition-failed', 'Precondition failed', 412),
+  tooLarge: ofType('payload-too-large', 'Payload too large', 413),
+  unsupportedMediaType: ofType('unsupported-media-type', 'Unsupported media type', 415),
   validation: (errors: FieldError[]): Problem => ({
     type: typeUri('validation'),
     title: 'Validation failed',

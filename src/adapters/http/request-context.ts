@@ -72,8 +72,7 @@ const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // every id has the same length and an answer's size never depends on how long the process ran; should it run
 // out of eight digits, a new prefix is drawn and it starts again. The id is made by join, which gives V8 one flat
 // string, where a template gives a rope of three: node:http's check of each header value and the log line's each run
-// a regular expression over the id, and on a rope the first of them goes through V8's runtime to flatten it first
-// (docs/design.md).
+// a regular expression over the id, and on a rope the first of them goes through V8's runtime to flatten it first.
 const FIRST = 0x1000_0000;
 const LAST = 0xffff_ffff;
 let prefix = '';
@@ -108,7 +107,7 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
 /**
  * What frames a body: its Content-Type and its Content-Length (its UTF-8 bytes, counted once), and how it is handed
  * to the socket: a body all ASCII (its byte length is its length) as `latin1`, the same bytes copied as they are
- * rather than encoded character by character (docs/design.md), anything else as UTF-8.
+ * rather than encoded character by character, anything else as UTF-8.
  */
 export function framedBody(body: string, contentType: string): { headers: string[]; encoding: BodyEncoding } {
   const byteLength = Buffer.byteLength(body);
