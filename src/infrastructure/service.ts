@@ -72,6 +72,7 @@ export class Service {
         keepAliveTimeout: keepAliveTimeoutMs,
         // How often Node checks the two timeouts above (its default, 30 s, would let them overrun by that much).
         connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs, headersTimeoutMs),
+        ...http.serverClasses,
       },
       http.listener,
     );

@@ -2,7 +2,7 @@
 // first goes through the frame (request id, log line, metrics, security headers, draining, CORS) — the one
 // place a per-request step is added — then to the direct read when it is the bot runtime's read of one record,
 // else to Express. Built from use cases and a few callbacks: it knows nothing of configuration or stores.
-import { STATUS_CODES, type RequestListener } from 'node:http';
+import { IncomingMessage, STATUS_CODES, ServerResponse, type RequestListener } from 'node:http';
 import type { Duplex } from 'node:stream';
 import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
@@ -60,6 +60,8 @@ export interface HttpApp {
   /** Every route, as declared. */
   routes: readonly RouteSpec[];
   express: Express;
+  /** The classes the server makes its requests and responses with (createServer's options). */
+  serverClasses: { IncomingMessage: typeof IncomingMessage; ServerResponse: typeof ServerResponse };
   /** The server's `clientError` listener: a request Node's parser refused, answered, logged and measured. */
   onClientError: (error: Error & { code?: string }, socket: Duplex) => void;
 }
@@ -159,6 +161,10 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     routes,
     express: app,
     onClientError,
+    serverClasses: {
+      IncomingMessage: madeWith(IncomingMessage, app.request),
+      ServerResponse: madeWith(ServerResponse, app.response),
+    },
   };
 }
 
@@ -257,4 +263,13 @@ function securityHeaders(options?: HelmetOptions): string[] {
     throw new Error('helmet no longer sets static headers synchronously: securityHeaders() needs revisiting');
   }
   return [...headers].flat();
+}
+
+/** Node's class, its objects made with `prototype` (one of Express's own) from the start. */
+function madeWith<C extends abstract new (...args: never[]) => object>(base: C, prototype: object): C {
+  function Made(this: object, ...args: unknown[]): void {
+    (base as unknown as (...args: unknown[]) => void).apply(this, args);
+  }
+  Made.prototype = prototype;
+  return Made as unknown as C;
 }
