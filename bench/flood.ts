@@ -33,7 +33,7 @@ async function flood(
   const child = spawn(process.execPath, command, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env },
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
     for (let i = 0; i < 100 && !(await healthz(port)); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));

@@ -245,12 +245,14 @@ export class RequestTracker {
   }
 
   /**
-   * True when a connection has MAX_PIPELINED requests dispatched and not over: its client sends and does not
-   * read. Node keeps every answer queued behind an unread one in memory, and parses a whole packet of pipelined
-   * requests before its back-pressure stops reading (hundreds): such a connection is cut rather than answered.
+   * True when a connection has MAX_PIPELINED requests dispatched and not over while its socket cannot take more
+   * (`writableNeedDrain`: the client does not read what it was sent). Node then stops reading it, but keeps every
+   * answer queued behind the unread ones, for as long as the connection stays: it is cut rather than answered.
+   * A client that pipelines and reads, however deep, never gets there; answers that the network still takes are
+   * sent, and what they hold is freed as they go.
    */
-  flooding(socket: object): boolean {
-    return (this.unfinished.get(socket) ?? 0) >= MAX_PIPELINED;
+  flooding(socket: { writableNeedDrain: boolean }): boolean {
+    return socket.writableNeedDrain && (this.unfinished.get(socket) ?? 0) >= MAX_PIPELINED;
   }
 
   /** The response in flight on a connection, if one is. */
