@@ -322,6 +322,15 @@ async function main(): Promise<void> {
       port,
     );
     port = await freePort();
+    // The same again, ending the answers of one event-loop turn together: the trick the service no longer uses.
+    const batched = await start(
+      'bare node:http, answers of a turn ended together',
+      node,
+      [path.join(peers, 'bare-node-batched.js'), String(port)],
+      {},
+      port,
+    );
+    port = await freePort();
     const express = await start(
       'bare Express 5',
       node,
@@ -365,7 +374,7 @@ async function main(): Promise<void> {
     );
     // The service beside bare node:http, the server its ratios are read against (in every round, either order), and
     // the control on bare's other side: each as far from bare in time as the other.
-    servers.push(control, bare, production, defaults, express);
+    servers.push(control, bare, production, defaults, batched, express);
     let fastapi: Server | undefined;
     if (python) {
       port = await freePort();
