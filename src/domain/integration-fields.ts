@@ -49,8 +49,11 @@ type Optional = Exclude<WritableField, Required>;
 /** Every writable field with its value; an optional field may be absent. */
 export type IntegrationFields = { [K in Required]: ValueOf<K> } & { [K in Optional]?: ValueOf<K> };
 
-/** What an edit may change; a field left out (or undefined) stays as it is. `settings` replaces the whole object. */
-export type IntegrationChanges = Partial<IntegrationFields>;
+/**
+ * What an edit may change; a field left out (or undefined) stays as it is. `settings` replaces the whole object.
+ * `null` clears an optional field (the record then lacks it); a required field cannot be cleared.
+ */
+export type IntegrationChanges = { [K in Required]?: ValueOf<K> } & { [K in Optional]?: ValueOf<K> | null };
 
 export function isWritableField(name: string): name is WritableField {
   return Object.hasOwn(WRITABLE_FIELDS, name);

@@ -8,9 +8,11 @@ import {
   WRITABLE_FIELD_NAMES,
   fallbackOf,
   fieldViolations,
+  isOptionalField,
   isWritableField,
   type IntegrationChanges,
   type IntegrationFields,
+  type WritableField,
 } from './integration-fields';
 import { ID_RULE } from './integration-rules';
 import { fitToRules, storedTimes, storedVersion, type StoredIntegration } from './legacy-records';
@@ -98,13 +100,11 @@ export class Integration {
       .map(([field]) => ({ field: `/${field}`, message: wording.unknownField }));
     if (unknown.length > 0) throw new ValidationError(unknown);
     if (given.length === 0) return this;
-    const next = Integration.checked(
-      this.id,
-      { ...this.fields(), ...Object.fromEntries(given) },
-      this.version + 1,
-      this.createdAt,
-      now,
-    );
+    const fields: Record<string, unknown> = { ...this.fields(), ...Object.fromEntries(given) };
+    // null clears an optional field; on a required one it stays, and its rule refuses it.
+    for (const [field, value] of given)
+      if (value === null && isOptionalField(field as WritableField)) delete fields[field];
+    const next = Integration.checked(this.id, fields, this.version + 1, this.createdAt, now);
     // Values equal to what the record holds change nothing: no new version.
     return next.changedSince(this).length === 0 ? this : next;
   }

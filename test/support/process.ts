@@ -52,15 +52,22 @@ export interface SpawnedService {
   exited: Promise<number | NodeJS.Signals>;
 }
 
-/** `preload`: modules loaded before the service (node --import), e.g. test/support/fault-later.mjs. */
-export function spawnService(env: NodeJS.ProcessEnv, preload: string[] = []): SpawnedService {
+/**
+ * `preload`: modules loaded before the service (node --import), e.g. test/support/fault-later.mjs. `from`: another
+ * copy of the service to run instead of the build, as node's arguments and the folder to run them in.
+ */
+export function spawnService(
+  env: NodeJS.ProcessEnv,
+  preload: string[] = [],
+  from?: { args: readonly string[]; cwd: string },
+): SpawnedService {
   // Only what the test gives, plus PATH: no MONGODB_URI or other setting leaks in from the developer's shell.
-  ensureBuilt();
+  if (from === undefined) ensureBuilt();
   const child = spawn(
     process.execPath,
-    [...SERVICE_NODE_OPTIONS, ...preload.flatMap((module) => ['--import', module]), ENTRY],
+    from?.args ?? [...SERVICE_NODE_OPTIONS, ...preload.flatMap((module) => ['--import', module]), ENTRY],
     {
-      cwd: ROOT,
+      cwd: from?.cwd ?? ROOT,
       env: { PATH: process.env.PATH, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

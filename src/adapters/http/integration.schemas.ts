@@ -45,10 +45,20 @@ const idSchema: JsonSchema = {
   description: 'Lowercase slug; the key of the record; never changes.',
 };
 
+/** The fields of a body: an optional field also takes `null`, which clears it. */
+function writableFieldSchemas(id: string | undefined): Record<string, JsonSchema> {
+  const schemas = fieldSchemas(id);
+  for (const field of WRITABLE_FIELD_NAMES.filter(isOptionalField)) {
+    const { description, ...schema } = schemas[field]!;
+    schemas[field] = { description: `${description} null clears it.`, anyOf: [schema, { type: 'null' }] };
+  }
+  return schemas;
+}
+
 function writableProperties(id: string | undefined): Record<string, JsonSchema> {
   return {
     id: { ...idSchema, description: 'Optional; when present it must equal the id in the path.' },
-    ...fieldSchemas(id),
+    ...writableFieldSchemas(id),
     // The admin UI sends back the whole record it read: these are accepted and ignored, never taken from the client.
     version: { description: 'Ignored: the service sets it. Use If-Match to guard against lost updates.' },
     createdAt: { description: 'Ignored: the service sets it.' },
