@@ -37,6 +37,20 @@ function rawConnection(url: string): Promise<{ socket: Socket; received: () => s
   });
 }
 
+/** The whole answers in what a raw connection received, in order: each one's status and body. */
+function wholeAnswers(text: string): { status: number; body: string }[] {
+  const answers: { status: number; body: string }[] = [];
+  for (let rest = text; rest.length > 0; ) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    const head = rest.slice(0, end);
+    const length = Number(/\r\nContent-Length: (\d+)/i.exec(head)?.[1] ?? 0);
+    answers.push({ status: Number(head.slice(9, 12)), body: rest.slice(end + 4, end + 4 + length) });
+    rest = rest.slice(end + 4 + length);
+  }
+  return answers;
+}
+
 describe('hardening', () => {
   let running: RunningService;
   const api = () => request(running.url);
@@ -317,19 +331,6 @@ describe('hardening', () => {
       async () => {
         running = await startService();
         const good = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
-        const wholeAnswers = (text: string): { status: number; body: string }[] => {
-          const answers: { status: number; body: string }[] = [];
-          for (let rest = text; rest.length > 0; ) {
-            const end = rest.indexOf('\r\n\r\n');
-            if (end < 0) break;
-            const head = rest.slice(0, end);
-            const length = Number(/\r\nContent-Length: (\d+)/i.exec(head)?.[1] ?? 0);
-            answers.push({ status: Number(head.slice(9, 12)), body: rest.slice(end + 4, end + 4 + length) });
-            rest = rest.slice(end + 4 + length);
-          }
-          return answers;
-        };
-
         const pipelined = await rawConnection(running.url);
         pipelined.socket.write(
           good('/integrations/facebook') + good('/integrations/no-such-one') + good('/integrations/chat_widget'),
@@ -372,6 +373,22 @@ describe('hardening', () => {
         });
       },
     );
+
+    // HTTP/1.1 lets a client send many requests before reading any answer; one that reads them is never cut for
+    // how deep it pipelines, however many land in one packet.
+    it('answers all of 300 reads pipelined in one packet to a client that reads them, in order', async () => {
+      running = await startService();
+      const good = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+      const ids = Array.from({ length: 300 }, (_, i) => (i % 2 === 0 ? 'facebook' : 'chat_widget'));
+      const reader = await rawConnection(running.url);
+      reader.socket.write(ids.map((id) => good(`/integrations/${id}`)).join(''));
+      await waitFor('300 answers', () => wholeAnswers(reader.received()).length === 300);
+      const answers = wholeAnswers(reader.received());
+      expect(answers.every((answer) => answer.status === 200)).to.equal(true);
+      expect(answers.map((answer) => (JSON.parse(answer.body) as { id: string }).id)).to.deep.equal(ids);
+      expect(reader.socket.destroyed, 'the connection is still open').to.equal(false);
+      reader.socket.destroy();
+    });
 
     it('closes connections beyond the cap at once', async () => {
       running = await startService({}, { overrides: { limits: { maxConnections: 3 } } });
