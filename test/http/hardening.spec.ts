@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import request from 'supertest';
-import { ROUTE_NAMES } from '../../src/adapters/http/request-context';
+import { ROUTE_NAMES, STUCK_PIPELINE_MS } from '../../src/adapters/http/request-context';
 import { InMemoryIntegrationRepository } from '../../src/adapters/persistence/in-memory-integration.repository';
 import { CachedIntegrationRepository } from '../../src/adapters/persistence/cached-integration.repository';
 import { FaultyRepository } from '../support/faulty-repository';
@@ -388,6 +388,26 @@ describe('hardening', () => {
       expect(answers.map((answer) => (JSON.parse(answer.body) as { id: string }).id)).to.deep.equal(ids);
       expect(reader.socket.destroyed, 'the connection is still open').to.equal(false);
       reader.socket.destroy();
+    });
+
+    // Node stops reading a connection whose answers are not taken, but keeps the answers already queued for as long
+    // as it stays open: a client that never reads would hold them for ever.
+    it('cuts a connection whose client stopped reading once its answers fill the network, after a grace', async function () {
+      this.timeout(STUCK_PIPELINE_MS + 15_000);
+      running = await startService();
+      const stuck = await rawConnection(running.url);
+      stuck.socket.pause(); // reads nothing: twenty thousand answers of about a kilobyte fill every buffer between
+      stuck.socket.write(`GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`.repeat(20_000));
+      await new Promise((resolve) => setTimeout(resolve, STUCK_PIPELINE_MS + 2_000));
+      // Now read: what was sent before the cut arrives, then the end; a connection not cut would answer all and stay.
+      stuck.socket.resume();
+      const closedWithin = await Promise.race([
+        stuck.closed.then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000)),
+      ]);
+      expect(closedWithin, 'the connection was cut').to.equal(true);
+      expect(wholeAnswers(stuck.received()).length).to.be.below(20_000);
+      await api().get('/healthz').expect(200);
     });
 
     it('closes connections beyond the cap at once', async () => {

@@ -194,6 +194,12 @@ export const MAX_PIPELINED = 32;
 export const CLOSING = new ConnectionSlot<true>('answered with Connection: close');
 
 /**
+ * How long a connection may keep MAX_PIPELINED requests not over: Node stops reading one whose answers are not
+ * taken, but keeps those already queued for as long as it stays open; a client that reads is far below this.
+ */
+export const STUCK_PIPELINE_MS = 5_000;
+
+/**
  * Each request's context (its id, the frame's headers) and, once it is over ('close', sent or not), its log line
  * and its observation.
  */
@@ -204,6 +210,8 @@ export class RequestTracker {
   private readonly inFlight = new ConnectionSlot<HttpResponse>('response in flight');
   // How many requests of each connection are dispatched and not over.
   private readonly unfinished = new ConnectionSlot<number>('requests not over');
+  // Connections with MAX_PIPELINED requests not over, to be looked at again after STUCK_PIPELINE_MS.
+  private readonly watched = new ConnectionSlot<true>('watched for a stuck pipeline');
 
   constructor(
     private readonly logger: Logger,
@@ -240,8 +248,19 @@ export class RequestTracker {
     locals.frame = frame;
     locals.framePending = true;
     this.inFlight.set(req.socket, res);
-    this.unfinished.set(req.socket, (this.unfinished.get(req.socket) ?? 0) + 1);
+    const unfinished = (this.unfinished.get(req.socket) ?? 0) + 1;
+    this.unfinished.set(req.socket, unfinished);
+    if (unfinished >= MAX_PIPELINED && this.watched.get(req.socket) === undefined) this.watch(req.socket);
     res.on('close', this.onClose);
+  }
+
+  /** Cuts the connection if it still has MAX_PIPELINED requests not over after STUCK_PIPELINE_MS. */
+  private watch(socket: HttpRequest['socket']): void {
+    this.watched.set(socket, true);
+    setTimeout(() => {
+      this.watched.set(socket, undefined);
+      if ((this.unfinished.get(socket) ?? 0) >= MAX_PIPELINED) socket.destroy();
+    }, STUCK_PIPELINE_MS).unref();
   }
 
   /**
