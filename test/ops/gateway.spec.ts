@@ -56,15 +56,20 @@ function echoServer(name: string): Promise<{ server: Server; port: number; seen:
   const seen: IncomingMessage[] = [];
   const server = createServer((req, res) => {
     seen.push(req);
-    res.setHeader('Content-Type', 'application/json');
-    res.end(
-      JSON.stringify({
-        from: name,
-        url: req.url,
-        host: req.headers.host,
-        authorization: req.headers.authorization ?? null,
-      }),
-    );
+    // Reads the whole body before answering, as the chatbot's FastAPI backend does: an answer sent while nginx is
+    // still sending a large body (the bot import) can reset the connection under it, a 502 now and then.
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(
+        JSON.stringify({
+          from: name,
+          url: req.url,
+          host: req.headers.host,
+          authorization: req.headers.authorization ?? null,
+        }),
+      );
+    });
   });
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, seen })),
