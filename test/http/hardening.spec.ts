@@ -410,6 +410,31 @@ describe('hardening', () => {
       await api().get('/healthz').expect(200);
     });
 
+    it('waits, without cutting, for 40 pipelined reads a stalled store holds past the grace', async function () {
+      this.timeout(STUCK_PIPELINE_MS + 15_000);
+      let store: FaultyRepository | undefined;
+      running = await startService(
+        { STORE_TIMEOUT_MS: String(STUCK_PIPELINE_MS + 5_000), CACHE_TTL_MS: '0' },
+        {
+          overrides: {
+            underLayers: (below) => {
+              store = new FaultyRepository(below.repository, below.feed);
+              return { repository: store, feed: store };
+            },
+          },
+        },
+      );
+      store!.behaviour = 'stall';
+      const reader = await rawConnection(running.url);
+      reader.socket.write(`GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`.repeat(40));
+      await new Promise((resolve) => setTimeout(resolve, STUCK_PIPELINE_MS + 1_500));
+      expect(reader.socket.destroyed, 'still open while the store stalls').to.equal(false);
+      store!.recover();
+      await waitFor('40 answers', () => wholeAnswers(reader.received()).length === 40);
+      expect(wholeAnswers(reader.received()).every((answer) => answer.status === 200)).to.equal(true);
+      reader.socket.destroy();
+    });
+
     it('closes connections beyond the cap at once', async () => {
       running = await startService({}, { overrides: { limits: { maxConnections: 3 } } });
       const held = await Promise.all([1, 2, 3].map(() => rawConnection(running.url)));

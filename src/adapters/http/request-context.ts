@@ -194,8 +194,8 @@ export const MAX_PIPELINED = 32;
 export const CLOSING = new ConnectionSlot<true>('answered with Connection: close');
 
 /**
- * How long a connection may keep MAX_PIPELINED requests not over: Node stops reading one whose answers are not
- * taken, but keeps those already queued for as long as it stays open; a client that reads is far below this.
+ * How long a connection may keep MAX_PIPELINED requests not over with answers the network does not take: Node stops
+ * reading one whose answers are not taken, but keeps those already queued for as long as it stays open.
  */
 export const STUCK_PIPELINE_MS = 5_000;
 
@@ -254,12 +254,18 @@ export class RequestTracker {
     res.on('close', this.onClose);
   }
 
-  /** Cuts the connection if it still has MAX_PIPELINED requests not over after STUCK_PIPELINE_MS. */
+  /**
+   * Every STUCK_PIPELINE_MS while the connection has MAX_PIPELINED requests not over: cuts it if its socket still
+   * holds bytes the network has not taken (`writableLength`: the client does not read); answers still being worked
+   * on (a slow store), with nothing written yet, are waited for.
+   */
   private watch(socket: HttpRequest['socket']): void {
     this.watched.set(socket, true);
     setTimeout(() => {
       this.watched.set(socket, undefined);
-      if ((this.unfinished.get(socket) ?? 0) >= MAX_PIPELINED) socket.destroy();
+      if ((this.unfinished.get(socket) ?? 0) < MAX_PIPELINED || socket.destroyed) return;
+      if (socket.writableLength > 0) socket.destroy();
+      else this.watch(socket);
     }, STUCK_PIPELINE_MS).unref();
   }
 
