@@ -248,9 +248,8 @@ export class RequestTracker {
     locals.frame = frame;
     locals.framePending = true;
     this.inFlight.set(req.socket, res);
-    const unfinished = (this.unfinished.get(req.socket) ?? 0) + 1;
-    this.unfinished.set(req.socket, unfinished);
-    if (unfinished >= MAX_PIPELINED && this.watched.get(req.socket) === undefined) this.watch(req.socket);
+    this.unfinished.set(req.socket, (this.unfinished.get(req.socket) ?? 0) + 1);
+    if (this.pipelinedDeep(req.socket) && this.watched.get(req.socket) === undefined) this.watch(req.socket);
     res.on('close', this.onClose);
   }
 
@@ -263,7 +262,7 @@ export class RequestTracker {
     this.watched.set(socket, true);
     setTimeout(() => {
       this.watched.set(socket, undefined);
-      if ((this.unfinished.get(socket) ?? 0) < MAX_PIPELINED || socket.destroyed) return;
+      if (!this.pipelinedDeep(socket) || socket.destroyed) return;
       if (socket.writableLength > 0) socket.destroy();
       else this.watch(socket);
     }, STUCK_PIPELINE_MS).unref();
@@ -277,7 +276,12 @@ export class RequestTracker {
    * sent, and what they hold is freed as they go.
    */
   flooding(socket: { writableNeedDrain: boolean }): boolean {
-    return socket.writableNeedDrain && (this.unfinished.get(socket) ?? 0) >= MAX_PIPELINED;
+    return socket.writableNeedDrain && this.pipelinedDeep(socket);
+  }
+
+  /** True when a connection has MAX_PIPELINED requests dispatched and not over. */
+  private pipelinedDeep(socket: object): boolean {
+    return (this.unfinished.get(socket) ?? 0) >= MAX_PIPELINED;
   }
 
   /** The response in flight on a connection, if one is. */
