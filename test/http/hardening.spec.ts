@@ -37,6 +37,9 @@ function rawConnection(url: string): Promise<{ socket: Socket; received: () => s
   });
 }
 
+/** A GET of `path` as a raw connection sends it. */
+const good = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+
 /** The whole answers in what a raw connection received, in order: each one's status and body. */
 function wholeAnswers(text: string): { status: number; body: string }[] {
   const answers: { status: number; body: string }[] = [];
@@ -308,7 +311,7 @@ describe('hardening', () => {
     it('answers garbage sent on a kept-alive connection after a good request 400, and logs it, as on a fresh one', async () => {
       running = await startService();
       const { socket, received, closed } = await rawConnection(running.url);
-      socket.write('GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      socket.write(good('/integrations/facebook'));
       await waitFor('the first answer', () => received().includes('"name"'));
       socket.write('NOT HTTP AT ALL\r\n\r\n');
       await closed;
@@ -330,7 +333,6 @@ describe('hardening', () => {
         'the same packet before cutting the connection',
       async () => {
         running = await startService();
-        const good = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
         const pipelined = await rawConnection(running.url);
         pipelined.socket.write(
           good('/integrations/facebook') + good('/integrations/no-such-one') + good('/integrations/chat_widget'),
@@ -378,7 +380,6 @@ describe('hardening', () => {
     // how deep it pipelines, however many land in one packet.
     it('answers all of 300 reads pipelined in one packet to a client that reads them, in order', async () => {
       running = await startService();
-      const good = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
       const ids = Array.from({ length: 300 }, (_, i) => (i % 2 === 0 ? 'facebook' : 'chat_widget'));
       const reader = await rawConnection(running.url);
       reader.socket.write(ids.map((id) => good(`/integrations/${id}`)).join(''));
@@ -397,7 +398,7 @@ describe('hardening', () => {
       running = await startService();
       const stuck = await rawConnection(running.url);
       stuck.socket.pause(); // reads nothing: twenty thousand answers of about a kilobyte fill every buffer between
-      stuck.socket.write(`GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`.repeat(20_000));
+      stuck.socket.write(good('/integrations/facebook').repeat(20_000));
       await new Promise((resolve) => setTimeout(resolve, STUCK_PIPELINE_MS + 2_000));
       // Now read: what was sent before the cut arrives, then the end; a connection not cut would answer all and stay.
       stuck.socket.resume();
@@ -426,7 +427,7 @@ describe('hardening', () => {
       );
       store!.behaviour = 'stall';
       const reader = await rawConnection(running.url);
-      reader.socket.write(`GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`.repeat(40));
+      reader.socket.write(good('/integrations/facebook').repeat(40));
       await new Promise((resolve) => setTimeout(resolve, STUCK_PIPELINE_MS + 1_500));
       expect(reader.socket.destroyed, 'still open while the store stalls').to.equal(false);
       store!.recover();
