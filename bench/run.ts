@@ -309,39 +309,22 @@ async function main(): Promise<void> {
   try {
     const peers = path.join(ROOT, 'bench', 'peers');
     const node = process.execPath;
-    let port = await freePort();
-    const bare = await start('bare node:http', node, [path.join(peers, 'bare-node.js'), String(port)], {}, port);
-    port = await freePort();
+    // A peer from bench/peers on a port of its own.
+    const peer = async (name: string, file: string, env: NodeJS.ProcessEnv = {}): Promise<Server> => {
+      const port = await freePort();
+      return start(name, node, [path.join(peers, file), String(port)], env, port);
+    };
+    const bare = await peer('bare node:http', 'bare-node.js');
     // The same server again, read against the first like the service is: what this run's ratios are worth (how far
     // two identical servers' figures drift apart here: docs/benchmarks.md).
-    const control = await start(
-      'bare node:http, again (control)',
-      node,
-      [path.join(peers, 'bare-node.js'), String(port)],
-      {},
-      port,
-    );
-    port = await freePort();
+    const control = await peer('bare node:http, again (control)', 'bare-node.js');
     // The same again, ending the answers of one event-loop turn together: the trick the service no longer uses.
-    const batched = await start(
-      'bare node:http, answers of a turn ended together',
-      node,
-      [path.join(peers, 'bare-node-batched.js'), String(port)],
-      {},
-      port,
-    );
-    port = await freePort();
-    const express = await start(
-      'bare Express 5',
-      node,
-      [path.join(peers, 'bare-express.js'), String(port)],
-      { NODE_PATH: path.join(ROOT, 'node_modules') },
-      port,
-    );
+    const batched = await peer('bare node:http, answers of a turn ended together', 'bare-node-batched.js');
+    const express = await peer('bare Express 5', 'bare-express.js', { NODE_PATH: path.join(ROOT, 'node_modules') });
     // The service as npm start and the image run it: node's options, then the entry point.
     const serviceArgs = [...SERVICE_NODE_OPTIONS, path.join(ROOT, 'dist', 'main.js')];
     const storeEnv = process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI, MIGRATE_ON_START: 'true' } : {};
-    port = await freePort();
+    let port = await freePort();
     // As production runs it: both token lists, the bot runtime's read token on every read, the admin UI's
     // origin allowed, logs at info, metrics on, the host names it answers to.
     const production = await start(
