@@ -6,7 +6,7 @@ import { MESSAGE } from 'triple-beam';
 import winston from 'winston';
 import type { LogFields, Logger } from '../application/logger.port';
 import type { LogLevel } from './config';
-import { redact, redactString } from './redact';
+import { REDACTED, isSecretKey, redact, redactString } from './redact';
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
@@ -15,17 +15,26 @@ const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 
 const FIELDS = Symbol('fields');
 const OWN_KEYS = new Set(['time', 'level', 'msg']);
 
+// The time of the last line, kept for the lines of the same millisecond (request lines under load).
+let stamp = { ms: Number.NaN, iso: '' };
+function timeNow(): string {
+  const ms = Date.now();
+  if (ms !== stamp.ms) stamp = { ms, iso: new Date(ms).toISOString() };
+  return stamp.iso;
+}
+
 /** The line: `time`, `level`, `msg`, then every field but those three, redacted. */
 const jsonLine = winston.format((info) => {
   const fields = (info as { [FIELDS]?: LogFields })[FIELDS];
   const line: Record<string, unknown> = {
-    time: new Date().toISOString(),
+    time: timeNow(),
     level: info.level,
     msg: redactString(String(info.message)),
   };
   if (fields !== undefined) {
-    const redacted = redact(fields) as Record<string, unknown>;
-    for (const name of Object.keys(redacted)) if (!OWN_KEYS.has(name)) line[name] = redacted[name];
+    for (const name of Object.keys(fields)) {
+      if (!OWN_KEYS.has(name)) line[name] = isSecretKey(name) ? REDACTED : redact(fields[name], 1);
+    }
   }
   let text: string;
   try {
@@ -67,6 +76,9 @@ export class WinstonLogger implements Logger {
   }
 
   private log(level: LogLevel, message: string, fields?: LogFields): void {
+    // winston formats every line it is given and leaves the level to its transports: a line of a level turned off
+    // (a probe's at info) is not handed to it at all.
+    if (!this.logger.isLevelEnabled(level)) return;
     this.logger.log({ level, message, [FIELDS]: fields });
   }
 }

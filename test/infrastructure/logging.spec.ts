@@ -1,6 +1,7 @@
 // Logs: one JSON object per line, request fields, and never a credential.
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { testKey } from '../support/service';
 import request from 'supertest';
 import { describeConfig, loadConfig } from '../../src/infrastructure/config';
@@ -134,6 +135,44 @@ describe('logs', () => {
     logger.warn('w');
     logger.error('e');
     expect(lines().map((l) => l.level)).to.deep.equal(['warn', 'error']);
+  });
+
+  it('do not even read the fields of a line whose level is turned off', () => {
+    const { logger, lines } = capture('warn');
+    let reads = 0;
+    const fields = {
+      get status() {
+        reads += 1;
+        return 200;
+      },
+    };
+    logger.info('request', fields);
+    logger.debug('probe', fields);
+    expect(reads).to.equal(0);
+    logger.warn('slow', fields);
+    expect(reads).to.be.above(0);
+    expect(lines()).to.have.length(1);
+  });
+
+  it('stamp each line with the millisecond it was written in', () => {
+    const clock = sinon.useFakeTimers({ now: Date.parse('2026-12-05T10:00:00.000Z'), toFake: ['Date'] });
+    try {
+      const { logger, lines } = capture('info');
+      logger.info('a');
+      logger.info('b');
+      clock.tick(1);
+      logger.info('c');
+      clock.tick(59_999);
+      logger.info('d');
+      expect(lines().map((l) => l.time)).to.deep.equal([
+        '2026-12-05T10:00:00.000Z',
+        '2026-12-05T10:00:00.000Z',
+        '2026-12-05T10:00:00.001Z',
+        '2026-12-05T10:01:00.000Z',
+      ]);
+    } finally {
+      clock.restore();
+    }
   });
 
   it('redact credentials wherever they sit in the fields, and inside strings', () => {
