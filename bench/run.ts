@@ -73,6 +73,10 @@ interface Figures {
   p50: number;
   p99: number;
   errors: number;
+  requests: number;
+  /** The server's CPU time (user and system, from /proc) per request answered, in µs: unlike req/s, it holds still
+   * when the machine's other tenants take the CPU away for a while. */
+  cpuUs: number;
 }
 
 interface Server {
@@ -141,6 +145,16 @@ function rssMiB(child: ChildProcess): number {
   return Number(kib) / 1024;
 }
 
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/** The CPU time a server has used so far (user and system), in seconds. */
+function cpuSeconds(child: ChildProcess): number {
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  // After the command's name (in parentheses): the state is field 3, utime and stime fields 14 and 15 (proc(5)).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
 const luaDir = mkdtempSync(path.join(tmpdir(), 'bench-'));
 
 function wrkScript(load: Load): string {
@@ -175,7 +189,7 @@ end`
 }
 done = function(summary, latency, requests)
   local bad = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
-  io.write(string.format("RESULT %f %f %f %d\\n", summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000, bad))
+  io.write(string.format("RESULT %f %f %f %d %d\\n", summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000, bad, summary.requests))
 end
 `,
   );
@@ -189,9 +203,9 @@ async function drive(url: string, load: Load, seconds: number): Promise<Figures>
       ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', wrkScript(load), `${url}${load.path}`],
       { encoding: 'utf8' },
     ).stdout;
-    const [rps, p50, p99, errors] = /RESULT (\S+) (\S+) (\S+) (\S+)/.exec(out)!.slice(1).map(Number);
+    const [rps, p50, p99, errors, requests] = /RESULT (\S+) (\S+) (\S+) (\S+) (\S+)/.exec(out)!.slice(1).map(Number);
     // wrk counts non-2xx/3xx as errors; the distinct-path soak expects its 404s.
-    return { rps, p50, p99, errors: load.distinct ? 0 : errors };
+    return { rps, p50, p99, errors: load.distinct ? 0 : errors, requests, cpuUs: Number.NaN };
   }
   let n = 0;
   const result = await autocannon({
@@ -227,6 +241,8 @@ async function drive(url: string, load: Load, seconds: number): Promise<Figures>
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: load.distinct ? 0 : result.non2xx + result.errors,
+    requests: result.requests.total,
+    cpuUs: Number.NaN,
   };
 }
 
@@ -242,20 +258,25 @@ async function interleaved(servers: Server[], load: (server: Server) => Load): P
   for (const server of servers) await drive(server.url, load(server), WARMUP_SECONDS); // warm-up, not counted
   const runs = new Map<string, Figures[]>(servers.map((s) => [s.name, []]));
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const server of round % 2 === 0 ? servers : [...servers].reverse())
-      runs.get(server.name)!.push(await drive(server.url, load(server), SECONDS));
+    for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
+      const before = cpuSeconds(server.child);
+      const figures = await drive(server.url, load(server), SECONDS);
+      figures.cpuUs = ((cpuSeconds(server.child) - before) * 1e6) / figures.requests;
+      runs.get(server.name)!.push(figures);
+    }
   }
   return runs;
 }
 
 const medianOf = (figures: Figures[], key: keyof Figures): number => median(figures.map((f) => f[key]));
+type Ratioed = 'rps' | 'p99' | 'cpuUs';
 /** The median of each round's ratio of a's figure to b's. */
-const ratio = (a: Figures[], b: Figures[], key: 'rps' | 'p99'): number =>
+const ratio = (a: Figures[], b: Figures[], key: Ratioed): number =>
   median(a.map((f, round) => f[key] / b[round]![key]));
 /** The ratio of the medians of a's and b's figures. */
-const ratioOfMedians = (a: Figures[], b: Figures[], key: 'rps' | 'p99'): number => medianOf(a, key) / medianOf(b, key);
+const ratioOfMedians = (a: Figures[], b: Figures[], key: Ratioed): number => medianOf(a, key) / medianOf(b, key);
 /** Both yardsticks, `median of the rounds' ratios / ratio of the medians`. */
-const ratios = (a: Figures[], b: Figures[], key: 'rps' | 'p99'): string =>
+const ratios = (a: Figures[], b: Figures[], key: Ratioed): string =>
   `${fmt(ratio(a, b, key), 2)}× / ${fmt(ratioOfMedians(a, b, key), 2)}×`;
 
 /** Every round's req/s and p99 of each server, in the order the rounds ran. */
@@ -391,28 +412,31 @@ async function main(): Promise<void> {
 
     const runs = await interleaved(servers, (server) => ({ path: HOT_PATH, headers: server.headers }));
     console.log(`## Hot path: GET ${HOT_PATH} (medians of the rounds)\n`);
-    console.log('| server | req/s | p50 ms | p99 ms | RSS MiB | non-2xx/errors |');
-    console.log('|---|---|---|---|---|---|');
+    console.log('| server | req/s | p50 ms | p99 ms | CPU µs per request | RSS MiB | non-2xx/errors |');
+    console.log('|---|---|---|---|---|---|---|');
     for (const server of servers) {
       const figures = runs.get(server.name)!;
       const errors = figures.reduce((sum, f) => sum + f.errors, 0);
       console.log(
         `| ${server.name} | ${fmt(medianOf(figures, 'rps'))} | ${fmt(medianOf(figures, 'p50'), 2)} | ` +
-          `${fmt(medianOf(figures, 'p99'), 2)} | ${fmt(rssMiB(server.child), 1)} | ${errors} |`,
+          `${fmt(medianOf(figures, 'p99'), 2)} | ${fmt(medianOf(figures, 'cpuUs'), 1)} | ${fmt(rssMiB(server.child), 1)} | ` +
+          `${errors} |`,
       );
     }
     printRounds(runs);
     console.log("\nRatios: the median of the rounds' ratios / the ratio of the medians.\n");
     console.log(
-      '| server | req/s ÷ bare node:http | p99 ÷ bare node:http | req/s ÷ bare Express | p99 ÷ bare Express | req/s ' +
-        '÷ FastAPI | p99 ÷ FastAPI |',
+      "| server | req/s ÷ bare node:http | p99 ÷ bare node:http | bare node:http's CPU per request ÷ its | req/s ÷ " +
+        'bare Express | p99 ÷ bare Express | req/s ÷ FastAPI | p99 ÷ FastAPI |',
     );
-    console.log('|---|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|');
     for (const server of [production, defaults, control]) {
       const mine = runs.get(server.name)!;
       const against = (peer: Server | undefined): string =>
         peer ? `${ratios(mine, runs.get(peer.name)!, 'rps')} | ${ratios(mine, runs.get(peer.name)!, 'p99')}` : '– | –';
-      console.log(`| ${server.name} | ${against(bare)} | ${against(express)} | ${against(fastapi)} |`);
+      // Bare's CPU per request over the server's: like req/s ÷ bare's, 1 is as cheap as bare, less is dearer.
+      const cheap = ratios(runs.get(bare.name)!, mine, 'cpuUs');
+      console.log(`| ${server.name} | ${against(bare)} | ${cheap} | ${against(express)} | ${against(fastapi)} |`);
     }
 
     console.log(
@@ -421,9 +445,10 @@ async function main(): Promise<void> {
     );
     console.log(
       '| scenario | service req/s | service p99 ms | bare Express req/s | bare Express p99 ms | req/s ÷ bare ' +
-        'Express (median of ratios / ratio of medians) | non-2xx/errors |',
+        "Express (median of ratios / ratio of medians) | bare Express's CPU per request ÷ the service's | " +
+        'non-2xx/errors |',
     );
-    console.log('|---|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|');
     const record = JSON.parse(
       (await get(`${production.url}/admin/integrations/chat_widget`, production.headers)).body,
     ) as Record<string, unknown>;
@@ -456,7 +481,7 @@ async function main(): Promise<void> {
       console.log(
         `| ${name} | ${fmt(medianOf(mine, 'rps'))} | ${fmt(medianOf(mine, 'p99'), 2)} | ` +
           `${fmt(medianOf(theirs, 'rps'))} | ${fmt(medianOf(theirs, 'p99'), 2)} | ${ratios(mine, theirs, 'rps')} | ` +
-          `${errors} |`,
+          `${ratios(theirs, mine, 'cpuUs')} | ${errors} |`,
       );
       rounds.push([name, pair]);
     }
