@@ -162,6 +162,7 @@ export function integrationRoutes(
     {
       name: '/integrations',
       paths: underPrefixes(''),
+      direct: true,
       methods: {
         GET: {
           access: 'read',

@@ -2,11 +2,11 @@
 // answers — and everything else read from it: Express's routes (with the 405 of every method a route lacks),
 // the direct read, the OpenAPI document (openapi.ts), the metric labels.
 //
-// The direct read: the one route marked `direct` has its GET answered straight from Node's request listener,
-// by the same checks and handler Express runs for it, without Express's per-request work (docs/design.md). Which
+// The direct read: the routes marked `direct` have their GET answered straight from Node's request listener,
+// by the same checks and handler Express runs for them, without Express's per-request work (docs/design.md). Which
 // route a request goes to is decided as Express decides it: the routes in order, each path matched by
 // path-to-regexp (Express 5's matcher) with Express's defaults, so the direct read answers only what Express would
-// give to that route. A route an earlier one shadows (its paths all taken by an earlier pattern) is refused when
+// give to those routes. A route an earlier one shadows (its paths all taken by an earlier pattern) is refused when
 // the table is mounted: it could never answer.
 import type { Express, RequestHandler } from 'express';
 // Express's own URL parser, with its per-request cache: the direct read sees the path Express would.
@@ -60,7 +60,8 @@ export interface RouteSpec {
   /** The paths it answers, in Express's syntax (`/integrations/:id`); an API route lists both prefixes. */
   paths: readonly string[];
   methods: Partial<Record<Method, Operation>>;
-  /** Its GET is the bot runtime's read, answered directly from Node's listener. */
+  /** Its GET is answered directly from Node's listener (docs/design.md: the reads the bot runtime and admin UI make
+   * most). */
   direct?: true;
   /** Left out of the OpenAPI document (the docs page's own files). */
   undocumented?: true;
@@ -82,7 +83,7 @@ export interface RouteParts {
   jsonBody: readonly RequestHandler[];
 }
 
-/** Answers a request directly when it is the direct route's GET (a promise when the answer is not yet written); false
+/** Answers a request directly when it is a direct route's GET (a promise when the answer is not yet written); false
  * when Express should. */
 export type DirectRead = (req: HttpRequest, res: HttpResponse) => void | Promise<void> | false;
 
@@ -123,7 +124,7 @@ export function assertNoShadowedRoute(routes: readonly RouteSpec[]): void {
 /** Declares every route of `routes` on `app`, in order, and answers the direct read built from the same table. */
 export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: RouteParts): DirectRead {
   assertNoShadowedRoute(routes);
-  // Each route's matchers, in the order Express tries them, and the direct route's GET.
+  // Each route's matchers, in the order Express tries them, and a direct route's GET.
   const table: { matchers: Matcher[]; answer?: (req: RouteRequest, res: HttpResponse) => void | Promise<void> }[] = [];
 
   for (const spec of routes) {
@@ -168,7 +169,7 @@ export function mountRoutes(app: Express, routes: readonly RouteSpec[], parts: R
   }
 
   // Which route answers a path, decided once per path: the first that matches is the one Express would run,
-  // and only the direct route's is answered here. Bounded: a client sending ever new paths only empties it.
+  // and only a direct route's is answered here. Bounded: a client sending ever new paths only empties it.
   type Decision = {
     answer: (req: RouteRequest, res: HttpResponse) => void | Promise<void>;
     params: Record<string, string>;
