@@ -1,8 +1,10 @@
 // `npm run bench:flood`: the pipelining flood of issue #33 on 127.0.0.1 — 200 connections each sending 3,000 GETs
 // in one go and never reading an answer — against the service (tokens configured and the read token sent; open;
-// tokens configured and none sent) and bare node:http. Each server is started fresh, flooded once, and asked
-// /healthz on a new connection every 250 ms; printed: how long until it answered, and its peak RSS (VmHWM).
-// Bounded: each flood is 600,000 requests, each server stopped after 60 s at most.
+// tokens configured and none sent) and bare node:http. Each server is started fresh and flooded twice. The first
+// time the flood's connections stay open while /healthz is asked on a new connection every 250 ms: how long
+// until it answered. The second time the flood's clients go away after HOLD_MS (their connections closed): how
+// long after that until /healthz answered. Printed: both, and the server's peak RSS (VmHWM) over both.
+// Bounded: each flood is 600,000 requests, each wait 60 s at most.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -11,6 +13,7 @@ import { ROOT, SERVICE_NODE_OPTIONS, ensureBuilt, freePort } from '../test/suppo
 
 const CONNECTIONS = Number(process.env.FLOOD_CONNECTIONS ?? 200);
 const REQUESTS = Number(process.env.FLOOD_REQUESTS ?? 3_000);
+const HOLD_MS = Number(process.env.FLOOD_HOLD_MS ?? 3_000);
 const TOKEN = 'flood-read-token-0123456789abcdef';
 
 const peakMiB = (child: ChildProcess): number =>
@@ -38,23 +41,30 @@ async function flood(
   try {
     for (let i = 0; i < 100 && !(await healthz(port)); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     const request = `GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization}\r\n`.repeat(REQUESTS);
-    const sockets: Socket[] = [];
-    const started = performance.now();
-    for (let i = 0; i < CONNECTIONS; i += 1) {
-      const socket = connect(port, '127.0.0.1');
-      socket.on('error', () => undefined);
-      socket.pause();
-      socket.write(request);
-      sockets.push(socket);
-    }
-    let answeredAfterMs: number | undefined;
-    while (answeredAfterMs === undefined && performance.now() - started < 60_000) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      if (await healthz(port)) answeredAfterMs = performance.now() - started;
-    }
-    const answered = answeredAfterMs === undefined ? 'not within 60 s' : `${(answeredAfterMs / 1000).toFixed(1)} s`;
-    console.log(`| ${name} | ${peakMiB(child).toFixed(0)} | ${answered} |`);
+    const send = (): Socket[] =>
+      Array.from({ length: CONNECTIONS }, () => {
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.pause();
+        socket.write(request);
+        return socket;
+      });
+    /** Asks /healthz every 250 ms from `since`: seconds until it answered. */
+    const untilHealthy = async (since: number): Promise<string> => {
+      while (performance.now() - since < 60_000) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        if (await healthz(port)) return `${((performance.now() - since) / 1000).toFixed(1)} s`;
+      }
+      return 'not within 60 s';
+    };
+    let sockets = send();
+    const during = await untilHealthy(performance.now());
     for (const socket of sockets) socket.destroy();
+    sockets = send();
+    await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+    for (const socket of sockets) socket.destroy();
+    const after = await untilHealthy(performance.now());
+    console.log(`| ${name} | ${peakMiB(child).toFixed(0)} | ${during} | ${after} |`);
   } finally {
     child.kill('SIGKILL');
   }
@@ -68,8 +78,11 @@ async function main(): Promise<void> {
     `# npm run bench:flood — node ${process.version}, ${CONNECTIONS} connections x ${REQUESTS} pipelined GETs, ` +
       `never read\n`,
   );
-  console.log('| server | peak RSS MiB | /healthz answered after |');
-  console.log('|---|---|---|');
+  console.log(
+    `| server | peak RSS MiB | /healthz answered, the flood's connections open | /healthz answered after the ` +
+      `flood's clients went away (${HOLD_MS / 1000} s in) |`,
+  );
+  console.log('|---|---|---|---|');
   let port = await freePort();
   await flood(
     'service, tokens configured, read token sent',

@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import request from 'supertest';
-import { ROUTE_NAMES, STUCK_PIPELINE_MS } from '../../src/adapters/http/request-context';
+import { MAX_PIPELINED, ROUTE_NAMES, STUCK_PIPELINE_MS } from '../../src/adapters/http/request-context';
 import { InMemoryIntegrationRepository } from '../../src/adapters/persistence/in-memory-integration.repository';
 import { CachedIntegrationRepository } from '../../src/adapters/persistence/cached-integration.repository';
 import { FaultyRepository } from '../support/faulty-repository';
@@ -433,6 +433,39 @@ describe('hardening', () => {
       store!.recover();
       await waitFor('40 answers', () => wholeAnswers(reader.received()).length === 40);
       expect(wholeAnswers(reader.received()).every((answer) => answer.status === 200)).to.equal(true);
+      reader.socket.destroy();
+    });
+
+    // An answer built before its turn holds its header block and body while it waits behind the others: a client
+    // pipelining deep gets at most MAX_PIPELINED of its requests worked on at once, the next as one is over.
+    it("works on at most 32 of a connection's pipelined reads at once, and answers all 40 in order", async () => {
+      let store: FaultyRepository | undefined;
+      running = await startService(
+        { CACHE_TTL_MS: '0' },
+        {
+          overrides: {
+            underLayers: (below) => {
+              store = new FaultyRepository(below.repository, below.feed);
+              return { repository: store, feed: store };
+            },
+          },
+        },
+      );
+      store!.behaviour = 'stall';
+      const before = store!.calls;
+      // Forty ids the store has no record of: forty reads of the store (reads of one id at once would share one).
+      const ids = Array.from({ length: 40 }, (_, i) => `no-such-${i}`);
+      const reader = await rawConnection(running.url);
+      reader.socket.write(ids.map((id) => good(`/integrations/${id}`)).join(''));
+      await waitFor('32 reads at the store', () => store!.calls - before === MAX_PIPELINED);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(store!.calls - before, 'reads begun while 32 are not over').to.equal(MAX_PIPELINED);
+      store!.recover();
+      await waitFor('40 answers', () => wholeAnswers(reader.received()).length === 40);
+      const answers = wholeAnswers(reader.received());
+      expect(answers.map((answer) => answer.status)).to.deep.equal(ids.map(() => 404));
+      expect(answers.map((answer) => /no-such-\d+/.exec(answer.body)?.[0])).to.deep.equal(ids);
+      expect(store!.calls - before).to.equal(40);
       reader.socket.destroy();
     });
 

@@ -131,11 +131,14 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         req.socket.destroy();
         return;
       }
-      try {
-        frame(req, res, proceed);
-      } catch (error) {
-        answerError(error, req, res);
-      }
+      tracker.admit(req.socket, () => {
+        if (req.socket.destroyed) return;
+        try {
+          frame(req, res, proceed);
+        } catch (error) {
+          answerError(error, req, res);
+        }
+      });
     };
   };
   const onClientError = (error: Error & { code?: string }, socket: Duplex): void => {

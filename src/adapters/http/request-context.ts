@@ -212,6 +212,8 @@ export class RequestTracker {
   private readonly unfinished = new ConnectionSlot<number>('requests not over');
   // Connections with MAX_PIPELINED requests not over, to be looked at again after STUCK_PIPELINE_MS.
   private readonly watched = new ConnectionSlot<true>('watched for a stuck pipeline');
+  // Requests of a connection that arrived while it had MAX_PIPELINED not over, in order, with what starts each.
+  private readonly waiting = new ConnectionSlot<(() => void)[]>('requests waiting for their turn');
 
   constructor(
     private readonly logger: Logger,
@@ -226,6 +228,7 @@ export class RequestTracker {
       const socket = this.req.socket;
       if (tracker.inFlight.get(socket) === this) tracker.inFlight.set(socket, undefined);
       tracker.unfinished.set(socket, tracker.unfinished.get(socket)! - 1);
+      tracker.waiting.get(socket)?.shift()?.();
       tracker.record({
         observation: observationOf(this.req, this, durationMs / 1e3),
         url: requestTarget(this.req),
@@ -277,6 +280,24 @@ export class RequestTracker {
    */
   flooding(socket: { writableNeedDrain: boolean }): boolean {
     return socket.writableNeedDrain && this.pipelinedDeep(socket);
+  }
+
+  /**
+   * Starts a request now, or, while its connection has MAX_PIPELINED requests not over, once one of them is: Node
+   * would only queue its answer behind theirs, and an answer built early holds its memory (the header block, the
+   * body) for as long as it waits. Requests waiting on a connection that goes away are never started.
+   */
+  admit(socket: HttpRequest['socket'], start: () => void): void {
+    if (!this.pipelinedDeep(socket)) {
+      start();
+      return;
+    }
+    let waiting = this.waiting.get(socket);
+    if (waiting === undefined) {
+      waiting = [];
+      this.waiting.set(socket, waiting);
+    }
+    waiting.push(start);
   }
 
   /** True when a connection has MAX_PIPELINED requests dispatched and not over. */
