@@ -16,8 +16,14 @@ const REQUESTS = Number(process.env.FLOOD_REQUESTS ?? 3_000);
 const HOLD_MS = Number(process.env.FLOOD_HOLD_MS ?? 3_000);
 const TOKEN = 'flood-read-token-0123456789abcdef';
 
-const peakMiB = (child: ChildProcess): number =>
-  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+/** The server's peak RSS so far (VmHWM), or undefined once it has exited. */
+function peakMiB(child: ChildProcess): number | undefined {
+  try {
+    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+  } catch {
+    return undefined;
+  }
+}
 
 async function healthz(port: number): Promise<boolean> {
   return fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(250) }).then(
@@ -36,8 +42,17 @@ async function flood(
   const child = spawn(process.execPath, command, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // A server that dies is reported, not waited for: its last words (V8's out-of-memory report) say why.
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
+  let exited: string | undefined;
+  child.on('exit', (code, signal) => {
+    const outOfMemory = /heap out of memory/.test(stderr) ? ', out of memory' : '';
+    exited = `exited (${signal ?? `code ${code}`}${outOfMemory})`;
+  });
+  let peak = 0;
   try {
     for (let i = 0; i < 100 && !(await healthz(port)); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     const request = `GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization}\r\n`.repeat(REQUESTS);
@@ -49,10 +64,12 @@ async function flood(
         socket.write(request);
         return socket;
       });
-    /** Asks /healthz every 250 ms from `since`: seconds until it answered. */
+    /** Asks /healthz every 250 ms from `since`: seconds until it answered (the peak RSS read meanwhile). */
     const untilHealthy = async (since: number): Promise<string> => {
       while (performance.now() - since < 60_000) {
         await new Promise((resolve) => setTimeout(resolve, 250));
+        peak = Math.max(peak, peakMiB(child) ?? 0);
+        if (exited !== undefined) return exited;
         if (await healthz(port)) return `${((performance.now() - since) / 1000).toFixed(1)} s`;
       }
       return 'not within 60 s';
@@ -63,8 +80,8 @@ async function flood(
     sockets = send();
     await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
     for (const socket of sockets) socket.destroy();
-    const after = await untilHealthy(performance.now());
-    console.log(`| ${name} | ${peakMiB(child).toFixed(0)} | ${during} | ${after} |`);
+    const after = exited ?? (await untilHealthy(performance.now()));
+    console.log(`| ${name} | ${Math.max(peak, peakMiB(child) ?? 0).toFixed(0)} | ${during} | ${after} |`);
   } finally {
     child.kill('SIGKILL');
   }
