@@ -1,7 +1,8 @@
 // The HTTP adapter assembled: the route table, Express built from it, and Node's request listener. Every request
 // first goes through the frame (request id, log line, metrics, security headers, draining, CORS) — the one
 // place a per-request step is added — then to the direct read when it is the GET of a route marked `direct` (the
-// bot runtime's read of one record, the admin UI's list), else to Express. Built from use cases and a few callbacks: it knows nothing of configuration or stores.
+// bot runtime's read of one record, the admin UI's list), else to Express. Built from use cases and a few
+// callbacks: it knows nothing of configuration or stores.
 import { IncomingMessage, STATUS_CODES, ServerResponse, type RequestListener } from 'node:http';
 import type { Duplex } from 'node:stream';
 import cors from 'cors';
