@@ -419,15 +419,15 @@ async function main(): Promise<void> {
       const errors = figures.reduce((sum, f) => sum + f.errors, 0);
       console.log(
         `| ${server.name} | ${fmt(medianOf(figures, 'rps'))} | ${fmt(medianOf(figures, 'p50'), 2)} | ` +
-          `${fmt(medianOf(figures, 'p99'), 2)} | ${fmt(medianOf(figures, 'cpuUs'), 1)} | ${fmt(rssMiB(server.child), 1)} | ` +
-          `${errors} |`,
+          `${fmt(medianOf(figures, 'p99'), 2)} | ${fmt(medianOf(figures, 'cpuUs'), 1)} | ` +
+          `${fmt(rssMiB(server.child), 1)} | ${errors} |`,
       );
     }
     printRounds(runs);
     console.log("\nRatios: the median of the rounds' ratios / the ratio of the medians.\n");
     console.log(
-      "| server | req/s ÷ bare node:http | p99 ÷ bare node:http | bare node:http's CPU per request ÷ its | req/s ÷ " +
-        'bare Express | p99 ÷ bare Express | req/s ÷ FastAPI | p99 ÷ FastAPI |',
+      "| server | req/s ÷ bare node:http | p99 ÷ bare node:http | bare node:http's CPU per request ÷ its " +
+        '| req/s ÷ bare Express | p99 ÷ bare Express | req/s ÷ FastAPI | p99 ÷ FastAPI |',
     );
     console.log('|---|---|---|---|---|---|---|---|');
     for (const server of [production, defaults, control]) {
