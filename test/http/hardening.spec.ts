@@ -466,6 +466,11 @@ describe('hardening', () => {
       expect(answers.map((answer) => answer.status)).to.deep.equal(ids.map(() => 404));
       expect(answers.map((answer) => /no-such-\d+/.exec(answer.body)?.[0])).to.deep.equal(ids);
       expect(store!.calls - before).to.equal(40);
+      // The eight that waited were over only after the stall: their log lines count the wait.
+      const lines = running.logs().filter((line) => line.msg === 'request' && String(line.path).includes('no-such-'));
+      const waited = lines.filter((line) => /no-such-(3[2-9])$/.test(String(line.path)));
+      expect(waited).to.have.length(8);
+      for (const line of waited) expect(line.durationMs as number).to.be.at.least(200);
       reader.socket.destroy();
     });
 

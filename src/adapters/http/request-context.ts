@@ -213,7 +213,11 @@ export class RequestTracker {
   // Connections with MAX_PIPELINED requests not over, to be looked at again after STUCK_PIPELINE_MS.
   private readonly watched = new ConnectionSlot<true>('watched for a stuck pipeline');
   // Requests of a connection that arrived while it had MAX_PIPELINED not over, in order, with what starts each.
-  private readonly waiting = new ConnectionSlot<(() => void)[]>('requests waiting for their turn');
+  private readonly waiting = new ConnectionSlot<{ start: () => void; arrived: number }[]>(
+    'requests waiting their turn',
+  );
+  // While a waiting request starts: when it arrived, so its duration counts its wait.
+  private arrived: number | undefined = undefined;
 
   constructor(
     private readonly logger: Logger,
@@ -228,7 +232,15 @@ export class RequestTracker {
       const socket = this.req.socket;
       if (tracker.inFlight.get(socket) === this) tracker.inFlight.set(socket, undefined);
       tracker.unfinished.set(socket, tracker.unfinished.get(socket)! - 1);
-      tracker.waiting.get(socket)?.shift()?.();
+      const next = tracker.waiting.get(socket)?.shift();
+      if (next !== undefined) {
+        tracker.arrived = next.arrived;
+        try {
+          next.start();
+        } finally {
+          tracker.arrived = undefined;
+        }
+      }
       tracker.record({
         observation: observationOf(this.req, this, durationMs / 1e3),
         url: requestTarget(this.req),
@@ -244,7 +256,7 @@ export class RequestTracker {
   track(req: HttpRequest, res: HttpResponse, frame: readonly string[]): void {
     const locals = new RequestLocals();
     res.locals = locals;
-    locals.started = performance.now();
+    locals.started = this.arrived ?? performance.now();
     locals.requestId = nextRequestId();
     const incoming = req.headers['x-request-id'];
     if (typeof incoming === 'string' && CLIENT_REQUEST_ID.test(incoming)) locals.clientRequestId = incoming;
@@ -297,7 +309,7 @@ export class RequestTracker {
       waiting = [];
       this.waiting.set(socket, waiting);
     }
-    waiting.push(start);
+    waiting.push({ start, arrived: performance.now() });
   }
 
   /** True when a connection has MAX_PIPELINED requests dispatched and not over. */
