@@ -6,7 +6,7 @@ import { MESSAGE } from 'triple-beam';
 import winston from 'winston';
 import type { LogFields, Logger } from '../application/logger.port';
 import type { LogLevel } from './config';
-import { REDACTED, isSecretKey, redact, redactString } from './redact';
+import { redactField, redactString } from './redact';
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
@@ -33,7 +33,7 @@ const jsonLine = winston.format((info) => {
   };
   if (fields !== undefined) {
     for (const name of Object.keys(fields)) {
-      if (!OWN_KEYS.has(name)) line[name] = isSecretKey(name) ? REDACTED : redact(fields[name], 1);
+      if (!OWN_KEYS.has(name)) line[name] = redactField(name, fields[name]);
     }
   }
   let text: string;

@@ -44,8 +44,11 @@ export function redact(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   if (value instanceof Date) return value.toISOString();
   const out: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(value)) {
-    out[key] = isSecretKey(key) ? REDACTED : redact(child, depth + 1);
-  }
+  for (const [key, child] of Object.entries(value)) out[key] = redactField(key, child, depth + 1);
   return out;
+}
+
+/** A field's value as a log may show it: never under a secret key's name, else redacted all the way down. */
+export function redactField(key: string, value: unknown, depth = 1): unknown {
+  return isSecretKey(key) ? REDACTED : redact(value, depth);
 }
