@@ -124,6 +124,14 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       applyFrame(res);
       app(req, res);
     };
+    // A request's work from the frame on, one function for every request.
+    const start = (req: HttpRequest, res: HttpResponse): void => {
+      try {
+        frame(req, res, proceed);
+      } catch (error) {
+        answerError(error, req, res);
+      }
+    };
     return (req, plain) => {
       const res = plain as HttpResponse;
       // A client that sends on after a Connection: close answer, or sends and never reads, is cut: Node would
@@ -132,14 +140,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         req.socket.destroy();
         return;
       }
-      tracker.admit(req.socket, () => {
-        if (req.socket.destroyed) return;
-        try {
-          frame(req, res, proceed);
-        } catch (error) {
-          answerError(error, req, res);
-        }
-      });
+      tracker.admit(req, res, start);
     };
   };
   const onClientError = (error: Error & { code?: string }, socket: Duplex): void => {

@@ -153,6 +153,14 @@ export function applyFrame(res: HttpResponse): void {
   res.setHeader('X-Request-Id', locals.requestId);
 }
 
+/** A request waiting for its turn on its connection (RequestTracker.admit): what starts it, and when it arrived. */
+interface Waiting {
+  req: HttpRequest;
+  res: HttpResponse;
+  start: (req: HttpRequest, res: HttpResponse) => void;
+  arrived: number;
+}
+
 /** A finished request, as its log line and its observation need it. */
 interface Finished {
   observation: RequestObservation;
@@ -213,9 +221,7 @@ export class RequestTracker {
   // Connections with MAX_PIPELINED requests not over, to be looked at again after STUCK_PIPELINE_MS.
   private readonly watched = new ConnectionSlot<true>('watched for a stuck pipeline');
   // Requests of a connection that arrived while it had MAX_PIPELINED not over, in order, with what starts each.
-  private readonly waiting = new ConnectionSlot<{ start: () => void; arrived: number }[]>(
-    'requests waiting their turn',
-  );
+  private readonly waiting = new ConnectionSlot<Waiting[]>('requests waiting their turn');
   // While a waiting request starts: when it arrived, so its duration counts its wait.
   private arrived: number | undefined = undefined;
 
@@ -233,10 +239,11 @@ export class RequestTracker {
       if (tracker.inFlight.get(socket) === this) tracker.inFlight.set(socket, undefined);
       tracker.unfinished.set(socket, tracker.unfinished.get(socket)! - 1);
       const next = tracker.waiting.get(socket)?.shift();
-      if (next !== undefined) {
+      // Never started on a connection that went away.
+      if (next !== undefined && !socket.destroyed) {
         tracker.arrived = next.arrived;
         try {
-          next.start();
+          next.start(next.req, next.res);
         } finally {
           tracker.arrived = undefined;
         }
@@ -299,9 +306,10 @@ export class RequestTracker {
    * would only queue its answer behind theirs, and an answer built early holds its memory (the header block, the
    * body) for as long as it waits. Requests waiting on a connection that goes away are never started.
    */
-  admit(socket: HttpRequest['socket'], start: () => void): void {
+  admit(req: HttpRequest, res: HttpResponse, start: (req: HttpRequest, res: HttpResponse) => void): void {
+    const socket = req.socket;
     if (!this.pipelinedDeep(socket)) {
-      start();
+      start(req, res);
       return;
     }
     let waiting = this.waiting.get(socket);
@@ -309,7 +317,7 @@ export class RequestTracker {
       waiting = [];
       this.waiting.set(socket, waiting);
     }
-    waiting.push({ start, arrived: performance.now() });
+    waiting.push({ req, res, start, arrived: performance.now() });
   }
 
   /** True when a connection has MAX_PIPELINED requests dispatched and not over. */
