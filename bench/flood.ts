@@ -5,25 +5,15 @@
 // until it answered. The second time the flood's clients go away after HOLD_MS (their connections closed): how
 // long after that until /healthz answered. Printed: both, and the server's peak RSS (VmHWM) over both.
 // Bounded: each flood is 600,000 requests, each wait 60 s at most.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import path from 'node:path';
-import { ROOT, SERVICE_NODE_OPTIONS, ensureBuilt, freePort } from '../test/support/process';
+import { ROOT, SERVICE_NODE_OPTIONS, ensureBuilt, freePort, peakRssMiB } from '../test/support/process';
 
 const CONNECTIONS = Number(process.env.FLOOD_CONNECTIONS ?? 200);
 const REQUESTS = Number(process.env.FLOOD_REQUESTS ?? 3_000);
 const HOLD_MS = Number(process.env.FLOOD_HOLD_MS ?? 3_000);
 const TOKEN = 'flood-read-token-0123456789abcdef';
-
-/** The server's peak RSS so far (VmHWM), or undefined once it has exited. */
-function peakMiB(child: ChildProcess): number | undefined {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
-  } catch {
-    return undefined;
-  }
-}
 
 async function healthz(port: number): Promise<boolean> {
   return fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(250) }).then(
@@ -68,7 +58,7 @@ async function flood(
     const untilHealthy = async (since: number): Promise<string> => {
       while (performance.now() - since < 60_000) {
         await new Promise((resolve) => setTimeout(resolve, 250));
-        peak = Math.max(peak, peakMiB(child) ?? 0);
+        peak = Math.max(peak, peakRssMiB(child.pid!) ?? 0);
         if (exited !== undefined) return exited;
         if (await healthz(port)) return `${((performance.now() - since) / 1000).toFixed(1)} s`;
       }
@@ -81,7 +71,7 @@ async function flood(
     await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
     for (const socket of sockets) socket.destroy();
     const after = exited ?? (await untilHealthy(performance.now()));
-    console.log(`| ${name} | ${Math.max(peak, peakMiB(child) ?? 0).toFixed(0)} | ${during} | ${after} |`);
+    console.log(`| ${name} | ${Math.max(peak, peakRssMiB(child.pid!) ?? 0).toFixed(0)} | ${during} | ${after} |`);
   } finally {
     child.kill('SIGKILL');
   }

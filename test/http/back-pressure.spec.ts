@@ -2,11 +2,10 @@
 // service hold every answer in memory: Node stops reading a connection whose answers are not taken, and the
 // service must leave that back-pressure in place. The service runs in its own process, as operators run it, and
 // its peak memory is read from /proc after the flood.
-import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { expect } from 'chai';
 import request from 'supertest';
-import { freePort, spawnService, type SpawnedService } from '../support/process';
+import { freePort, peakRssMiB, spawnService, type SpawnedService } from '../support/process';
 import { waitFor } from '../support/wait';
 
 // A quarter of the issue's attack (200 x 3,000), so the suite's other tests running beside it cannot decide the
@@ -16,9 +15,6 @@ const REQUESTS_PER_CONNECTION = 2_000;
 // The Kubernetes manifest's memory limit (ops/k8s/deployment.yaml).
 const LIMIT_MIB = 256;
 const READ = 'pressure-read-token-0123456789';
-
-const peakRssMiB = (pid: number): number =>
-  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 (process.platform === 'linux' ? describe : describe.skip)('pipelined reads whose answers are never read', function () {
   this.timeout(60_000);

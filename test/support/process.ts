@@ -106,3 +106,14 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** A process's peak RSS so far (VmHWM, Linux), in MiB; undefined once it has exited. */
+export function peakRssMiB(pid: number): number | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024;
+}
