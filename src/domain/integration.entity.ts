@@ -111,7 +111,7 @@ export class Integration {
 
   /** The writable fields whose value differs from `other`'s. */
   changedSince(other: Integration): string[] {
-    return WRITABLE_FIELD_NAMES.filter((field) => JSON.stringify(this[field]) !== JSON.stringify(other[field]));
+    return WRITABLE_FIELD_NAMES.filter((field) => !sameValue(this[field], other[field]));
   }
 
   /** The writable fields alone (an optional field this record lacks is left out). */
@@ -141,6 +141,12 @@ export class Integration {
       updatedAt: this.updatedAt.toISOString(),
     };
   }
+}
+
+/** Equal as JSON: the same primitive, or objects (settings) whose JSON texts are equal. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  return typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b);
 }
 
 // Values this module froze all the way down: entities share them instead of copying them again.
