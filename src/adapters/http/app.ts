@@ -179,7 +179,8 @@ type Frame = (req: HttpRequest, res: HttpResponse, proceed: Proceed) => void;
 
 /**
  * What every request gets, on both paths: its context (id, log line, metrics), the security headers, `Connection:
- * close` while draining, and CORS. The headers are one block, made once per kind (CORS or not, draining or not).
+ * close` while draining, and CORS. The headers are one block, made once per kind (CORS or not, draining or not) and,
+ * for a browser's request, once per Origin.
  */
 function createFrame(options: HttpAppOptions, tracker: RequestTracker): Frame {
   const security = securityHeaders(API_HELMET);
@@ -193,28 +194,67 @@ function createFrame(options: HttpAppOptions, tracker: RequestTracker): Frame {
     varyClosing: [...security, 'Vary', 'Origin', 'Connection', 'close'],
   };
   // No origin configured: no CORS at all, so a browser lets no other origin read, and no preflight passes.
-  const corsHandler = withCors
-    ? cors({
-        origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
-        methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'OPTIONS'],
-        allowedHeaders: ['Content-Type', 'Authorization', 'If-Match', 'If-None-Match', 'X-Request-Id'],
-        exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After', 'Location', 'Unreadable-Integrations'],
-        maxAge: 600,
-      })
-    : undefined;
+  if (!withCors) {
+    return (req, res, proceed) => {
+      tracker.track(req, res, draining() ? blocks.closing : blocks.plain);
+      proceed(req, res);
+    };
+  }
+  const corsHandler = cors({
+    origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
+    methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'OPTIONS'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'If-Match', 'If-None-Match', 'X-Request-Id'],
+    exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After', 'Location', 'Unreadable-Integrations'],
+    maxAge: 600,
+  });
+  const browserBlocks = new BrowserBlocks(corsHandler, blocks.plain, blocks.closing);
   return (req, res, proceed) => {
     const closing = draining();
-    const vary = withCors && req.headers.origin === undefined;
-    tracker.track(
-      req,
-      res,
-      vary ? (closing ? blocks.varyClosing : blocks.vary) : closing ? blocks.closing : blocks.plain,
-    );
-    if (corsHandler === undefined || req.headers.origin === undefined) return proceed(req, res);
-    // The cors package sets its headers one by one: the frame's go on first.
+    const origin = req.headers.origin;
+    if (origin === undefined) {
+      tracker.track(req, res, closing ? blocks.varyClosing : blocks.vary);
+      return proceed(req, res);
+    }
+    const block = req.method === 'OPTIONS' ? undefined : browserBlocks.for(origin, closing);
+    if (block !== undefined) {
+      tracker.track(req, res, block);
+      return proceed(req, res);
+    }
+    // A preflight, or an origin past those remembered: the cors package sets its headers one by one, the frame's
+    // go on first.
+    tracker.track(req, res, closing ? blocks.closing : blocks.plain);
     applyFrame(res);
     corsHandler(req, res, (error?: unknown) => proceed(req, res, error));
   };
+}
+
+/**
+ * The frame's block for a browser's request that is not a preflight: the cors package's headers for such a request
+ * depend on its Origin alone (allowed or not, and which), so they are recorded once per Origin, as the package sets
+ * them, and written with the frame's in one block instead of being set one by one on every response. Origins are
+ * the client's to choose: past MAX_ORIGINS remembered, the package runs on the request itself.
+ */
+class BrowserBlocks {
+  static readonly MAX_ORIGINS = 64;
+  private readonly known = new Map<string, { open: readonly string[]; closing: readonly string[] }>();
+
+  constructor(
+    private readonly corsHandler: RequestHandler,
+    private readonly open: readonly string[],
+    private readonly closing: readonly string[],
+  ) {}
+
+  for(origin: string, closing: boolean): readonly string[] | undefined {
+    let blocks = this.known.get(origin);
+    if (blocks === undefined) {
+      if (this.known.size >= BrowserBlocks.MAX_ORIGINS) return undefined;
+      const recorded = headersSetBy(this.corsHandler, { method: 'GET', headers: { origin } });
+      if (recorded.removed.length > 0) throw new Error('cors removed a header: BrowserBlocks needs revisiting');
+      blocks = { open: [...this.open, ...recorded.set], closing: [...this.closing, ...recorded.set] };
+      this.known.set(origin, blocks);
+    }
+    return closing ? blocks.closing : blocks.open;
+  }
 }
 
 // Writes take JSON only: what the document says, and what a plain HTML form cannot send without a preflight.
@@ -246,28 +286,39 @@ const API_HELMET: HelmetOptions = {
  * here and copied onto every response, instead of running its dozen middleware functions per request.
  */
 function securityHeaders(options?: HelmetOptions): string[] {
+  const { set, removed } = headersSetBy(helmet(options) as RequestHandler, { headers: {}, method: 'GET' });
+  // helmet 8 sets its headers the same for every request and removes only X-Powered-By (which this service never
+  // sends); refuse to start should that change.
+  if (removed.some((name) => name.toLowerCase() !== 'x-powered-by')) {
+    throw new Error('helmet removes headers: securityHeaders() needs revisiting');
+  }
+  return set;
+}
+
+/**
+ * The headers a middleware sets (name, value, …) and removes for a request like `req`, run once against a recorder
+ * of them. Throws when it does not finish synchronously: it then depends on more than the request, and must run on
+ * each.
+ */
+function headersSetBy(middleware: RequestHandler, req: object): { set: string[]; removed: string[] } {
   const headers = new Map<string, string>();
   const removed: string[] = [];
   let synchronous = false;
   const recorder = {
     setHeader: (name: string, value: string) => headers.set(name, value),
+    getHeader: (name: string) => headers.get(name),
     removeHeader: (name: string) => removed.push(name),
-    getHeader: () => undefined,
   };
-  const middleware = helmet(options);
   middleware(
-    { headers: {}, method: 'GET' } as never,
+    req as never,
     recorder as never,
     ((error?: unknown) => {
       synchronous = error === undefined;
     }) as never,
   );
-  // helmet 8 sets its headers synchronously, the same for every request, and removes only X-Powered-By (which this
-  // service never sends); refuse to start should that change.
-  if (!synchronous || removed.some((name) => name.toLowerCase() !== 'x-powered-by')) {
-    throw new Error('helmet no longer sets static headers synchronously: securityHeaders() needs revisiting');
-  }
-  return [...headers].flat();
+  if (!synchronous)
+    throw new Error('a header middleware no longer finishes synchronously: its recording needs revisiting');
+  return { set: [...headers].flat(), removed };
 }
 
 /**
