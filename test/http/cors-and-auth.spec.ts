@@ -71,42 +71,46 @@ describe('CORS', () => {
     expect(res.headers['access-control-allow-origin']).to.equal('*');
   });
 
-  it('answers an origin with the same headers whether its CORS headers were remembered or worked out per request', async () => {
-    // The first 64 origins a replica sees have the cors package's headers remembered; any later one gets the package
-    // run on its request. A browser must not tell the two apart.
-    const origins = [ADMIN_UI, 'https://ops.example.com', 'https://evil.example', 'null'];
-    const answers = async (service: RunningService, origin: string): Promise<string[][]> => {
-      const exchanges = [
-        request(service.url).get('/admin/integrations/'),
-        request(service.url).get('/integrations/facebook'),
-        request(service.url).get('/admin/integrations/nope'),
-        request(service.url).put('/admin/integrations/chat_widget').send({ name: 'Chat', description: origin }),
-        request(service.url)
-          .patch('/admin/integrations/chat_widget')
-          .send({ description: 'x'.repeat(70_000) }),
-      ];
-      const sent = await Promise.all(exchanges.map((exchange) => exchange.set('Origin', origin)));
-      // Everything but what differs between any two answers (their date, id, and the record's version and times).
-      return sent.map((res) =>
-        Object.entries(res.headers as Record<string, string>)
-          .filter(([name]) => !['date', 'x-request-id', 'etag', 'content-length'].includes(name))
-          .map(([name, value]) => `${res.status} ${name}: ${value}`)
-          .sort(),
-      );
-    };
-    const env = { CORS_ORIGINS: `${ADMIN_UI},https://ops.example.com` };
-    running = await startService(env);
-    const remembered = await Promise.all(origins.map((origin) => answers(running, origin)));
-    await running.stop();
+  for (const corsOrigins of [`${ADMIN_UI},https://ops.example.com`, '*']) {
+    it(`answers an origin the same whether its CORS headers were remembered or worked out (CORS_ORIGINS=${corsOrigins})`, async () => {
+      // The configured origins and the first 64 others a replica sees have the cors package's headers remembered; any
+      // later one gets the package run on its request. A browser must not tell the two apart.
+      const origins = [ADMIN_UI, 'https://ops.example.com', 'https://evil.example', 'null'];
+      const answers = async (service: RunningService, origin: string): Promise<string[][]> => {
+        const exchanges = [
+          request(service.url).get('/admin/integrations/'),
+          request(service.url).get('/integrations/facebook'),
+          request(service.url).get('/admin/integrations/nope'),
+          request(service.url).put('/admin/integrations/chat_widget').send({ name: 'Chat', description: origin }),
+          request(service.url)
+            .patch('/admin/integrations/chat_widget')
+            .send({ description: 'x'.repeat(70_000) }),
+        ];
+        const sent = await Promise.all(exchanges.map((exchange) => exchange.set('Origin', origin)));
+        // Everything but what differs between any two answers (their date, id, and the record's version and times).
+        return sent.map((res) =>
+          Object.entries(res.headers as Record<string, string>)
+            .filter(([name]) => !['date', 'x-request-id', 'etag', 'content-length'].includes(name))
+            .map(([name, value]) => `${res.status} ${name}: ${value}`)
+            .sort(),
+        );
+      };
+      const env = { CORS_ORIGINS: corsOrigins };
+      running = await startService(env);
+      const remembered = await Promise.all(origins.map((origin) => answers(running, origin)));
+      await running.stop();
 
-    running = await startService(env);
-    for (let i = 0; i < 64; i += 1) await request(running.url).get('/healthz').set('Origin', `https://o${i}.example`);
-    const perRequest = await Promise.all(origins.map((origin) => answers(running, origin)));
+      running = await startService(env);
+      for (let i = 0; i < 64; i += 1) await request(running.url).get('/healthz').set('Origin', `https://o${i}.example`);
+      const late = await Promise.all(origins.map((origin) => answers(running, origin)));
 
-    expect(perRequest).to.deep.equal(remembered);
-    expect(remembered[0]![0]).to.include(`200 access-control-allow-origin: ${ADMIN_UI}`);
-    expect(remembered[2]![0]).to.not.satisfy((lines: string[]) => lines.some((l) => l.includes('allow-origin')));
-  });
+      expect(late).to.deep.equal(remembered);
+      const allowOrigin = corsOrigins === '*' ? '*' : ADMIN_UI;
+      expect(remembered[0]![0]).to.include(`200 access-control-allow-origin: ${allowOrigin}`);
+      const evilAllowed = remembered[2]![0]!.some((line) => line.includes('allow-origin'));
+      expect(evilAllowed).to.equal(corsOrigins === '*');
+    });
+  }
 });
 
 describe('bearer tokens (ADMIN_TOKENS, READ_TOKENS)', () => {

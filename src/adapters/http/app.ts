@@ -207,7 +207,7 @@ function createFrame(options: HttpAppOptions, tracker: RequestTracker): Frame {
     exposedHeaders: ['ETag', 'X-Request-Id', 'Retry-After', 'Location', 'Unreadable-Integrations'],
     maxAge: 600,
   });
-  const browserBlocks = new BrowserBlocks(corsHandler, blocks.plain, blocks.closing);
+  const browserBlocks = new BrowserBlocks(corsHandler, blocks.plain, blocks.closing, options.corsOrigins);
   return (req, res, proceed) => {
     const closing = draining();
     const origin = req.headers.origin;
@@ -232,7 +232,8 @@ function createFrame(options: HttpAppOptions, tracker: RequestTracker): Frame {
  * The frame's block for a browser's request that is not a preflight: the cors package's headers for such a request
  * depend on its Origin alone (allowed or not, and which), so they are recorded once per Origin, as the package sets
  * them, and written with the frame's in one block instead of being set one by one on every response. Origins are
- * the client's to choose: past MAX_ORIGINS remembered, the package runs on the request itself.
+ * the client's to choose: the configured ones are remembered from the start, others as they come until MAX_ORIGINS
+ * are; past that the package runs on the request itself.
  */
 class BrowserBlocks {
   static readonly MAX_ORIGINS = 64;
@@ -242,7 +243,10 @@ class BrowserBlocks {
     private readonly corsHandler: RequestHandler,
     private readonly open: readonly string[],
     private readonly closing: readonly string[],
-  ) {}
+    configured: readonly string[],
+  ) {
+    for (const origin of configured) if (origin !== '*') this.for(origin, false);
+  }
 
   for(origin: string, closing: boolean): readonly string[] | undefined {
     let blocks = this.known.get(origin);
