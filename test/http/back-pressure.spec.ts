@@ -2,6 +2,9 @@
 // service hold every answer in memory: Node stops reading a connection whose answers are not taken, and the
 // service must leave that back-pressure in place. The service runs in its own process, as operators run it, and
 // its peak memory is read from /proc after the flood.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { expect } from 'chai';
 import request from 'supertest';
@@ -86,4 +89,22 @@ const READ = 'pressure-read-token-0123456789';
       expect(peakRssMiB(service.child.pid!), 'peak RSS (MiB)').to.be.below(LIMIT_MIB);
     });
   }
+});
+
+(process.platform === 'linux' ? describe : describe.skip)('the peak memory floods are held to (peakRssMiB)', () => {
+  it('is read from a running process, and is none once the process has exited, reaped or not', async () => {
+    expect(peakRssMiB(process.pid)).to.be.above(1);
+    // bash starts a short sleep, then becomes a long one that never reaps it: a zombie while the long one runs (a
+    // server the flood killed, before its parent has waited for it).
+    const parent = spawn('bash', ['-c', 'sleep 0.05 & echo $!; exec sleep 10']);
+    const [printed] = (await once(parent.stdout, 'data')) as [Buffer];
+    const pid = Number(printed.toString().trim());
+    await waitFor('the short sleep to exit unreaped', () =>
+      /State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8')),
+    );
+    expect(peakRssMiB(pid)).to.equal(undefined);
+    parent.kill('SIGKILL');
+    await once(parent, 'exit');
+    expect(peakRssMiB(parent.pid!)).to.equal(undefined);
+  });
 });

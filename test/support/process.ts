@@ -107,7 +107,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A process's peak RSS so far (VmHWM, Linux), in MiB; undefined once it has exited. */
+/** A process's peak RSS so far (VmHWM, Linux), in MiB; undefined once it has exited (gone, or a zombie, whose
+ * status has no memory lines). */
 export function peakRssMiB(pid: number): number | undefined {
   let status: string;
   try {
@@ -115,5 +116,6 @@ export function peakRssMiB(pid: number): number | undefined {
   } catch {
     return undefined;
   }
-  return Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024;
+  const peak = /VmHWM:\s+(\d+)/.exec(status);
+  return peak === null ? undefined : Number(peak[1]) / 1024;
 }
