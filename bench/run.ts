@@ -26,7 +26,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { SERVICE_NODE_OPTIONS } from '../test/support/process';
+import { SERVICE_NODE_OPTIONS, memoryMiB } from '../test/support/process';
 
 const ROOT = path.resolve(__dirname, '..');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -136,13 +136,12 @@ async function start(
 }
 
 function rssMiB(child: ChildProcess): number {
-  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-  const kib = /VmRSS:\s+(\d+)/.exec(status)?.[1];
-  if (kib === undefined)
+  const mib = memoryMiB(child.pid!, 'VmRSS');
+  if (mib === undefined)
     throw new Error(
       `process ${child.pid} has exited (signal ${child.signalCode ?? 'none'}, code ${child.exitCode ?? 'none'})`,
     );
-  return Number(kib) / 1024;
+  return mib;
 }
 
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;

@@ -107,15 +107,20 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A process's peak RSS so far (VmHWM, Linux), in MiB; undefined once it has exited (gone, or a zombie, whose
- * status has no memory lines). */
-export function peakRssMiB(pid: number): number | undefined {
+/**
+ * A memory line of a process's /proc status (Linux), in MiB: `VmRSS` its resident memory now, `VmHWM` its peak so far;
+ * undefined once it has exited (gone, or a zombie, whose status has no memory lines).
+ */
+export function memoryMiB(pid: number, line: 'VmRSS' | 'VmHWM'): number | undefined {
   let status: string;
   try {
     status = readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch {
     return undefined;
   }
-  const peak = /VmHWM:\s+(\d+)/.exec(status);
-  return peak === null ? undefined : Number(peak[1]) / 1024;
+  const kib = new RegExp(`${line}:\\s+(\\d+)`).exec(status);
+  return kib === null ? undefined : Number(kib[1]) / 1024;
 }
+
+/** A process's peak RSS so far (VmHWM), in MiB; undefined once it has exited. */
+export const peakRssMiB = (pid: number): number | undefined => memoryMiB(pid, 'VmHWM');
