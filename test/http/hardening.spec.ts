@@ -6,7 +6,7 @@ import request from 'supertest';
 import { MAX_PIPELINED, ROUTE_NAMES, STUCK_PIPELINE_MS } from '../../src/adapters/http/request-context';
 import { InMemoryIntegrationRepository } from '../../src/adapters/persistence/in-memory-integration.repository';
 import { CachedIntegrationRepository } from '../../src/adapters/persistence/cached-integration.repository';
-import { FaultyRepository } from '../support/faulty-repository';
+import { type FaultyRepository, faultyUnderLayers } from '../support/faulty-repository';
 import { waitFor } from '../support/wait';
 import { theDefaults } from '../support/integration.mother';
 import { startService, type RunningService } from '../support/service';
@@ -418,10 +418,7 @@ describe('hardening', () => {
         { STORE_TIMEOUT_MS: String(STUCK_PIPELINE_MS + 5_000), CACHE_TTL_MS: '0' },
         {
           overrides: {
-            underLayers: (below) => {
-              store = new FaultyRepository(below.repository, below.feed);
-              return { repository: store, feed: store };
-            },
+            underLayers: faultyUnderLayers((made) => (store = made)),
           },
         },
       );
@@ -444,10 +441,7 @@ describe('hardening', () => {
         { CACHE_TTL_MS: '0' },
         {
           overrides: {
-            underLayers: (below) => {
-              store = new FaultyRepository(below.repository, below.feed);
-              return { repository: store, feed: store };
-            },
+            underLayers: faultyUnderLayers((made) => (store = made)),
           },
         },
       );
@@ -494,10 +488,7 @@ describe('hardening', () => {
         { STORE_TIMEOUT_MS: '150', ADMIN_TOKENS: ADMIN_TOKEN, CACHE_TTL_MS: '0' },
         {
           overrides: {
-            underLayers: (below) => {
-              store = new FaultyRepository(below.repository, below.feed);
-              return { repository: store, feed: store };
-            },
+            underLayers: faultyUnderLayers((made) => (store = made)),
             circuitHalfOpenAfterMs: 300,
           },
         },

@@ -15,7 +15,7 @@ import addFormats from 'ajv-formats';
 import type { HttpApp } from '../../src/adapters/http/app';
 import { ListIntegrations } from '../../src/application/list-integrations.use-case';
 import { HTTP_APP } from '../../src/infrastructure/tokens';
-import { FaultyRepository } from '../support/faulty-repository';
+import { type FaultyRepository, faultyUnderLayers } from '../support/faulty-repository';
 import { facebookSettings } from '../support/integration.mother';
 import { ROOT } from '../support/process';
 import { startService, type RunningService } from '../support/service';
@@ -252,10 +252,7 @@ describe('the OpenAPI document', () => {
         { ADMIN_TOKENS: ADMIN, STORE_TIMEOUT_MS: '200', CACHE_TTL_MS: '0', STALE_IF_ERROR_MS: '0' },
         {
           overrides: {
-            underLayers: (below) => {
-              store = new FaultyRepository(below.repository, below.feed);
-              return { repository: store, feed: store };
-            },
+            underLayers: faultyUnderLayers((made) => (store = made)),
           },
         },
       );

@@ -5,6 +5,7 @@ import { StoreUnavailableError } from '../../src/domain/errors';
 import { AroundEachOperation, type StoreOperation } from '../../src/adapters/persistence/around-each-operation';
 import { ChangeListeners, type ChangeFeed, type ChangeListener } from '../../src/adapters/persistence/change-feed';
 import type { IntegrationRepository } from '../../src/application/integration-repository.port';
+import type { ContainerOverrides } from '../../src/infrastructure/container';
 
 export type Behaviour = 'answer' | 'fail' | 'stall';
 
@@ -46,4 +47,15 @@ export class FaultyRepository extends AroundEachOperation implements ChangeFeed 
     if (this.current === 'stall') await new Promise<void>((resolve) => this.stalled.push(resolve));
     return work();
   }
+}
+
+/** The `underLayers` override that puts a FaultyRepository under a service's layers, handed to `keep` once made. */
+export function faultyUnderLayers(
+  keep: (store: FaultyRepository) => void,
+): NonNullable<ContainerOverrides['underLayers']> {
+  return (below) => {
+    const store = new FaultyRepository(below.repository, below.feed);
+    keep(store);
+    return { repository: store, feed: store };
+  };
 }
