@@ -36,6 +36,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 // warm-up outlasts that (docs/benchmarks.md).
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
+// wrk takes whole seconds: each sixth of the soak lasts at least one.
+const SOAK_PART_SECONDS = Math.max(1, Math.round(SOAK_SECONDS / 6));
 const CLIENT_CALLS = Number(process.env.BENCH_CLIENT_CALLS ?? 2_000);
 const TOKEN = 'bench-read-token-0123456789abcdef';
 const ADMIN = 'bench-admin-token-0123456789abcdef';
@@ -197,12 +199,14 @@ end
 
 async function drive(url: string, load: Load, seconds: number): Promise<Figures> {
   if (hasWrk) {
-    const out = spawnSync(
+    const { stdout, stderr } = spawnSync(
       'wrk',
       ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', wrkScript(load), `${url}${load.path}`],
       { encoding: 'utf8' },
-    ).stdout;
-    const [rps, p50, p99, errors, requests] = /RESULT (\S+) (\S+) (\S+) (\S+) (\S+)/.exec(out)!.slice(1).map(Number);
+    );
+    const result = /RESULT (\S+) (\S+) (\S+) (\S+) (\S+)/.exec(stdout);
+    if (result === null) throw new Error(`wrk gave no figures for ${url}${load.path}: ${(stderr || stdout).trim()}`);
+    const [rps, p50, p99, errors, requests] = result.slice(1).map(Number);
     // wrk counts non-2xx/3xx as errors; the distinct-path soak expects its 404s.
     return { rps, p50, p99, errors: load.distinct ? 0 : errors, requests, cpuUs: Number.NaN };
   }
@@ -552,13 +556,13 @@ async function main(): Promise<void> {
       await drive(
         production.url,
         { path: HOT_PATH, headers: production.headers, distinct: `p${part}` },
-        SOAK_SECONDS / 6,
+        SOAK_PART_SECONDS,
       );
       samples.push(rssMiB(production.child));
     }
     console.log(
       `\nRSS of the service (production): ${fmt(idleRss, 1)} MiB at idle; ${fmt(beforeSoak, 1)} MiB after the runs ` +
-        `above; over ${SOAK_SECONDS} s of distinct request ids and distinct unknown paths, after each sixth: ` +
+        `above; over ${SOAK_PART_SECONDS * 6} s of distinct request ids and distinct unknown paths, after each sixth: ` +
         `${samples.map((mib) => fmt(mib, 1)).join(', ')} MiB (first to last sixth: ` +
         `${fmt(samples[5]! - samples[0]!, 1)} MiB; range ` +
         `${fmt(Math.min(...samples), 1)}–${fmt(Math.max(...samples), 1)})`,
