@@ -19,6 +19,7 @@ FROM ${NODE_IMAGE} AS runtime
 # every deployment sets its own (ops/).
 ENV NODE_ENV=production \
     PORT=8090 \
+    PROBE_PORT=8091 \
     HOST=0.0.0.0 \
     ALLOWED_HOSTS=localhost,127.0.0.1
 WORKDIR /app
@@ -29,7 +30,7 @@ COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 8090
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8090) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PROBE_PORT || process.env.PORT || 8090) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node itself is PID 1 and handles SIGTERM/SIGINT: not ready, drain, close the store, exit 0. The command is
 # npm start's (a test holds the two alike).
 CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=16", "dist/main.js"]

@@ -2,6 +2,8 @@
 
 locals {
   port = 8090
+  # The container health check asks here: its connections are accepted apart from the API's.
+  probe_port = 8091
 
   # Non-secret configuration; var.settings overrides any of it.
   settings = merge({
@@ -11,6 +13,7 @@ locals {
     LOG_LEVEL           = "info"
     METRICS_ENABLED     = "true"
     PORT                = tostring(local.port)
+    PROBE_PORT          = tostring(local.probe_port)
     HOST                = "0.0.0.0"
     ALLOWED_HOSTS       = var.allowed_hosts
     AUTH_DISABLED       = "false"
@@ -47,7 +50,7 @@ locals {
       readonlyRootFilesystem = true
       user                   = "1000"
       healthCheck = {
-        command     = ["CMD", "node", "-e", "fetch('http://127.0.0.1:8090/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+        command     = ["CMD", "node", "-e", "fetch('http://127.0.0.1:8091/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
         interval    = 15
         timeout     = 5
         retries     = 3

@@ -19,6 +19,8 @@ export interface Config {
   logLevel: LogLevel;
   metricsEnabled: boolean;
   port: number;
+  /** A second port answering only /healthz and /readyz, for probes; undefined: none. */
+  probePort?: number;
   host: string;
   adminTokens: string[];
   readTokens: string[];
@@ -161,6 +163,8 @@ const SPEC = {
   METRICS_ENABLED: bool({ default: true }),
   // Not 8080 nor 3000: the chatbot's backend and admin UI use those on the same machine.
   PORT: intIn(0, 65535)({ default: 8090 }), // 0: any free port (tests)
+  // Its connections are accepted apart from the API's, so a flood of API connections does not hold a probe back.
+  PROBE_PORT: intIn(0, 65535)({ default: undefined }),
   HOST: host({ default: '127.0.0.1' }), // only this machine, unless the deployment says otherwise
   ALLOWED_HOSTS: hostList({ default: undefined }),
   ADMIN_TOKENS: tokenList({ default: [] }),
@@ -225,6 +229,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     );
   if (encryptionKeys.length === 0 && e.ENCRYPTION_KEY_PREVIOUS.length > 0)
     problems.push('ENCRYPTION_KEY_PREVIOUS: is set without ENCRYPTION_KEY');
+  if (e.PROBE_PORT !== undefined && e.PROBE_PORT !== 0 && e.PROBE_PORT === e.PORT)
+    problems.push(`PROBE_PORT: must differ from PORT (${e.PORT})`);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -236,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     logLevel: e.LOG_LEVEL as LogLevel,
     metricsEnabled: e.METRICS_ENABLED,
     port: e.PORT,
+    probePort: e.PROBE_PORT,
     host: e.HOST,
     adminTokens: e.ADMIN_TOKENS,
     readTokens: e.READ_TOKENS,
@@ -267,6 +274,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     logLevel: config.logLevel,
     metricsEnabled: config.metricsEnabled,
     listen: `${config.host}:${config.port}`,
+    probes: config.probePort === undefined ? 'on the API port' : `${config.host}:${config.probePort} and the API port`,
     auth: hasTokens(config)
       ? `${config.adminTokens.length} admin, ${config.readTokens.length} read, ` +
         `${config.gatewayTokens.length} gateway tokens`

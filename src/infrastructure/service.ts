@@ -37,6 +37,19 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
 
 export const SERVER_LIMITS = Symbol.for('ServerLimits');
 
+/** Connections the probe port keeps at once: the kubelet's and a scraper's need a few. */
+const PROBE_MAX_CONNECTIONS = 64;
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 /** A fault at start that no retry mends: the service says why in one line and exits 1, instead of retrying forever. */
 export class StartupRefusal extends Error {
   constructor(reason: string, options?: { cause?: unknown }) {
@@ -48,6 +61,8 @@ export class StartupRefusal extends Error {
 @injectable()
 export class Service {
   private readonly server: Server;
+  /** The probe port's server (PROBE_PORT), when configured: its own accept queue, which API connections never fill. */
+  private readonly probeServer?: Server;
   private readonly stopping = new AbortController();
   private initialization: Promise<void> = Promise.resolve();
   private stopped?: Promise<void>;
@@ -78,24 +93,46 @@ export class Service {
     );
     this.server.on('clientError', http.onClientError);
     this.server.maxConnections = maxConnections;
+    if (config.probePort !== undefined) {
+      // Node accepts one connection per event-loop turn from each listener: probes on a port of their own are not
+      // queued behind every API connection waiting to be accepted (docs/design.md, "The probe port").
+      this.probeServer = createServer(
+        {
+          requestTimeout: requestTimeoutMs,
+          headersTimeout: headersTimeoutMs,
+          keepAliveTimeout: keepAliveTimeoutMs,
+          connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs, headersTimeoutMs),
+          ...http.serverClasses,
+        },
+        http.probes,
+      );
+      this.probeServer.on('clientError', http.onClientError);
+      this.probeServer.maxConnections = PROBE_MAX_CONNECTIONS;
+    }
   }
 
   /** Listens, and starts bringing the store up in the background; resolves with the bound address. */
   async start(): Promise<AddressInfo> {
     this.logger.info('starting', describeConfig(this.config));
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.config.port, this.config.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(this.server, this.config.port, this.config.host);
+    if (this.probeServer && this.config.probePort !== undefined)
+      await listen(this.probeServer, this.config.probePort, this.config.host);
     const address = this.server.address() as AddressInfo;
-    this.logger.info('listening', { host: address.address, port: address.port, store: this.store.kind });
+    this.logger.info('listening', {
+      host: address.address,
+      port: address.port,
+      probePort: this.probeAddress()?.port,
+      store: this.store.kind,
+    });
     this.initialization = this.initialize();
     // Handled here so a refusal is never an unhandled rejection; callers of whenInitialized() still see it.
     this.initialization.catch(() => undefined);
     return address;
+  }
+
+  /** Where the probe port listens, once started; undefined without PROBE_PORT. */
+  probeAddress(): AddressInfo | undefined {
+    return (this.probeServer?.address() as AddressInfo | null) ?? undefined;
   }
 
   /**
@@ -176,6 +213,13 @@ export class Service {
     await closed;
     clearInterval(reaper);
     clearTimeout(deadline);
+    // Probes are answered (readiness: draining) until the API's last request is over.
+    const probes = this.probeServer;
+    if (probes) {
+      const probesClosed = new Promise<void>((resolve) => probes.close(() => resolve()));
+      probes.closeAllConnections();
+      await probesClosed;
+    }
     if (timedOut) this.logger.warn('grace period over: cut the requests still in flight', { graceMs: grace });
 
     await this.initialization.catch(() => undefined);

@@ -91,6 +91,82 @@ const READ = 'pressure-read-token-0123456789';
   }
 });
 
+describe('the probe port (PROBE_PORT) while the API port is flooded', function () {
+  this.timeout(60_000);
+  let service: SpawnedService;
+  let sockets: Socket[] = [];
+
+  afterEach(async () => {
+    for (const socket of sockets) socket.destroy();
+    sockets = [];
+    service.child.kill('SIGTERM');
+    await service.exited;
+  });
+
+  const start = async (): Promise<{ api: number; probes: number }> => {
+    const [api, probes] = [await freePort(), await freePort()];
+    // Warnings only: the flood's request lines would be the test's own memory.
+    service = spawnService({ PORT: String(api), PROBE_PORT: String(probes), HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
+    return { api, probes };
+  };
+
+  it('answers /healthz and /readyz as the API port does, and nothing else', async () => {
+    const { probes } = await start();
+    const url = `http://127.0.0.1:${probes}`;
+    await waitFor('the probe port to report ready', () =>
+      request(url)
+        .get('/readyz')
+        .then(
+          (res) => res.status === 200,
+          () => false,
+        ),
+    );
+    const healthz = await request(url).get('/healthz').expect(200);
+    expect(healthz.body).to.deep.equal({ status: 'ok' });
+    for (const path of ['/integrations/facebook', '/integrations', '/metrics', '/openapi.json']) {
+      const res = await request(url).get(path).expect(404);
+      expect(res.type, path).to.equal('application/problem+json');
+      expect(res.body.detail, path).to.match(/only \/healthz and \/readyz/);
+    }
+  });
+
+  it('answers a probe before the flood on the API port is worked through', async () => {
+    const { api, probes } = await start();
+    await waitFor('the service to answer', () =>
+      request(`http://127.0.0.1:${probes}`)
+        .get('/healthz')
+        .then(
+          (res) => res.status === 200,
+          () => false,
+        ),
+    );
+    const flood = `GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`.repeat(REQUESTS_PER_CONNECTION);
+    for (let i = 0; i < CONNECTIONS; i += 1) {
+      const socket = connect(api, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.pause(); // never reads an answer
+      socket.write(flood);
+      sockets.push(socket);
+    }
+    // Node accepts one connection per event-loop turn from each listener, and each turn here works through what the
+    // flood's connections delivered: a probe sent to the API port waits behind every flood connection queued before
+    // it; one sent to the probe port waits for its own listener's next turn.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const order: string[] = [];
+    const ask = (port: number, name: string) =>
+      request(`http://127.0.0.1:${port}`)
+        .get('/healthz')
+        .timeout(45_000)
+        .then((res) => {
+          order.push(name);
+          return res.status;
+        });
+    const statuses = await Promise.all([ask(api, 'API port'), ask(probes, 'probe port')]);
+    expect(statuses).to.deep.equal([200, 200]);
+    expect(order).to.deep.equal(['probe port', 'API port']);
+  });
+});
+
 (process.platform === 'linux' ? describe : describe.skip)('the peak memory floods are held to (peakRssMiB)', () => {
   it('is read from a running process, and is none once the process has exited, reaped or not', async () => {
     expect(peakRssMiB(process.pid)).to.be.above(1);

@@ -158,6 +158,17 @@ describe('configuration', () => {
     ]);
   });
 
+  it('takes a probe port apart from the API port, none by default, and refuses one equal to it', () => {
+    expect(loadConfig({}).probePort).to.equal(undefined);
+    expect(loadConfig({ PORT: '8090', PROBE_PORT: '8091' })).to.include({ port: 8090, probePort: 8091 });
+    expect(problems({ PORT: '8090', PROBE_PORT: '8090' })).to.deep.equal(['PROBE_PORT: must differ from PORT (8090)']);
+    expect(problems({ PROBE_PORT: '70000' })).to.deep.equal([
+      'PROBE_PORT: must be a whole number from 0 to 65535 (got "70000")',
+    ]);
+    // Tests run both on free ports.
+    expect(loadConfig({ PORT: '0', PROBE_PORT: '0' })).to.include({ port: 0, probePort: 0 });
+  });
+
   it('refuses placeholder secrets: a token of one repeated character, an all-zero or all-equal key', () => {
     expect(problems({ ADMIN_TOKENS: 'aaaaaaaaaaaaaaaa' })[0]).to.match(
       /^ADMIN_TOKENS: a token repeats too few characters/,

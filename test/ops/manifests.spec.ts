@@ -16,6 +16,8 @@ const yamlFile = (relative: string) => parseYaml(read(relative)) as Record<strin
 
 const DEFAULTS = loadConfig({});
 const PORT = DEFAULTS.port;
+// Where every deployment form sends its health checks: a listener of its own (docs/design.md, "The probe port").
+const PROBE_PORT = 8091;
 const IMAGE = 'integrations-service';
 const SECRET_VARIABLES = [
   'MONGODB_URI',
@@ -36,9 +38,10 @@ describe('ops manifests agree with the code', () => {
       'LOG_LEVEL',
       'METRICS_ENABLED',
       'PORT',
+      'PROBE_PORT',
       'HOST',
     ]);
-    expect(ENV_VARIABLES).to.have.length(22);
+    expect(ENV_VARIABLES).to.have.length(23);
   });
 
   describe('Dockerfile', () => {
@@ -59,8 +62,11 @@ describe('ops manifests agree with the code', () => {
       expect(runtime.find((l) => l.startsWith('EXPOSE'))).to.equal(`EXPOSE ${PORT}`);
       expect(runtime.find((l) => l.startsWith('ENV')))
         .to.include(`PORT=${PORT}`)
+        .and.include(`PROBE_PORT=${PROBE_PORT}`)
         .and.include('NODE_ENV=production');
-      expect(runtime.find((l) => l.startsWith('HEALTHCHECK'))).to.include('/healthz');
+      expect(runtime.find((l) => l.startsWith('HEALTHCHECK')))
+        .to.include('process.env.PROBE_PORT')
+        .and.include('/healthz');
       const pkg = JSON.parse(read('package.json')) as { main: string; scripts: Record<string, string> };
       // The image runs what npm start runs, node's options and all (the tests and the bench spawn it so too).
       const start = ['node', ...SERVICE_NODE_OPTIONS, pkg.main];
@@ -107,6 +113,7 @@ describe('ops manifests agree with the code', () => {
       expect(Object.keys(service.environment)).to.have.members(ENV_VARIABLES);
       expect(service.environment.MONGODB_URI).to.equal('mongodb://mongo:27017/?replicaSet=rs0');
       expect(service.environment.PORT).to.equal(String(PORT));
+      expect(service.environment.PROBE_PORT).to.equal(String(PROBE_PORT));
     });
 
     it('is a configuration the service accepts (unset secrets as empty values)', () => {
@@ -156,11 +163,14 @@ describe('ops manifests agree with the code', () => {
       for (const { file, doc } of docs) expect(doc.metadata?.namespace, file).to.equal(undefined);
     });
 
-    it('runs 2 replicas with liveness on /healthz and readiness on /readyz at the service port', () => {
+    it('runs 2 replicas with liveness on /healthz and readiness on /readyz at the probe port', () => {
       expect(deployment.spec.replicas).to.equal(2);
       expect(container.ports[0]).to.include({ name: 'http', containerPort: PORT });
-      expect(container.livenessProbe.httpGet).to.deep.equal({ path: '/healthz', port: 'http' });
-      expect(container.readinessProbe.httpGet).to.deep.equal({ path: '/readyz', port: 'http' });
+      expect(container.ports[1]).to.include({ name: 'probes', containerPort: PROBE_PORT });
+      expect(configMap.data.PROBE_PORT).to.equal(String(PROBE_PORT));
+      expect(container.startupProbe.httpGet).to.deep.equal({ path: '/healthz', port: 'probes' });
+      expect(container.livenessProbe.httpGet).to.deep.equal({ path: '/healthz', port: 'probes' });
+      expect(container.readinessProbe.httpGet).to.deep.equal({ path: '/readyz', port: 'probes' });
       expect(container.readinessProbe.timeoutSeconds * 1000).to.be.above(Number(configMap.data.STORE_TIMEOUT_MS));
     });
 
@@ -283,8 +293,10 @@ describe('ops manifests agree with the code', () => {
     it('defines the container on the service port, with a /healthz health check and logs to CloudWatch', () => {
       const [container] = locals().container_definitions;
       expect(locals().port).to.equal(PORT);
+      expect(locals().probe_port).to.equal(PROBE_PORT);
+      expect(locals().settings).to.match(/PROBE_PORT\s*=\s*tostring\(local\.probe_port\)/);
       expect(container.portMappings[0].containerPort).to.equal('${local.port}');
-      expect(container.healthCheck.command.join(' ')).to.include(`127.0.0.1:${PORT}/healthz`);
+      expect(container.healthCheck.command.join(' ')).to.include(`127.0.0.1:${PROBE_PORT}/healthz`);
       expect(container.logConfiguration.logDriver).to.equal('awslogs');
       expect(container.stopTimeout * 1000).to.be.above(
         Number(locals().settings.match(/SHUTDOWN_GRACE_MS\s*=\s*"(\d+)"/)[1]),

@@ -24,11 +24,16 @@ type Manifest = Record<string, any>;
  * Runs `use` against the service started with exactly `env` — but its port (the test's) and MONGODB_URI (a wire
  * double of a MongoDB with its migrations applied): the names a form gives MongoDB do not resolve here.
  */
-async function runWith(env: Record<string, string>, use: (url: string) => Promise<void>): Promise<void> {
+/** Runs the service with `env`, on free ports (a probe port too when `env` sets one). */
+async function runWith(
+  env: Record<string, string>,
+  use: (url: string, probesUrl: string | undefined) => Promise<void>,
+): Promise<void> {
   const double = await startWireDouble(statefulStore(() => helloReply(21)).script);
-  const running = await startService({ ...env, PORT: '0', MONGODB_URI: double.uri });
+  const ports = env.PROBE_PORT === undefined ? { PORT: '0' } : { PORT: '0', PROBE_PORT: '0' };
+  const running = await startService({ ...env, ...ports, MONGODB_URI: double.uri });
   try {
-    await use(running.url);
+    await use(running.url, running.probesUrl);
   } finally {
     await running.stop();
     await double.close();
@@ -84,9 +89,13 @@ const docs = (text: string): Manifest[] => parseAllDocuments(text).map((doc) => 
     const read = randomBytes(24).toString('hex');
     const config = kind('ConfigMap').data as Record<string, string>;
     const container = kind('Deployment').spec.template.spec.containers[0];
-    // The port is the one a test cannot take as given: the container's is checked against the ConfigMap's.
+    // The ports are what a test cannot take as given: the container's are checked against the ConfigMap's, and the
+    // probes against the port they name.
     expect(container.ports[0].containerPort).to.equal(Number(config.PORT));
-    await runWith({ ...config, ADMIN_TOKENS: randomBytes(24).toString('hex'), READ_TOKENS: read }, async (url) => {
+    const probesPort = container.ports.find((port: Manifest) => port.name === container.livenessProbe.httpGet.port);
+    expect(probesPort.containerPort).to.equal(Number(config.PROBE_PORT));
+    const env = { ...config, ADMIN_TOKENS: randomBytes(24).toString('hex'), READ_TOKENS: read };
+    await runWith(env, async (url, probesUrl) => {
       for (const host of ['integrations-service', ingress.spec.rules[0].host]) {
         await request(url)
           .get('/integrations/facebook')
@@ -94,8 +103,9 @@ const docs = (text: string): Manifest[] => parseAllDocuments(text).map((doc) => 
           .set('Authorization', `Bearer ${read}`)
           .expect(200);
       }
-      for (const probe of [container.livenessProbe, container.readinessProbe]) {
-        await request(url).get(probe.httpGet.path).expect(200);
+      for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) {
+        expect(probe.httpGet.port).to.equal(probesPort.name);
+        await request(probesUrl!).get(probe.httpGet.path).expect(200);
       }
     });
   });
@@ -140,7 +150,9 @@ describe('Docker Compose as deployed (ops/compose and the patched chatbot), then
     const { environment, upstream, gatewaySends } = composed('ops/compose/compose.yaml', 'integrations-service', shell);
     for (const name of Object.keys(environment)) expect(ENV_VARIABLES, name).to.include(name);
     expect(gatewaySends).to.equal(gatewayToken);
-    await runWith(environment, async (url) => {
+    await runWith(environment, async (url, probesUrl) => {
+      // The image's health check asks the probe port.
+      await request(probesUrl!).get('/healthz').expect(200);
       await request(url)
         .get('/admin/integrations/')
         .set('Host', upstream)
@@ -204,6 +216,7 @@ describe('ECS as deployed: the task environment terraform.tfvars.example makes, 
     const example = readFileSync(path.join(ROOT, 'ops/ecs/terraform.tfvars.example'), 'utf8');
     const tfvar = (name: string): string => new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, 'm').exec(example)![1]!;
     const port = /^\s*port\s*=\s*(\d+)/m.exec(main)![1]!;
+    const probePort = /^\s*probe_port\s*=\s*(\d+)/m.exec(main)![1]!;
     const block = /settings = merge\(\{([\s\S]*?)\}, var\.settings\)/.exec(main)![1]!;
     const env: Record<string, string> = {};
     for (const [, name, value] of block.matchAll(/^\s*(\w+)\s*=\s*(.+?)\s*$/gm)) {
@@ -213,9 +226,11 @@ describe('ECS as deployed: the task environment terraform.tfvars.example makes, 
           ? tfvar('allowed_hosts')
           : value === 'tostring(local.port)'
             ? port
-            : (() => {
-                throw new Error(`ops/ecs/main.tf: ${name} = ${value} is an expression this rehearsal does not know`);
-              })();
+            : value === 'tostring(local.probe_port)'
+              ? probePort
+              : (() => {
+                  throw new Error(`ops/ecs/main.tf: ${name} = ${value} is an expression this rehearsal does not know`);
+                })();
     }
     const overrides = /^settings\s*=\s*\{([\s\S]*?)^\}/m.exec(example)![1]!;
     for (const [, name, value] of overrides.matchAll(/^\s*(\w+)\s*=\s*"([^"]*)"/gm)) env[name!] = value!;
@@ -226,15 +241,20 @@ describe('ECS as deployed: the task environment terraform.tfvars.example makes, 
     const env = taskEnvironment();
     for (const name of Object.keys(env)) expect(ENV_VARIABLES, name).to.include(name);
     const read = randomBytes(24).toString('hex');
-    await runWith({ ...env, READ_TOKENS: read, ADMIN_TOKENS: randomBytes(24).toString('hex') }, async (url) => {
-      for (const host of env.ALLOWED_HOSTS!.split(',')) {
-        await request(url)
-          .get('/integrations/facebook')
-          .set('Host', host)
-          .set('Authorization', `Bearer ${read}`)
-          .expect(200);
-      }
-      await request(url).get('/readyz').expect(200);
-    });
+    await runWith(
+      { ...env, READ_TOKENS: read, ADMIN_TOKENS: randomBytes(24).toString('hex') },
+      async (url, probesUrl) => {
+        for (const host of env.ALLOWED_HOSTS!.split(',')) {
+          await request(url)
+            .get('/integrations/facebook')
+            .set('Host', host)
+            .set('Authorization', `Bearer ${read}`)
+            .expect(200);
+        }
+        // The load balancer's health check on the API port, the container's on the probe port.
+        await request(url).get('/readyz').expect(200);
+        await request(probesUrl!).get('/healthz').expect(200);
+      },
+    );
   });
 });

@@ -9,6 +9,8 @@ import { Service } from '../../src/infrastructure/service';
 
 export interface RunningService {
   url: string;
+  /** The probe port's URL, when PROBE_PORT is set. */
+  probesUrl?: string;
   config: Config;
   container: Container;
   service: Service;
@@ -60,6 +62,7 @@ export async function startService(env: NodeJS.ProcessEnv = {}, options: StartOp
   if (options.waitUntilReady !== false) await service.whenInitialized();
   return {
     url: `http://127.0.0.1:${address.port}`,
+    probesUrl: service.probeAddress() && `http://127.0.0.1:${service.probeAddress()!.port}`,
     config,
     container,
     service,

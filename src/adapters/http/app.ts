@@ -22,6 +22,7 @@ import {
   applyFrame,
   nextRequestId,
   observationOf,
+  requestTarget,
   type HttpRequest,
   type HttpResponse,
   type RequestObserver,
@@ -58,6 +59,8 @@ export interface HttpApp {
   /** The same listener with the direct read turned off, every request through Express: what the direct read is held to
    * (tests). */
   viaExpressOnly: RequestListener;
+  /** The listener of the probe port (PROBE_PORT): `/healthz` and `/readyz` as on the API port, anything else 404. */
+  probes: RequestListener;
   /** Every route, as declared. */
   routes: readonly RouteSpec[];
   express: Express;
@@ -69,6 +72,8 @@ export interface HttpApp {
 
 /** Probes and scrapes log at debug. */
 const QUIET_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+/** What the probe port answers: the probes' paths as Express matches them (any case, a trailing slash), any query. */
+const PROBE_TARGET = /^\/(?:healthz|readyz)\/?(?:\?.*)?$/i;
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const app = express();
@@ -111,10 +116,16 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.use(errorMiddleware(answerError));
 
   const frame = createFrame(options, tracker);
-  const listen = (direct: boolean): RequestListener => {
+  const listen = (direct: boolean, probesOnly = false): RequestListener => {
     // What follows the frame, one function for every request.
     const proceed: Proceed = (req, res, error) => {
       if (error !== undefined) return answerError(error, req, res);
+      if (probesOnly && !PROBE_TARGET.test(requestTarget(req)))
+        return answerError(
+          new HttpProblem(problems.noRoute('This port answers only /healthz and /readyz (PROBE_PORT).')),
+          req,
+          res,
+        );
       const answered = direct ? directRead(req, res) : false;
       if (answered !== false) {
         answered?.catch((failure: unknown) => answerError(failure, req, res));
@@ -163,6 +174,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   return {
     listener: listen(true),
     viaExpressOnly: listen(false),
+    probes: listen(true, true),
     routes,
     express: app,
     onClientError,
