@@ -1,9 +1,10 @@
 // `npm run bench:flood`: the pipelining flood of issue #33 on 127.0.0.1 — 200 connections each sending 3,000 GETs
 // in one go and never reading an answer — against the service (tokens configured and the read token sent; open;
 // tokens configured and none sent) and bare node:http. Each server is started fresh and flooded twice. The first
-// time the flood's connections stay open while /healthz is asked on a new connection every 250 ms: how long
-// until it answered. The second time the flood's clients go away after HOLD_MS (their connections closed): how
-// long after that until /healthz answered. Printed: both, and the server's peak RSS (VmHWM) over both.
+// time the flood's connections stay open while /healthz is asked on a new connection every 250 ms (each given 250 ms):
+// how long until the API port answered; meanwhile the service (run as ops/ deploys it) is probed on its probe port
+// as the kubelet probes, every 500 ms with 2 s each. The second time the flood's clients go away after HOLD_MS
+// (their connections closed): the same, from then. Printed: those, and the server's peak RSS (VmHWM) over both.
 // Bounded: each flood is 600,000 requests, each wait 60 s at most.
 import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
@@ -15,8 +16,8 @@ const REQUESTS = Number(process.env.FLOOD_REQUESTS ?? 3_000);
 const HOLD_MS = Number(process.env.FLOOD_HOLD_MS ?? 3_000);
 const TOKEN = 'flood-read-token-0123456789abcdef';
 
-async function healthz(port: number): Promise<boolean> {
-  return fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(250) }).then(
+async function healthz(port: number, timeoutMs = 250): Promise<boolean> {
+  return fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(timeoutMs) }).then(
     (res) => res.ok,
     () => false,
   );
@@ -28,6 +29,7 @@ async function flood(
   env: NodeJS.ProcessEnv,
   port: number,
   authorization: string,
+  probePort?: number,
 ): Promise<void> {
   const child = spawn(process.execPath, command, {
     cwd: ROOT,
@@ -54,24 +56,50 @@ async function flood(
         socket.write(request);
         return socket;
       });
-    /** Asks /healthz every 250 ms from `since`: seconds until it answered (the peak RSS read meanwhile). */
-    const untilHealthy = async (since: number): Promise<string> => {
+    /** Asks /healthz on `at` every 250 ms from `since`: seconds until it answered (the peak RSS read meanwhile). */
+    const untilHealthy = async (since: number, at: number): Promise<string> => {
       while (performance.now() - since < 60_000) {
         await new Promise((resolve) => setTimeout(resolve, 250));
         peak = Math.max(peak, peakRssMiB(child.pid!) ?? 0);
         if (exited !== undefined) return exited;
-        if (await healthz(port)) return `${((performance.now() - since) / 1000).toFixed(1)} s`;
+        if (await healthz(at)) return `${((performance.now() - since) / 1000).toFixed(1)} s`;
       }
       return 'not within 60 s';
     };
+    /**
+     * As the kubelet probes (ops/k8s: liveness timeoutSeconds 2): /healthz on `at` every 500 ms, each given 2 s, until
+     * `over` settles: how many were answered in time, and the slowest answer.
+     */
+    const probed = async (at: number | undefined, over: Promise<unknown>): Promise<string> => {
+      if (at === undefined) return '-';
+      let done = false;
+      over.finally(() => (done = true));
+      const times: number[] = [];
+      const sent: Promise<void>[] = [];
+      while (!done && exited === undefined) {
+        const asked = performance.now();
+        sent.push(healthz(at, 2_000).then((ok) => void (ok && times.push((performance.now() - asked) / 1000))));
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      await Promise.all(sent);
+      if (sent.length === 0) return exited ?? '-';
+      const slowest = times.length > 0 ? `, the slowest in ${Math.max(...times).toFixed(2)} s` : '';
+      return `${times.length} of ${sent.length} within 2 s${slowest}${exited ? `; then ${exited}` : ''}`;
+    };
+    /** The API port's first answer, and the probe port's probes meanwhile ('-' for a server without one). */
+    const bothHealthy = async (since: number): Promise<[string, string]> => {
+      const api = untilHealthy(since, port);
+      return Promise.all([api, probed(probePort, api)]);
+    };
     let sockets = send();
-    const during = await untilHealthy(performance.now());
+    const during = await bothHealthy(performance.now());
     for (const socket of sockets) socket.destroy();
     sockets = send();
     await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
     for (const socket of sockets) socket.destroy();
-    const after = exited ?? (await untilHealthy(performance.now()));
-    console.log(`| ${name} | ${Math.max(peak, peakRssMiB(child.pid!) ?? 0).toFixed(0)} | ${during} | ${after} |`);
+    const after = exited !== undefined ? [exited, exited] : await bothHealthy(performance.now());
+    const peakMiB = Math.max(peak, peakRssMiB(child.pid!) ?? 0).toFixed(0);
+    console.log(`| ${name} | ${peakMiB} | ${during[0]} | ${during[1]} | ${after[0]} | ${after[1]} |`);
   } finally {
     child.kill('SIGKILL');
   }
@@ -86,27 +114,35 @@ async function main(): Promise<void> {
       `never read\n`,
   );
   console.log(
-    `| server | peak RSS MiB | /healthz answered, the flood's connections open | /healthz answered after the ` +
-      `flood's clients went away (${HOLD_MS / 1000} s in) |`,
+    `| server | peak RSS MiB | /healthz answered, the flood's connections open: API port | meanwhile on the probe ` +
+      `port (PROBE_PORT), a probe every 500 ms | /healthz answered after the flood's clients went away ` +
+      `(${HOLD_MS / 1000} s in): API port | meanwhile on the probe port |`,
   );
-  console.log('|---|---|---|---|');
-  let port = await freePort();
+  console.log('|---|---|---|---|---|---|');
+  // The service as deployed (ops/): probes on a port of their own.
+  const ports = async (): Promise<[number, number, NodeJS.ProcessEnv]> => {
+    const [api, probes] = [await freePort(), await freePort()];
+    return [api, probes, { ...quiet, PORT: String(api), PROBE_PORT: String(probes) }];
+  };
+  let [port, probePort, env] = await ports();
   await flood(
     'service, tokens configured, read token sent',
     service,
-    { ...quiet, PORT: String(port), READ_TOKENS: TOKEN },
+    { ...env, READ_TOKENS: TOKEN },
     port,
     `Authorization: Bearer ${TOKEN}\r\n`,
+    probePort,
   );
-  port = await freePort();
-  await flood('service, open (no tokens)', service, { ...quiet, PORT: String(port) }, port, '');
-  port = await freePort();
+  [port, probePort, env] = await ports();
+  await flood('service, open (no tokens)', service, env, port, '', probePort);
+  [port, probePort, env] = await ports();
   await flood(
     'service, tokens configured, none sent (401s)',
     service,
-    { ...quiet, PORT: String(port), READ_TOKENS: TOKEN },
+    { ...env, READ_TOKENS: TOKEN },
     port,
     '',
+    probePort,
   );
   port = await freePort();
   await flood('bare node:http', [path.join(ROOT, 'bench', 'peers', 'bare-node.js'), String(port)], {}, port, '');
