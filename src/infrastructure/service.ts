@@ -80,32 +80,21 @@ export class Service {
       ...DEFAULT_SERVER_LIMITS,
       ...limits,
     };
-    this.server = createServer(
-      {
-        requestTimeout: requestTimeoutMs,
-        headersTimeout: headersTimeoutMs,
-        keepAliveTimeout: keepAliveTimeoutMs,
-        // How often Node checks the two timeouts above (its default, 30 s, would let them overrun by that much).
-        connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs, headersTimeoutMs),
-        ...http.serverClasses,
-      },
-      http.listener,
-    );
+    const options = {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: headersTimeoutMs,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      // How often Node checks the two timeouts above (its default, 30 s, would let them overrun by that much).
+      connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs, headersTimeoutMs),
+      ...http.serverClasses,
+    };
+    this.server = createServer(options, http.listener);
     this.server.on('clientError', http.onClientError);
     this.server.maxConnections = maxConnections;
     if (config.probePort !== undefined) {
       // Node accepts one connection per event-loop turn from each listener: probes on a port of their own are not
       // queued behind every API connection waiting to be accepted (docs/design.md, "The probe port").
-      this.probeServer = createServer(
-        {
-          requestTimeout: requestTimeoutMs,
-          headersTimeout: headersTimeoutMs,
-          keepAliveTimeout: keepAliveTimeoutMs,
-          connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs, headersTimeoutMs),
-          ...http.serverClasses,
-        },
-        http.probes,
-      );
+      this.probeServer = createServer(options, http.probes);
       this.probeServer.on('clientError', http.onClientError);
       this.probeServer.maxConnections = PROBE_MAX_CONNECTIONS;
     }
