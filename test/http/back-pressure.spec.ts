@@ -19,6 +19,28 @@ const REQUESTS_PER_CONNECTION = 2_000;
 const LIMIT_MIB = 256;
 const READ = 'pressure-read-token-0123456789';
 
+/** CONNECTIONS connections to `port`, each pipelining REQUESTS_PER_CONNECTION reads and never reading an answer. */
+function floodUnread(port: number, authorization: string): Socket[] {
+  const one = `GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization}\r\n`;
+  const flood = one.repeat(REQUESTS_PER_CONNECTION);
+  return Array.from({ length: CONNECTIONS }, () => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.pause(); // never reads an answer
+    socket.write(flood);
+    return socket;
+  });
+}
+
+/** Whether `path` on `url` answers 200 now (within `timeoutMs` when given); false on any other answer or error. */
+function answersOk(url: string, path: string, timeoutMs?: number): Promise<boolean> {
+  const asked = request(url).get(path);
+  return (timeoutMs === undefined ? asked : asked.timeout(timeoutMs)).then(
+    (res) => res.status === 200,
+    () => false,
+  );
+}
+
 (process.platform === 'linux' ? describe : describe.skip)('pipelined reads whose answers are never read', function () {
   this.timeout(60_000);
   let service: SpawnedService;
@@ -30,18 +52,7 @@ const READ = 'pressure-read-token-0123456789';
     port = await freePort();
     // Warnings only: 100,000 request lines would be the test's own memory, not the service's.
     service = spawnService({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...tokens });
-    await waitFor(
-      'the service to answer',
-      () =>
-        request(`http://127.0.0.1:${port}`)
-          .get('/healthz')
-          .then(
-            (res) => res.status === 200,
-            () => false,
-          ),
-      20_000,
-      50,
-    );
+    await waitFor('the service to answer', () => answersOk(`http://127.0.0.1:${port}`, '/healthz'), 20_000, 50);
   };
 
   afterEach(async () => {
@@ -62,27 +73,12 @@ const READ = 'pressure-read-token-0123456789';
   ] as const) {
     it(`keeps memory under the Kubernetes limit and answers /healthz after it, ${who}`, async () => {
       await startWith(tokens);
-      const one = `GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization}\r\n`;
-      const flood = one.repeat(REQUESTS_PER_CONNECTION);
-      for (let i = 0; i < CONNECTIONS; i += 1) {
-        const socket = connect(port, '127.0.0.1');
-        socket.on('error', () => undefined);
-        socket.pause(); // never reads an answer
-        socket.write(flood);
-        sockets.push(socket);
-      }
+      sockets = floodUnread(port, authorization);
       // Node parses what each connection delivered before its back-pressure stops reading: the service works
       // through that (bare node:http takes as long; npm run bench times both), then answers as before.
       await waitFor(
         '/healthz to answer after the flood',
-        () =>
-          request(`http://127.0.0.1:${port}`)
-            .get('/healthz')
-            .timeout(2_000)
-            .then(
-              (res) => res.status === 200,
-              () => false,
-            ),
+        () => answersOk(`http://127.0.0.1:${port}`, '/healthz', 2_000),
         30_000,
         100,
       );
@@ -113,14 +109,7 @@ describe('the probe port (PROBE_PORT) while the API port is flooded', function (
   it('answers /healthz and /readyz as the API port does, and nothing else', async () => {
     const { probes } = await start();
     const url = `http://127.0.0.1:${probes}`;
-    await waitFor('the probe port to report ready', () =>
-      request(url)
-        .get('/readyz')
-        .then(
-          (res) => res.status === 200,
-          () => false,
-        ),
-    );
+    await waitFor('the probe port to report ready', () => answersOk(url, '/readyz'));
     const healthz = await request(url).get('/healthz').expect(200);
     expect(healthz.body).to.deep.equal({ status: 'ok' });
     for (const path of ['/integrations/facebook', '/integrations', '/metrics', '/openapi.json']) {
@@ -132,22 +121,8 @@ describe('the probe port (PROBE_PORT) while the API port is flooded', function (
 
   it('answers a probe before the flood on the API port is worked through', async () => {
     const { api, probes } = await start();
-    await waitFor('the service to answer', () =>
-      request(`http://127.0.0.1:${probes}`)
-        .get('/healthz')
-        .then(
-          (res) => res.status === 200,
-          () => false,
-        ),
-    );
-    const flood = `GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`.repeat(REQUESTS_PER_CONNECTION);
-    for (let i = 0; i < CONNECTIONS; i += 1) {
-      const socket = connect(api, '127.0.0.1');
-      socket.on('error', () => undefined);
-      socket.pause(); // never reads an answer
-      socket.write(flood);
-      sockets.push(socket);
-    }
+    await waitFor('the service to answer', () => answersOk(`http://127.0.0.1:${probes}`, '/healthz'));
+    sockets = floodUnread(api, '');
     // Node accepts one connection per event-loop turn from each listener, and each turn here works through what the
     // flood's connections delivered: a probe sent to the API port waits behind every flood connection queued before
     // it; one sent to the probe port waits for its own listener's next turn.
