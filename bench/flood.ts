@@ -7,9 +7,9 @@
 // (their connections closed): the same, from then. Printed: those, and the server's peak RSS (VmHWM) over both.
 // Bounded: each flood is 600,000 requests, each wait 60 s at most.
 import { spawn } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import path from 'node:path';
-import { ROOT, SERVICE_NODE_OPTIONS, ensureBuilt, freePort, peakRssMiB } from '../test/support/process';
+import { ROOT, SERVICE_NODE_OPTIONS, ensureBuilt, floodUnread, freePort, peakRssMiB } from '../test/support/process';
 
 const CONNECTIONS = Number(process.env.FLOOD_CONNECTIONS ?? 200);
 const REQUESTS = Number(process.env.FLOOD_REQUESTS ?? 3_000);
@@ -47,15 +47,7 @@ async function flood(
   let peak = 0;
   try {
     for (let i = 0; i < 100 && !(await healthz(port)); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
-    const request = `GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization}\r\n`.repeat(REQUESTS);
-    const send = (): Socket[] =>
-      Array.from({ length: CONNECTIONS }, () => {
-        const socket = connect(port, '127.0.0.1');
-        socket.on('error', () => undefined);
-        socket.pause();
-        socket.write(request);
-        return socket;
-      });
+    const send = (): Socket[] => floodUnread(port, CONNECTIONS, REQUESTS, authorization);
     /** Asks /healthz on `at` every 250 ms from `since`: seconds until it answered (the peak RSS read meanwhile). */
     const untilHealthy = async (since: number, at: number): Promise<string> => {
       while (performance.now() - since < 60_000) {

@@ -5,10 +5,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { expect } from 'chai';
 import request from 'supertest';
-import { freePort, peakRssMiB, spawnService, type SpawnedService } from '../support/process';
+import { floodUnread, freePort, peakRssMiB, spawnService, type SpawnedService } from '../support/process';
 import { waitFor } from '../support/wait';
 
 // A quarter of the issue's attack (200 x 3,000), so the suite's other tests running beside it cannot decide the
@@ -18,19 +18,6 @@ const REQUESTS_PER_CONNECTION = 2_000;
 // The Kubernetes manifest's memory limit (ops/k8s/deployment.yaml).
 const LIMIT_MIB = 256;
 const READ = 'pressure-read-token-0123456789';
-
-/** CONNECTIONS connections to `port`, each pipelining REQUESTS_PER_CONNECTION reads and never reading an answer. */
-function floodUnread(port: number, authorization: string): Socket[] {
-  const one = `GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization}\r\n`;
-  const flood = one.repeat(REQUESTS_PER_CONNECTION);
-  return Array.from({ length: CONNECTIONS }, () => {
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => undefined);
-    socket.pause(); // never reads an answer
-    socket.write(flood);
-    return socket;
-  });
-}
 
 /** Whether `path` on `url` answers 200 now (within `timeoutMs` when given); false on any other answer or error. */
 function answersOk(url: string, path: string, timeoutMs?: number): Promise<boolean> {
@@ -73,7 +60,7 @@ function answersOk(url: string, path: string, timeoutMs?: number): Promise<boole
   ] as const) {
     it(`keeps memory under the Kubernetes limit and answers /healthz after it, ${who}`, async () => {
       await startWith(tokens);
-      sockets = floodUnread(port, authorization);
+      sockets = floodUnread(port, CONNECTIONS, REQUESTS_PER_CONNECTION, authorization);
       // Node parses what each connection delivered before its back-pressure stops reading: the service works
       // through that (bare node:http takes as long; npm run bench times both), then answers as before.
       await waitFor(
@@ -122,7 +109,7 @@ describe('the probe port (PROBE_PORT) while the API port is flooded', function (
   it('answers a probe before the flood on the API port is worked through', async () => {
     const { api, probes } = await start();
     await waitFor('the service to answer', () => answersOk(`http://127.0.0.1:${probes}`, '/healthz'));
-    sockets = floodUnread(api, '');
+    sockets = floodUnread(api, CONNECTIONS, REQUESTS_PER_CONNECTION, '');
     // Node accepts one connection per event-loop turn from each listener, and each turn here works through what the
     // flood's connections delivered: a probe sent to the API port waits behind every flood connection queued before
     // it; one sent to the probe port waits for its own listener's next turn.

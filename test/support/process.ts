@@ -1,7 +1,7 @@
 // Spawns the service as operators run it: the built entry point (dist/main.js) in its own process, configured by
 // environment only. The build is made here when it is older than the source (npm test builds it first).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
@@ -124,3 +124,20 @@ export function memoryMiB(pid: number, line: 'VmRSS' | 'VmHWM'): number | undefi
 
 /** A process's peak RSS so far (VmHWM), in MiB; undefined once it has exited. */
 export const peakRssMiB = (pid: number): number | undefined => memoryMiB(pid, 'VmHWM');
+
+/**
+ * The pipelining flood of a client that never reads (issue #33, row 1): `connections` connections to `port` on
+ * 127.0.0.1, each sending `requests` reads of the bot runtime's record in one go (with `authorization`, a header line
+ * or ''), never reading an answer. The sockets, for the caller to destroy.
+ */
+export function floodUnread(port: number, connections: number, requests: number, authorization: string): Socket[] {
+  const one = `GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization}\r\n`;
+  const flood = one.repeat(requests);
+  return Array.from({ length: connections }, () => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.pause(); // never reads an answer
+    socket.write(flood);
+    return socket;
+  });
+}
