@@ -21,10 +21,10 @@ import { helloReply, startWireDouble, statefulStore } from '../support/wire-doub
 type Manifest = Record<string, any>;
 
 /**
- * Runs `use` against the service started with exactly `env` — but its port (the test's) and MONGODB_URI (a wire
- * double of a MongoDB with its migrations applied): the names a form gives MongoDB do not resolve here.
+ * Runs `use` against the service started with exactly `env` — but its ports (free ones: the API's, and the probe
+ * port's when `env` sets one) and MONGODB_URI (a wire double of a MongoDB with its migrations applied): the names a
+ * form gives MongoDB do not resolve here.
  */
-/** Runs the service with `env`, on free ports (a probe port too when `env` sets one). */
 async function runWith(
   env: Record<string, string>,
   use: (url: string, probesUrl: string | undefined) => Promise<void>,
