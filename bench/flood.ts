@@ -7,9 +7,16 @@
 // (their connections closed): the same, from then. Printed: those, and the server's peak RSS (VmHWM) over both.
 // Bounded: each flood is 600,000 requests, each wait 60 s at most.
 import { spawn } from 'node:child_process';
-import type { Socket } from 'node:net';
 import path from 'node:path';
-import { ROOT, SERVICE_NODE_OPTIONS, ensureBuilt, floodUnread, freePort, peakRssMiB } from '../test/support/process';
+import {
+  type Flood,
+  ROOT,
+  SERVICE_NODE_OPTIONS,
+  ensureBuilt,
+  floodUnread,
+  freePort,
+  peakRssMiB,
+} from '../test/support/process';
 
 const CONNECTIONS = Number(process.env.FLOOD_CONNECTIONS ?? 200);
 const REQUESTS = Number(process.env.FLOOD_REQUESTS ?? 3_000);
@@ -45,9 +52,10 @@ async function flood(
     exited = `exited (${signal ?? `code ${code}`}${outOfMemory})`;
   });
   let peak = 0;
+  let clients: Flood | undefined;
   try {
     for (let i = 0; i < 100 && !(await healthz(port)); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
-    const send = (): Socket[] => floodUnread(port, CONNECTIONS, REQUESTS, authorization);
+    const send = (): Promise<Flood> => floodUnread(port, CONNECTIONS, REQUESTS, authorization);
     /** Asks /healthz on `at` every 250 ms from `since`: seconds until it answered (the peak RSS read meanwhile). */
     const untilHealthy = async (since: number, at: number): Promise<string> => {
       while (performance.now() - since < 60_000) {
@@ -83,16 +91,17 @@ async function flood(
       const api = untilHealthy(since, port);
       return Promise.all([api, probed(probePort, api)]);
     };
-    let sockets = send();
+    clients = await send();
     const during = await bothHealthy(performance.now());
-    for (const socket of sockets) socket.destroy();
-    sockets = send();
+    clients.leave();
+    clients = await send();
     await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
-    for (const socket of sockets) socket.destroy();
+    clients.leave();
     const after = exited !== undefined ? [exited, exited] : await bothHealthy(performance.now());
     const peakMiB = Math.max(peak, peakRssMiB(child.pid!) ?? 0).toFixed(0);
     console.log(`| ${name} | ${peakMiB} | ${during[0]} | ${during[1]} | ${after[0]} | ${after[1]} |`);
   } finally {
+    clients?.leave();
     child.kill('SIGKILL');
   }
 }

@@ -5,10 +5,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { expect } from 'chai';
 import request from 'supertest';
-import { floodUnread, freePort, peakRssMiB, spawnService, type SpawnedService } from '../support/process';
+import { type Flood, floodUnread, freePort, peakRssMiB, spawnService, type SpawnedService } from '../support/process';
 import { waitFor } from '../support/wait';
 
 // A quarter of the issue's attack (200 x 3,000), so the suite's other tests running beside it cannot decide the
@@ -32,7 +31,7 @@ function answersOk(url: string, path: string, timeoutMs?: number): Promise<boole
   this.timeout(60_000);
   let service: SpawnedService;
   let port: number;
-  let sockets: Socket[] = [];
+  let flood: Flood | undefined;
 
   // A service of its own for each flood: the peak memory read after it is that flood's.
   const startWith = async (tokens: NodeJS.ProcessEnv): Promise<void> => {
@@ -43,8 +42,8 @@ function answersOk(url: string, path: string, timeoutMs?: number): Promise<boole
   };
 
   afterEach(async () => {
-    for (const socket of sockets) socket.destroy();
-    sockets = [];
+    flood?.leave();
+    flood = undefined;
     service.child.kill('SIGTERM');
     await service.exited;
   });
@@ -60,7 +59,7 @@ function answersOk(url: string, path: string, timeoutMs?: number): Promise<boole
   ] as const) {
     it(`keeps memory under the Kubernetes limit and answers /healthz after it, ${who}`, async () => {
       await startWith(tokens);
-      sockets = floodUnread(port, CONNECTIONS, REQUESTS_PER_CONNECTION, authorization);
+      flood = await floodUnread(port, CONNECTIONS, REQUESTS_PER_CONNECTION, authorization);
       // Node parses what each connection delivered before its back-pressure stops reading: the service works
       // through that (bare node:http takes as long; npm run bench times both), then answers as before.
       await waitFor(
@@ -77,11 +76,11 @@ function answersOk(url: string, path: string, timeoutMs?: number): Promise<boole
 describe('the probe port (PROBE_PORT) while the API port is flooded', function () {
   this.timeout(60_000);
   let service: SpawnedService;
-  let sockets: Socket[] = [];
+  let flood: Flood | undefined;
 
   afterEach(async () => {
-    for (const socket of sockets) socket.destroy();
-    sockets = [];
+    flood?.leave();
+    flood = undefined;
     service.child.kill('SIGTERM');
     await service.exited;
   });
@@ -109,7 +108,7 @@ describe('the probe port (PROBE_PORT) while the API port is flooded', function (
   it('answers a probe before the flood on the API port is worked through', async () => {
     const { api, probes } = await start();
     await waitFor('the service to answer', () => answersOk(`http://127.0.0.1:${probes}`, '/healthz'));
-    sockets = floodUnread(api, CONNECTIONS, REQUESTS_PER_CONNECTION, '');
+    flood = await floodUnread(api, CONNECTIONS, REQUESTS_PER_CONNECTION, '');
     // Node accepts one connection per event-loop turn from each listener, and each turn here works through what the
     // flood's connections delivered: a probe sent to the API port waits behind every flood connection queued before
     // it; one sent to the probe port waits for its own listener's next turn.

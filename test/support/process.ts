@@ -1,7 +1,8 @@
 // Spawns the service as operators run it: the built entry point (dist/main.js) in its own process, configured by
 // environment only. The build is made here when it is older than the source (npm test builds it first).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
@@ -125,19 +126,53 @@ export function memoryMiB(pid: number, line: 'VmRSS' | 'VmHWM'): number | undefi
 /** A process's peak RSS so far (VmHWM), in MiB; undefined once it has exited. */
 export const peakRssMiB = (pid: number): number | undefined => memoryMiB(pid, 'VmHWM');
 
+// The flood's client: `node -e FLOOD_CLIENT <port> <connections> <requests> <authorization>`. It says `sent` once all
+// its connections are open, their floods handed to their sockets (or why one failed), then holds them, never reading,
+// until it is killed or its parent goes.
+const FLOOD_CLIENT = `
+const net = require('node:net');
+const [port, connections, requests, authorization] = process.argv.slice(1);
+const one = 'GET /integrations/facebook HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n' + authorization + '\\r\\n';
+const flood = one.repeat(Number(requests));
+let open = 0;
+for (let i = 0; i < Number(connections); i += 1) {
+  const socket = net.connect(Number(port), '127.0.0.1', () => {
+    open += 1;
+    if (open === Number(connections)) process.stdout.write('sent\\n');
+  });
+  socket.once('error', (error) => open < Number(connections) && process.stdout.write(error.message + '\\n'));
+  socket.on('error', () => undefined);
+  socket.pause();
+  socket.write(flood);
+}
+process.stdin.on('end', () => process.exit(0)).resume();
+`;
+
+/** A flood's clients, in their process. */
+export interface Flood {
+  /** The clients go away: their process is killed, and the kernel resets their connections. */
+  leave(): void;
+}
+
 /**
  * The pipelining flood of a client that never reads (issue #33, row 1): `connections` connections to `port` on
  * 127.0.0.1, each sending `requests` reads of the bot runtime's record in one go (with `authorization`, a header line
- * or ''), never reading an answer. The sockets, for the caller to destroy.
+ * or ''), never reading an answer. Sent from a process of its own, as an attacker's is: sent from the caller's, its
+ * writes would take turns with the caller's work and arrive slower (the service lived through such floods that it
+ * did not live through from another process).
  */
-export function floodUnread(port: number, connections: number, requests: number, authorization: string): Socket[] {
-  const one = `GET /integrations/facebook HTTP/1.1\r\nHost: 127.0.0.1\r\n${authorization}\r\n`;
-  const flood = one.repeat(requests);
-  return Array.from({ length: connections }, () => {
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => undefined);
-    socket.pause(); // never reads an answer
-    socket.write(flood);
-    return socket;
-  });
+export async function floodUnread(
+  port: number,
+  connections: number,
+  requests: number,
+  authorization: string,
+): Promise<Flood> {
+  const args = [port, connections, requests, authorization].map(String);
+  const clients = spawn(process.execPath, ['-e', FLOOD_CLIENT, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [sent] = (await once(clients.stdout!, 'data')) as [Buffer];
+  if (sent.toString() !== 'sent\n') {
+    clients.kill('SIGKILL');
+    throw new Error(`the flood's client said ${sent.toString().trim()}`);
+  }
+  return { leave: () => clients.kill('SIGKILL') };
 }
