@@ -6,9 +6,15 @@
 // as the kubelet probes, every 500 ms with 2 s each. The second time the flood's clients go away after HOLD_MS
 // (their connections closed): the same, from then. Printed: those, and the server's peak RSS (VmHWM) over both.
 // Bounded: each flood is 600,000 requests, each wait 60 s at most.
-import { spawn } from 'node:child_process';
+//
+// The kernel's receive buffers are those of the deployments (net.ipv4.tcp_rmem, ops/): where this machine's differ,
+// the bench runs itself in a network namespace of its own with the deployments' value (unshare, as root), or says it
+// could not. FLOOD_TCP_RMEM=host keeps the machine's.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  DEPLOYED_TCP_RMEM,
   type Flood,
   ROOT,
   SERVICE_NODE_OPTIONS,
@@ -106,13 +112,42 @@ async function flood(
   }
 }
 
+const TCP_RMEM = '/proc/sys/net/ipv4/tcp_rmem';
+const tcpRmem = (): string => readFileSync(TCP_RMEM, 'utf8').trim().split(/\s+/).join(' ');
+
+/**
+ * In the network namespace made for the bench: loopback up, the deployments' receive buffers. Elsewhere, where the
+ * machine's buffers differ from the deployments': the bench again, in a namespace of its own; true once it ran there.
+ */
+function inDeployedNetwork(): boolean {
+  if (process.env.FLOOD_NETNS === '1') {
+    execFileSync('ip', ['link', 'set', 'lo', 'up']);
+    writeFileSync(TCP_RMEM, DEPLOYED_TCP_RMEM);
+    return false;
+  }
+  if (process.env.FLOOD_TCP_RMEM === 'host' || tcpRmem() === DEPLOYED_TCP_RMEM) return false;
+  const probe = spawnSync('unshare', ['--net', 'true'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    const why = probe.error?.message ?? probe.stderr.trim();
+    console.log(`(the machine's receive buffers: no network namespace can be made here: ${why})`);
+    return false;
+  }
+  const run = spawnSync('unshare', ['--net', '--', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    env: { ...process.env, FLOOD_NETNS: '1' },
+    stdio: 'inherit',
+  });
+  process.exitCode = run.status ?? 1;
+  return true;
+}
+
 async function main(): Promise<void> {
   ensureBuilt();
+  if (inDeployedNetwork()) return;
   const service = [...SERVICE_NODE_OPTIONS, path.join(ROOT, 'dist', 'main.js')];
   const quiet = { HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
   console.log(
     `# npm run bench:flood — node ${process.version}, ${CONNECTIONS} connections x ${REQUESTS} pipelined GETs, ` +
-      `never read\n`,
+      `never read; net.ipv4.tcp_rmem ${tcpRmem()} (the deployments': ${DEPLOYED_TCP_RMEM})\n`,
   );
   console.log(
     `| server | peak RSS MiB | /healthz answered, the flood's connections open: API port | meanwhile on the probe ` +

@@ -49,6 +49,8 @@ locals {
       stopTimeout            = 30
       readonlyRootFilesystem = true
       user                   = "1000"
+      # At most 8 KiB of a connection's bytes held by the kernel for the service, as ops/k8s sets it.
+      systemControls = [{ namespace = "net.ipv4.tcp_rmem", value = "4096 8192 8192" }]
       healthCheck = {
         command     = ["CMD", "node", "-e", "fetch('http://127.0.0.1:8091/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
         interval    = 15

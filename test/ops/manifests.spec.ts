@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { type ConfigError, ENV_VARIABLES, loadConfig } from '../../src/infrastructure/config';
 
 const randomToken = (): string => randomBytes(24).toString('hex');
-import { ROOT, SERVICE_NODE_OPTIONS } from '../support/process';
+import { DEPLOYED_TCP_RMEM, ROOT, SERVICE_NODE_OPTIONS } from '../support/process';
 
 const read = (relative: string) => readFileSync(path.join(ROOT, relative), 'utf8');
 const yamlFile = (relative: string) => parseYaml(read(relative)) as Record<string, any>;
@@ -126,6 +126,10 @@ describe('ops manifests agree with the code', () => {
       expect(loadConfig(env)).to.include({ isProduction: true, port: PORT, migrateOnStart: true });
     });
 
+    it("holds at most 8 KiB of a connection's unread bytes in the kernel, as ops/k8s does", () => {
+      expect(service.sysctls).to.deep.equal({ 'net.ipv4.tcp_rmem': DEPLOYED_TCP_RMEM });
+    });
+
     it('lets Prometheus scrape the service /metrics', () => {
       const prometheus = yamlFile('ops/compose/prometheus.yml');
       const job = prometheus.scrape_configs.find((j: { job_name: string }) => j.job_name === IMAGE);
@@ -186,6 +190,14 @@ describe('ops manifests agree with the code', () => {
       expect(container.securityContext).to.include({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
       expect(container.resources.requests).to.have.keys('cpu', 'memory');
       expect(container.resources.limits).to.have.property('memory');
+    });
+
+    it("holds at most 8 KiB of a connection's unread bytes in the kernel (net.ipv4.tcp_rmem, a safe sysctl)", () => {
+      expect(pod.securityContext.sysctls).to.deep.equal([{ name: 'net.ipv4.tcp_rmem', value: DEPLOYED_TCP_RMEM }]);
+      const [min, initial, max] = DEPLOYED_TCP_RMEM.split(' ').map(Number);
+      expect(max).to.be.at.most(8 * 1024);
+      expect(min).to.be.at.most(initial!).and.above(0);
+      expect(initial).to.be.at.most(max!);
     });
 
     it('takes every configuration variable from the ConfigMap, and credentials (MONGODB_URI first) from the Secret', () => {
@@ -301,6 +313,11 @@ describe('ops manifests agree with the code', () => {
       expect(container.stopTimeout * 1000).to.be.above(
         Number(locals().settings.match(/SHUTDOWN_GRACE_MS\s*=\s*"(\d+)"/)[1]),
       );
+    });
+
+    it("holds at most 8 KiB of a connection's unread bytes in the kernel, as ops/k8s does", () => {
+      const [container] = locals().container_definitions;
+      expect(container.systemControls).to.deep.equal([{ namespace: 'net.ipv4.tcp_rmem', value: DEPLOYED_TCP_RMEM }]);
     });
 
     it('passes every configuration variable: settings as environment, credentials from Secrets Manager', () => {

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
 
 export const ROOT = path.resolve(__dirname, '../..');
 const ENTRY = path.join(ROOT, 'dist/main.js');
@@ -14,6 +15,19 @@ const START = (
 ).scripts.start.split(' ');
 /** The node options the service runs with, as npm start and the image give them. */
 export const SERVICE_NODE_OPTIONS: readonly string[] = START.slice(1, -1);
+
+/**
+ * The receive buffer sizes (`net.ipv4.tcp_rmem`: min, default, max bytes) every deployment form gives the service's
+ * network namespace, as ops/k8s/deployment.yaml sets them (test/ops holds the other forms to it).
+ */
+export const DEPLOYED_TCP_RMEM: string = (() => {
+  const manifests = parseAllDocuments(readFileSync(path.join(ROOT, 'ops/k8s/deployment.yaml'), 'utf8'));
+  const deployment = manifests.map((doc) => doc.toJS()).find((doc) => doc?.kind === 'Deployment');
+  const sysctls: { name: string; value: string }[] = deployment?.spec?.template?.spec?.securityContext?.sysctls ?? [];
+  const rmem = sysctls.find((sysctl) => sysctl.name === 'net.ipv4.tcp_rmem');
+  if (rmem === undefined) throw new Error('ops/k8s/deployment.yaml sets no net.ipv4.tcp_rmem');
+  return rmem.value;
+})();
 
 function newestIn(dir: string): number {
   return Math.max(
