@@ -70,6 +70,24 @@ function answersOk(url: string, path: string, timeoutMs?: number): Promise<boole
       );
       expect(peakRssMiB(service.child.pid!), 'peak RSS (MiB)').to.be.below(LIMIT_MIB);
     });
+
+    it(`lives through the flood's clients leaving mid-flood, and answers /healthz within 5 s, ${who}`, async () => {
+      await startWith(tokens);
+      flood = await floodUnread(port, CONNECTIONS, REQUESTS_PER_CONNECTION, authorization);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      flood.leave();
+      flood = undefined;
+      // Node still holds what it read of the connections whose clients reset them: the service must not die of it.
+      // The deadline leaves room for the suite's other tests beside it; npm run bench:flood times the whole flood.
+      await waitFor(
+        '/healthz to answer after the clients left',
+        () => answersOk(`http://127.0.0.1:${port}`, '/healthz', 250),
+        5_000,
+        50,
+      );
+      expect(service.child.exitCode, 'the service exited').to.equal(null);
+      expect(peakRssMiB(service.child.pid!), 'peak RSS (MiB)').to.be.below(LIMIT_MIB);
+    });
   }
 });
 
