@@ -53,6 +53,9 @@ SERVICE = """\
       # During a rotation INTEGRATIONS_GATEWAY_TOKENS lists the new and the old; the gateway sends one of them.
       GATEWAY_TOKENS: ${INTEGRATIONS_GATEWAY_TOKENS:-${INTEGRATIONS_GATEWAY_TOKEN:-}}
       MIGRATE_ON_START: "true"
+    # At most 8 KiB of a connection's bytes held by the kernel for the service, as its ops/ sets it.
+    sysctls:
+      net.ipv4.tcp_rmem: "4096 8192 8192"
     depends_on:
       - mongodb
 """
