@@ -126,7 +126,7 @@ function inDeployedNetwork(): boolean {
     return false;
   }
   if (process.env.FLOOD_TCP_RMEM === 'host' || tcpRmem() === DEPLOYED_TCP_RMEM) return false;
-  const probe = spawnSync('unshare', ['--net', 'true'], { encoding: 'utf8' });
+  const probe = spawnSync('unshare', ['--net', 'ip', 'link', 'set', 'lo', 'up'], { encoding: 'utf8' });
   if (probe.status !== 0) {
     const why = probe.error?.message ?? probe.stderr.trim();
     console.log(`(the machine's receive buffers: no network namespace can be made here: ${why})`);
