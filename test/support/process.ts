@@ -1,5 +1,6 @@
 // Spawns the service as operators run it: the built entry point (dist/main.js) in its own process, configured by
-// environment only. The build is made here when it is older than the source (npm test builds it first).
+// environment only. The build is made here when it is older than the source (npm test builds it first). Also what the
+// deployments give that process (node options, receive buffers), and a flood's clients in a process of their own.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -171,9 +172,8 @@ export interface Flood {
 /**
  * The pipelining flood of a client that never reads (issue #33, row 1): `connections` connections to `port` on
  * 127.0.0.1, each sending `requests` reads of the bot runtime's record in one go (with `authorization`, a header line
- * or ''), never reading an answer. Sent from a process of its own, as an attacker's is: sent from the caller's, its
- * writes would take turns with the caller's work and arrive slower (the service lived through such floods that it
- * did not live through from another process).
+ * or ''), never reading an answer. Sent from a process of its own, as an attacker's is: sent from the caller's, the
+ * same flood arrived slower, and the service lived through floods there that it did not from another process.
  */
 export async function floodUnread(
   port: number,
