@@ -48,14 +48,16 @@ function answersOk(url: string, path: string, timeoutMs?: number): Promise<boole
     await service.exited;
   });
 
-  for (const [who, tokens, authorization] of [
+  // The issue's two (its row 1: with tokens, open) are also left by their clients mid-flood.
+  for (const [who, tokens, authorization, alsoLeft] of [
     [
       'with tokens configured, the read token sent',
       { READ_TOKENS: READ, ADMIN_TOKENS: 'pressure-admin-token-0123456789' },
       `Authorization: Bearer ${READ}\r\n`,
+      true,
     ],
-    ['open (no tokens configured)', {}, ''],
-    ['with tokens configured, none sent (401s)', { READ_TOKENS: READ }, ''],
+    ['open (no tokens configured)', {}, '', true],
+    ['with tokens configured, none sent (401s)', { READ_TOKENS: READ }, '', false],
   ] as const) {
     it(`keeps memory under the Kubernetes limit and answers /healthz after it, ${who}`, async () => {
       await startWith(tokens);
@@ -71,7 +73,8 @@ function answersOk(url: string, path: string, timeoutMs?: number): Promise<boole
       expect(peakRssMiB(service.child.pid!), 'peak RSS (MiB)').to.be.below(LIMIT_MIB);
     });
 
-    it(`lives through the flood's clients leaving mid-flood, and answers /healthz within 5 s, ${who}`, async () => {
+    if (!alsoLeft) continue;
+    it(`lives through the flood's clients leaving mid-flood, then answers /healthz, ${who}`, async () => {
       await startWith(tokens);
       flood = await floodUnread(port, CONNECTIONS, REQUESTS_PER_CONNECTION, authorization);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -82,7 +85,7 @@ function answersOk(url: string, path: string, timeoutMs?: number): Promise<boole
       await waitFor(
         '/healthz to answer after the clients left',
         () => answersOk(`http://127.0.0.1:${port}`, '/healthz', 250),
-        5_000,
+        10_000,
         50,
       );
       expect(service.child.exitCode, 'the service exited').to.equal(null);
