@@ -14,7 +14,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  DEPLOYED_TCP_RMEM,
+  deployedTcpRmem,
   type Flood,
   ROOT,
   SERVICE_NODE_OPTIONS,
@@ -28,6 +28,7 @@ const CONNECTIONS = Number(process.env.FLOOD_CONNECTIONS ?? 200);
 const REQUESTS = Number(process.env.FLOOD_REQUESTS ?? 3_000);
 const HOLD_MS = Number(process.env.FLOOD_HOLD_MS ?? 3_000);
 const TOKEN = 'flood-read-token-0123456789abcdef';
+const DEPLOYED_TCP_RMEM = deployedTcpRmem();
 
 async function healthz(port: number, timeoutMs = 250): Promise<boolean> {
   return fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(timeoutMs) }).then(
@@ -119,7 +120,7 @@ const tcpRmem = (): string => readFileSync(TCP_RMEM, 'utf8').trim().split(/\s+/)
  * In the network namespace made for the bench: loopback up, the deployments' receive buffers. Elsewhere, where the
  * machine's buffers differ from the deployments': the bench again, in a namespace of its own; true once it ran there.
  */
-function inDeployedNetwork(): boolean {
+function ranInDeployedNetwork(): boolean {
   if (process.env.FLOOD_NETNS === '1') {
     execFileSync('ip', ['link', 'set', 'lo', 'up']);
     writeFileSync(TCP_RMEM, DEPLOYED_TCP_RMEM);
@@ -142,7 +143,7 @@ function inDeployedNetwork(): boolean {
 
 async function main(): Promise<void> {
   ensureBuilt();
-  if (inDeployedNetwork()) return;
+  if (ranInDeployedNetwork()) return;
   const service = [...SERVICE_NODE_OPTIONS, path.join(ROOT, 'dist', 'main.js')];
   const quiet = { HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
   console.log(

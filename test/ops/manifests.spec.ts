@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { type ConfigError, ENV_VARIABLES, loadConfig } from '../../src/infrastructure/config';
 
 const randomToken = (): string => randomBytes(24).toString('hex');
-import { DEPLOYED_TCP_RMEM, ROOT, SERVICE_NODE_OPTIONS } from '../support/process';
+import { deployedTcpRmem, ROOT, SERVICE_NODE_OPTIONS } from '../support/process';
 
 const read = (relative: string) => readFileSync(path.join(ROOT, relative), 'utf8');
 const yamlFile = (relative: string) => parseYaml(read(relative)) as Record<string, any>;
@@ -127,7 +127,7 @@ describe('ops manifests agree with the code', () => {
     });
 
     it("holds at most 8 KiB of a connection's unread bytes in the kernel, as ops/k8s does", () => {
-      expect(service.sysctls).to.deep.equal({ 'net.ipv4.tcp_rmem': DEPLOYED_TCP_RMEM });
+      expect(service.sysctls).to.deep.equal({ 'net.ipv4.tcp_rmem': deployedTcpRmem() });
     });
 
     it('lets Prometheus scrape the service /metrics', () => {
@@ -193,8 +193,9 @@ describe('ops manifests agree with the code', () => {
     });
 
     it("holds at most 8 KiB of a connection's unread bytes in the kernel (net.ipv4.tcp_rmem, a safe sysctl)", () => {
-      expect(pod.securityContext.sysctls).to.deep.equal([{ name: 'net.ipv4.tcp_rmem', value: DEPLOYED_TCP_RMEM }]);
-      const [min, initial, max] = DEPLOYED_TCP_RMEM.split(' ').map(Number);
+      const rmem = deployedTcpRmem();
+      expect(pod.securityContext.sysctls).to.deep.equal([{ name: 'net.ipv4.tcp_rmem', value: rmem }]);
+      const [min, initial, max] = rmem.split(' ').map(Number);
       expect(max).to.be.at.most(8 * 1024);
       expect(min).to.be.at.most(initial!).and.above(0);
       expect(initial).to.be.at.most(max!);
@@ -317,7 +318,7 @@ describe('ops manifests agree with the code', () => {
 
     it("holds at most 8 KiB of a connection's unread bytes in the kernel, as ops/k8s does", () => {
       const [container] = locals().container_definitions;
-      expect(container.systemControls).to.deep.equal([{ namespace: 'net.ipv4.tcp_rmem', value: DEPLOYED_TCP_RMEM }]);
+      expect(container.systemControls).to.deep.equal([{ namespace: 'net.ipv4.tcp_rmem', value: deployedTcpRmem() }]);
     });
 
     it('passes every configuration variable: settings as environment, credentials from Secrets Manager', () => {

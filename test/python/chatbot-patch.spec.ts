@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { DEPLOYED_TCP_RMEM, ROOT } from '../support/process';
+import { deployedTcpRmem, ROOT } from '../support/process';
 
 const SCRIPT = path.join(ROOT, 'clients/python/chatbot_patch.py');
 const PYTHON = ['/usr/bin/python3', 'python3'].find(
@@ -129,7 +129,7 @@ if (!PYTHON)
     expect(read('docker-compose.yml')).to.not.include(':?');
     expect(compose.services.gateway.image).to.equal('nginx:1.27-alpine');
     expect(compose.services['integrations-service'].environment.ALLOWED_HOSTS).to.equal('integrations-service');
-    expect(compose.services['integrations-service'].sysctls).to.deep.equal({ 'net.ipv4.tcp_rmem': DEPLOYED_TCP_RMEM });
+    expect(compose.services['integrations-service'].sysctls).to.deep.equal({ 'net.ipv4.tcp_rmem': deployedTcpRmem() });
     expect(compose.secrets.gateway_htpasswd.file).to.equal('./scripts/nginx/gateway.htpasswd');
     const dev = parse(read('docker-compose.dev.yml'));
     expect(Object.keys(dev.services.app.environment)).to.include('INTEGRATIONS_SERVICE_URL');

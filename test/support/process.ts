@@ -19,16 +19,17 @@ export const SERVICE_NODE_OPTIONS: readonly string[] = START.slice(1, -1);
 
 /**
  * The receive buffer sizes (`net.ipv4.tcp_rmem`: min, default, max bytes) every deployment form gives the service's
- * network namespace, as ops/k8s/deployment.yaml sets them (test/ops holds the other forms to it).
+ * network namespace, as ops/k8s/deployment.yaml sets them (test/ops holds the other forms to it). Read when asked, so
+ * a manifest without it fails only what reads it.
  */
-export const DEPLOYED_TCP_RMEM: string = (() => {
+export function deployedTcpRmem(): string {
   const manifests = parseAllDocuments(readFileSync(path.join(ROOT, 'ops/k8s/deployment.yaml'), 'utf8'));
   const deployment = manifests.map((doc) => doc.toJS()).find((doc) => doc?.kind === 'Deployment');
   const sysctls: { name: string; value: string }[] = deployment?.spec?.template?.spec?.securityContext?.sysctls ?? [];
   const rmem = sysctls.find((sysctl) => sysctl.name === 'net.ipv4.tcp_rmem');
   if (rmem === undefined) throw new Error('ops/k8s/deployment.yaml sets no net.ipv4.tcp_rmem');
   return rmem.value;
-})();
+}
 
 function newestIn(dir: string): number {
   return Math.max(
