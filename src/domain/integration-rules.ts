@@ -85,11 +85,13 @@ export function settingsSafetyViolations(settings: unknown, path = '/settings'):
       tooDeepReported = true;
       return;
     }
-    for (const [key, child] of Object.entries(value)) {
-      const childPath = pointer(at, key);
-      const problem = Array.isArray(value) ? null : keyProblem(key);
-      if (problem) errors.push({ field: childPath, message: problem });
-      walk(child, childPath, depth + 1);
+    const array = Array.isArray(value);
+    for (const key of Object.keys(value)) {
+      const child = (value as Record<string, unknown>)[key];
+      const problem = array ? null : keyProblem(key);
+      // A pointer is made only for a path a problem may name: the key's own, or a container's below it.
+      if (problem) errors.push({ field: pointer(at, key), message: problem });
+      if (typeof child === 'object' && child !== null) walk(child, pointer(at, key), depth + 1);
     }
   };
   walk(settings, path, 1);

@@ -174,6 +174,38 @@ describe('Integration', () => {
       expect(before.change({ name: undefined }, T1)).to.equal(before);
     });
 
+    it('answers the very same record for values it already holds, settings compared whole and nested', () => {
+      const settings = { color: 'blue', position: { side: 'right', offsets: [8, 16] }, greeting: null };
+      const before = anIntegration({ name: 'Widget', status: true, settings }, T0);
+      // A new copy of every value, as a whole-record PUT from the admin UI sends them.
+      const same = JSON.parse(JSON.stringify({ name: 'Widget', status: true, settings }));
+      expect(before.change(same, T1)).to.equal(before);
+      for (const settingsNow of [
+        { ...settings, position: { side: 'left', offsets: [8, 16] } },
+        { ...settings, position: { side: 'right', offsets: [8, 16, 24] } },
+        { ...settings, position: { side: 'right', offsets: [8, '16'] } },
+        { ...settings, greeting: {} },
+        { color: 'blue', position: { side: 'right', offsets: [8, 16] } },
+      ]) {
+        const after = before.change({ settings: settingsNow }, T1);
+        expect(after.version, JSON.stringify(settingsNow)).to.equal(2);
+        expect(after.settings).to.deep.equal(settingsNow);
+      }
+    });
+
+    it("answers its fields in the record's own order, whatever order an edit names them in", () => {
+      const before = anIntegration({ name: 'A', description: 'a' }, T0);
+      const after = before.change({ description: 'b', name: 'B' }, T1);
+      expect(after.toPrimitives()).to.deep.equal({
+        ...before.toPrimitives(),
+        name: 'B',
+        description: 'b',
+        version: 2,
+        updatedAt: T1.toISOString(),
+      });
+      expect(Object.keys(after.toPrimitives())).to.deep.equal(Object.keys(before.toPrimitives()));
+    });
+
     it('refuses the change the old withChanges stored: every rule it breaks, named', () => {
       const facebook = anIntegration({ id: 'facebook', settings: facebookSettings() });
       const settings = JSON.parse('{"verify": "v", "a.b": {"$where": 1}}');
