@@ -1,4 +1,4 @@
-// `npm run bench`: the bot runtime's read, side by side, on 127.0.0.1 only, bounded in time (about six
+// `npm run bench`: the bot runtime's read, side by side, on 127.0.0.1 only, bounded in time (about seven
 // minutes). In one run it starts a bare node:http server (and the same again, a control: what the service's ratios
 // to bare are worth in this run is what the control's came to), a bare Express 5 app, the service twice (with
 // the node options npm start and the image run it with) — as production runs it (READ_TOKENS and ADMIN_TOKENS
@@ -6,11 +6,12 @@
 // headers and ETag handling all on) and with its defaults (no tokens, no CORS) — and, when Debian's
 // python3-fastapi and python3-uvicorn are installed, the chatbot's own stack (FastAPI + uvicorn) answering the
 // same JSON. It loads each with the same connections for the same time, in interleaved rounds (warm-up
-// excluded), and prints req/s, p50/p99 and RSS (medians of the rounds) and the ratios (medians of each round's
-// ratio: the two servers compared were measured seconds apart).
+// excluded), and prints every round, req/s, p50/p99 and RSS (medians of the rounds) and each ratio two ways: the
+// median of the rounds' ratios (the two servers compared were measured seconds apart) and the ratio of the medians.
 // Then the rest of the API beside bare Express's same-shaped routes (the list; the admin UI's whole-record PUT),
-// the bot's read through the chatbot's Python client beside a raw keep-alive http.client loop (with the TCP
-// connections each opened), and RSS over a soak of distinct request ids and unknown paths.
+// issue #33's floors (each by both ratios, held or not), the bot's read through the chatbot's Python client beside a
+// raw keep-alive http.client loop (with the TCP connections each opened), and RSS over a soak of distinct request ids
+// and unknown paths.
 //
 // With two CPUs or more and taskset (util-linux), the servers run on the last CPU and wrk (this process, and so
 // every load it starts) on the others: the load generator never takes turns with the server it measures on one
@@ -282,6 +283,29 @@ const ratioOfMedians = (a: Figures[], b: Figures[], key: Ratioed): number => med
 const ratios = (a: Figures[], b: Figures[], key: Ratioed): string =>
   `${fmt(ratio(a, b, key), 2)}× / ${fmt(ratioOfMedians(a, b, key), 2)}×`;
 
+interface Floor {
+  goal: string;
+  mine: Figures[];
+  peer: Figures[];
+  key: 'rps' | 'p99';
+  /** req/s: the least ratio that holds; p99: the most. */
+  bound: number;
+}
+
+/** Issue #33's floors for the production service, by both yardsticks: held when both are on the right side. */
+function printFloors(floors: Floor[]): void {
+  const at = CONNECTIONS === 50 ? '' : ` (at ${CONNECTIONS} connections; the floors are set at 50)`;
+  console.log(`\n## The floors (issue #33), production settings${at}\n`);
+  console.log("| floor | median of the rounds' ratios | ratio of the medians | held |");
+  console.log('|---|---|---|---|');
+  for (const { goal, mine, peer, key, bound } of floors) {
+    const both = [ratio(mine, peer, key), ratioOfMedians(mine, peer, key)];
+    const holds = (value: number): boolean => (key === 'p99' ? value <= bound : value >= bound);
+    const held = both.every(holds) ? 'yes' : both.some(holds) ? 'by one yardstick only' : 'no';
+    console.log(`| ${goal} | ${fmt(both[0]!, 2)}× | ${fmt(both[1]!, 2)}× | ${held} |`);
+  }
+}
+
 /** Every round's req/s and p99 of each server, in the order the rounds ran. */
 function printRounds(runs: Map<string, Figures[]>): void {
   const names = [...runs.keys()];
@@ -493,6 +517,16 @@ async function main(): Promise<void> {
       console.log(`\n${name}, round by round:`);
       printRounds(pair);
     }
+
+    const hot = runs.get(production.name)!;
+    const [list, put] = rounds.map(([, pair]) => pair.get(production.name)!);
+    const [listPeer, putPeer] = rounds.map(([, pair]) => pair.get(express.name)!);
+    printFloors([
+      { goal: 'read req/s ≥ 0.8× bare node:http', mine: hot, peer: runs.get(bare.name)!, key: 'rps', bound: 0.8 },
+      { goal: 'read p99 ≤ 1.5× bare node:http', mine: hot, peer: runs.get(bare.name)!, key: 'p99', bound: 1.5 },
+      { goal: 'list req/s ≥ 3× bare Express', mine: list!, peer: listPeer!, key: 'rps', bound: 3 },
+      { goal: 'PUT req/s ≥ 1.2× bare Express', mine: put!, peer: putPeer!, key: 'rps', bound: 1.2 },
+    ]);
 
     console.log(
       `\n## The bot's read through the chatbot's client: ${CLIENT_CALLS} sequential get_integration("facebook")\n`,
