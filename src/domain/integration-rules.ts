@@ -55,6 +55,7 @@ const settingsWording = {
   keyContainsNul: 'key must not contain the NUL character',
   keyReserved: (key: string): string => `key "${key}" is reserved`,
   tooDeep: `must not nest deeper than ${SETTINGS_MAX_DEPTH} levels`,
+  notJson: 'must be a JSON value: a string, a finite number, true, false, null, an array or an object',
   tooLarge: (bytes: number): string => `must not exceed ${SETTINGS_MAX_BYTES} bytes serialized (got ${bytes})`,
   notASetting: (integrationId: string, allowed: readonly string[]): string =>
     `is not a ${integrationId} setting (allowed: ${allowed.join(', ')})`,
@@ -72,13 +73,40 @@ export function keyProblem(key: string): string | null {
 }
 
 /**
- * The checks no JSON Schema expresses: forbidden keys at any depth, nesting depth, serialized size.
+ * What JSON carries, and so what a store may keep and a client be answered: a string, a finite number, a boolean,
+ * null, an array or a plain object. Not a value JSON has no form for (NaN, an infinity, undefined) or would turn into
+ * something else (a Date, a MongoDB ObjectId or Long, a RegExp: objects of their own fields), as a record the old
+ * store wrote may hold.
+ */
+function isJsonKind(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null || Array.isArray(value)) return true;
+      const prototype = Object.getPrototypeOf(value);
+      return prototype === Object.prototype || prototype === null;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * The checks no JSON Schema expresses: JSON values only, forbidden keys at any depth, nesting depth, serialized size.
  * Depth counts containers, the settings object itself being 1.
  */
 export function settingsSafetyViolations(settings: unknown, path = '/settings'): FieldError[] {
   const errors: FieldError[] = [];
   let tooDeepReported = false;
   const walk = (value: unknown, at: string, depth: number): void => {
+    if (!isJsonKind(value)) {
+      errors.push({ field: at, message: settingsWording.notJson });
+      return;
+    }
     if (typeof value !== 'object' || value === null) return;
     if (depth > SETTINGS_MAX_DEPTH) {
       if (!tooDeepReported) errors.push({ field: at, message: settingsWording.tooDeep });
@@ -89,9 +117,9 @@ export function settingsSafetyViolations(settings: unknown, path = '/settings'):
     for (const key of Object.keys(value)) {
       const child = (value as Record<string, unknown>)[key];
       const problem = array ? null : keyProblem(key);
-      // A pointer is made only for a path a problem may name: the key's own, or a container's below it.
+      // A pointer is made only for a path a problem may name: a key, a container, a value JSON cannot carry.
       if (problem) errors.push({ field: pointer(at, key), message: problem });
-      if (typeof child === 'object' && child !== null) walk(child, pointer(at, key), depth + 1);
+      if ((typeof child === 'object' && child !== null) || !isJsonKind(child)) walk(child, pointer(at, key), depth + 1);
     }
   };
   walk(settings, path, 1);
@@ -135,7 +163,8 @@ export function settingsViolations(id: string, settings: unknown, path = '/setti
 export const SAFE_SETTINGS_KEYWORD = 'x-safe-settings';
 
 const settingsDescription =
-  `No key may start with "$", contain "." or be one of ${RESERVED_KEYS.join(', ')}; nesting at most ` +
+  `JSON values only (numbers finite). No key may start with "$", contain "." or be one of ` +
+  `${RESERVED_KEYS.join(', ')}; nesting at most ` +
   `${SETTINGS_MAX_DEPTH} deep; ` +
   `at most ${SETTINGS_MAX_BYTES} bytes serialized; ${CREDENTIAL_KEYS.join(' and ')} must not start with ` +
   `"${SEALED_PREFIX}".`;

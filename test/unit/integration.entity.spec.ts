@@ -1,3 +1,4 @@
+import { ObjectId } from 'bson';
 import { expect } from 'chai';
 import { ValidationError } from '../../src/domain/errors';
 import { Integration } from '../../src/domain/integration.entity';
@@ -128,6 +129,24 @@ describe('Integration', () => {
         '/settings/deep/list/0/prototype',
       ]);
       expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+    });
+
+    it('refuses settings values JSON cannot carry (infinities, NaN, a Date, an ObjectId, a RegExp), by place', () => {
+      const settings = {
+        ok: [1, 'two', null, true, { three: 3 }],
+        big: Number.POSITIVE_INFINITY,
+        deep: { list: [Number.NaN] },
+      };
+      const objects = { at: new Date(0), id: new ObjectId(), pattern: /x/ };
+      expect(violations('chat_widget', { settings: { ...settings, ...objects } })).to.deep.equal(
+        ['/settings/big', '/settings/deep/list/0', '/settings/at', '/settings/id', '/settings/pattern'].map(
+          (field) => ({
+            field,
+            message: 'must be a JSON value: a string, a finite number, true, false, null, an array or an object',
+          }),
+        ),
+      );
+      expect(violations('chat_widget', { settings: { ok: settings.ok } })).to.deep.equal([]);
     });
 
     it('allows nesting 8 deep and refuses 9', () => {

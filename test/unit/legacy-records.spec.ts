@@ -1,5 +1,6 @@
 // The rules the migrations apply to what the old Python store left: duplicate ids, and records today's
 // rules refuse (which the admin UI could then not save back).
+import { ObjectId } from 'bson';
 import { expect } from 'chai';
 import { Integration } from '../../src/domain/integration.entity';
 import { chooseAmongDuplicates, fitToRules } from '../../src/domain/legacy-records';
@@ -81,6 +82,22 @@ describe('legacy records', () => {
       expect(fields.status).to.equal(false);
       expect(setAside).to.deep.include({ name: 'n'.repeat(150), status: 'yes' });
       expect(Object.keys(setAside.settings as object)).to.deep.equal(['a.b', 'deep']);
+    });
+
+    it('sets aside, as they are, settings values JSON cannot carry that the old store may hold', () => {
+      const at = new Date(0);
+      const id = new ObjectId();
+      const { fields, setAside, notes } = fitToRules({
+        id: 'chat_widget',
+        name: 'Chat',
+        settings: { color: 'red', at, nested: { id, size: 2 }, ratio: Number.NaN },
+      } as never);
+      expect(fields.settings).to.deep.equal({ color: 'red' });
+      const aside = setAside.settings as Record<string, unknown>;
+      expect(aside.at).to.equal(at);
+      expect((aside.nested as Record<string, unknown>).id).to.equal(id);
+      expect(aside.ratio).to.be.NaN;
+      expect(notes.join(' ')).to.include('at: set aside (must be a JSON value');
     });
 
     it('sets aside a credential that looks sealed, and whole settings that are too large', () => {
