@@ -2,7 +2,7 @@
 // migrations on what the old Python store leaves, beside it still writing, and beside other runners.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { ObjectId, type Document } from 'mongodb';
+import { BSON, ObjectId, type Document } from 'mongodb';
 import { CredentialCipher } from '../../src/adapters/persistence/credential-cipher';
 import { RecordCodec } from '../../src/adapters/persistence/record-codec';
 import {
@@ -167,6 +167,28 @@ describeWithMongo('migrations', (mongo) => {
     const fitted = await integrations().findOne({ id: 'legacy' });
     expect(fitted?.version).to.equal(2);
     expect(fitted?.settings).to.deep.equal({ z: 1, '7': 2 });
+  });
+
+  it('fit a legacy record holding BSON values JSON cannot carry: set aside as extended JSON, the rest kept', async () => {
+    const { db } = mongo();
+    const at = new Date(0);
+    const ref = new ObjectId();
+    await integrations().insertOne({ id: 'legacy', name: 'Legacy', settings: { color: 'red', at, ref } });
+    await applyPendingMigrations(db, { maxTimeMS: 5_000, now: T1 });
+    const legacy = (await new MongoIntegrationRepository(db, plain()).findById('legacy'))!;
+    expect(legacy.settings).to.deep.equal({ color: 'red' });
+    expect(legacy.version).to.equal(2);
+    const aside = await db.collection(SET_ASIDE_COLLECTION).findOne({ integrationId: 'legacy' });
+    expect(aside, 'a set-aside record for legacy').to.not.equal(null);
+    const entries = [...(aside!.entries as { field: string; key: string; value: string }[])].sort((a, b) =>
+      a.key.localeCompare(b.key),
+    );
+    expect(entries).to.deep.equal([
+      { field: 'settings', key: 'at', value: BSON.EJSON.stringify(at, { relaxed: false }) },
+      { field: 'settings', key: 'ref', value: BSON.EJSON.stringify(ref, { relaxed: false }) },
+    ]);
+    // What was set aside reads back as what the old store held.
+    expect(BSON.EJSON.parse(entries[0]!.value, { relaxed: false })).to.deep.equal(at);
   });
 
   it('resolve duplicates the old store made again after 002, before building the index', async () => {
