@@ -31,6 +31,7 @@ export const wording = {
   unknownField: 'is not a known field',
   type: (type: string): string => `must be ${type}`,
   idMismatch: (pathId: string): string => `must equal the id in the path ("${pathId}"); an id never changes`,
+  notWellFormed: 'must be well-formed Unicode: no half of a surrogate pair alone',
 } as const;
 
 /** The usual fit: a value that breaks the rule is set aside whole and the field takes its fallback. */
@@ -43,6 +44,20 @@ function setAsideWhole<T>(
 ): Fitted<T> {
   if (rule.violations(value, '', id).length === 0) return { value: value as T };
   return { value: fallback, setAside: value, note: `${what}, set aside` };
+}
+
+/**
+ * Half of a UTF-16 surrogate pair standing alone: JSON can carry it (as `\ud800`), but no UTF-8 text can, so MongoDB
+ * would store U+FFFD in its place and a read would answer other text than the write was acknowledged with.
+ */
+export const LONE_SURROGATE = /\p{Cs}/u;
+
+/** `value` cut to at most `length` UTF-16 units, never between the two halves of a surrogate pair. */
+function cutAt(value: string, length: number): string {
+  const last = value.charCodeAt(length - 1);
+  const next = value.charCodeAt(length);
+  const splitsPair = last >= 0xd800 && last <= 0xdbff && next >= 0xdc00 && next <= 0xdfff;
+  return value.slice(0, splitsPair ? length - 1 : length);
 }
 
 export interface TextOptions {
@@ -68,7 +83,9 @@ export function text({ minLength = 0, maxLength, pattern, means }: TextOptions):
             ? length
             : pattern !== undefined && !pattern.test(value)
               ? `must match ${pattern.source}`
-              : undefined;
+              : LONE_SURROGATE.test(value)
+                ? wording.notWellFormed
+                : undefined;
       return broken === undefined ? [] : [{ field: at, message: means !== undefined ? `must be ${means}` : broken }];
     },
     schema: () => ({
@@ -78,12 +95,10 @@ export function text({ minLength = 0, maxLength, pattern, means }: TextOptions):
       ...(pattern ? { pattern: pattern.source } : {}),
     }),
     fit(value, id, fallback) {
-      if (
-        typeof value === 'string' &&
-        value.length > maxLength &&
-        rule.violations(value.slice(0, maxLength), '', id).length === 0
-      ) {
-        return { value: value.slice(0, maxLength), setAside: value, note: `cut to ${maxLength} characters` };
+      if (typeof value === 'string' && value.length > maxLength) {
+        const cut = cutAt(value, maxLength);
+        if (rule.violations(cut, '', id).length === 0)
+          return { value: cut, setAside: value, note: `cut to ${cut.length} characters` };
       }
       if (typeof value === 'string' && value.length < minLength)
         return { value: fallback, note: 'empty, now its default' };

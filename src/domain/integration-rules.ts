@@ -2,7 +2,7 @@
 // settings rule checks keys, depth, size, credentials and each integration's fixed shape, gives its JSON
 // Schema and fits a legacy settings object, all from the declarations below.
 import type { FieldError } from './errors';
-import { text, wording, type FieldRule, type Fitted, type JsonSchema } from './field-rules';
+import { LONE_SURROGATE, text, wording, type FieldRule, type Fitted, type JsonSchema } from './field-rules';
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 export const ID_MAX_LENGTH = 64;
@@ -68,6 +68,7 @@ export function keyProblem(key: string): string | null {
   if (key.includes('.')) return settingsWording.keyContainsDot;
   // BSON keys are NUL-terminated: MongoDB could not store it, so no store may.
   if (key.includes('\0')) return settingsWording.keyContainsNul;
+  if (LONE_SURROGATE.test(key)) return wording.notWellFormed;
   if (RESERVED_KEYS.includes(key)) return settingsWording.keyReserved(key);
   return null;
 }
@@ -95,6 +96,12 @@ function isJsonKind(value: unknown): boolean {
   }
 }
 
+/** Whether a settings value holds anything to check: a container, or a value that breaks a rule on its own. */
+function mayBreakARule(value: unknown): boolean {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value);
+  return (typeof value === 'object' && value !== null) || !isJsonKind(value);
+}
+
 /**
  * The checks no JSON Schema expresses: JSON values only, forbidden keys at any depth, nesting depth, serialized size.
  * Depth counts containers, the settings object itself being 1.
@@ -107,6 +114,8 @@ export function settingsSafetyViolations(settings: unknown, path = '/settings'):
       errors.push({ field: at, message: settingsWording.notJson });
       return;
     }
+    if (typeof value === 'string' && LONE_SURROGATE.test(value))
+      errors.push({ field: at, message: wording.notWellFormed });
     if (typeof value !== 'object' || value === null) return;
     if (depth > SETTINGS_MAX_DEPTH) {
       if (!tooDeepReported) errors.push({ field: at, message: settingsWording.tooDeep });
@@ -117,9 +126,9 @@ export function settingsSafetyViolations(settings: unknown, path = '/settings'):
     for (const key of Object.keys(value)) {
       const child = (value as Record<string, unknown>)[key];
       const problem = array ? null : keyProblem(key);
-      // A pointer is made only for a path a problem may name: a key, a container, a value JSON cannot carry.
+      // A pointer is made only for a path a problem may name: a key, a container, a value that breaks a rule.
       if (problem) errors.push({ field: pointer(at, key), message: problem });
-      if ((typeof child === 'object' && child !== null) || !isJsonKind(child)) walk(child, pointer(at, key), depth + 1);
+      if (mayBreakARule(child)) walk(child, pointer(at, key), depth + 1);
     }
   };
   walk(settings, path, 1);
@@ -163,8 +172,8 @@ export function settingsViolations(id: string, settings: unknown, path = '/setti
 export const SAFE_SETTINGS_KEYWORD = 'x-safe-settings';
 
 const settingsDescription =
-  `JSON values only (numbers finite). No key may start with "$", contain "." or be one of ` +
-  `${RESERVED_KEYS.join(', ')}; nesting at most ` +
+  'JSON values only (numbers finite, text well-formed Unicode). ' +
+  `No key may start with "$", contain "." or be one of ${RESERVED_KEYS.join(', ')}; nesting at most ` +
   `${SETTINGS_MAX_DEPTH} deep; ` +
   `at most ${SETTINGS_MAX_BYTES} bytes serialized; ${CREDENTIAL_KEYS.join(' and ')} must not start with ` +
   `"${SEALED_PREFIX}".`;

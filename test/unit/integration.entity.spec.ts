@@ -149,6 +149,20 @@ describe('Integration', () => {
       expect(violations('chat_widget', { settings: { ok: settings.ok } })).to.deep.equal([]);
     });
 
+    it('refuses text with half of a surrogate pair alone, which MongoDB would store as U+FFFD, and takes whole pairs', () => {
+      const halves = { name: 'Chat \ud83d', description: '\ude00 widget' };
+      const settings = { 'key\udc00': 1, greeting: 'hi \ud800', list: [{ deep: '\udbff' }], fine: 'hi 😀' };
+      const message = 'must be well-formed Unicode: no half of a surrogate pair alone';
+      expect(violations('chat_widget', { ...halves, settings })).to.deep.equal(
+        ['/name', '/description', '/settings/key\udc00', '/settings/greeting', '/settings/list/0/deep'].map(
+          (field) => ({ field, message }),
+        ),
+      );
+      expect(
+        violations('chat_widget', { name: 'Chat 😀', description: '😀 widget', settings: { fine: 'hi 😀' } }),
+      ).to.deep.equal([]);
+    });
+
     it('allows nesting 8 deep and refuses 9', () => {
       expect(settingsSafetyViolations(nested(8))).to.deep.equal([]);
       expect(settingsSafetyViolations(nested(9))).to.deep.equal([

@@ -84,6 +84,13 @@ describe('legacy records', () => {
       expect(Object.keys(setAside.settings as object)).to.deep.equal(['a.b', 'deep']);
     });
 
+    it('cuts an over-long name before a surrogate pair it would split, never leaving half of one', () => {
+      const name = `${'n'.repeat(99)}😀 and more`;
+      const { fields, setAside } = fitToRules({ id: 'chat_widget', name } as never);
+      expect(fields.name).to.equal('n'.repeat(99));
+      expect(setAside.name).to.equal(name);
+    });
+
     it('sets aside, as they are, settings values JSON cannot carry that the old store may hold', () => {
       const at = new Date(0);
       const id = new ObjectId();
