@@ -15,7 +15,7 @@ interface BadBody {
   method: 'put' | 'patch';
   id?: string;
   contentType?: string;
-  body: string;
+  body: string | Buffer;
   status: number;
   /** For 422: a field every answer must name. */
   field?: string;
@@ -83,6 +83,21 @@ const BAD_BODIES: BadBody[] = [
     body: '{"name": "Chat \\ud83d"}',
     status: 422,
     field: '/name',
+  },
+  {
+    // The decoder would keep U+FFFD for each broken sequence: a name the client never sent.
+    title: 'a body whose bytes are not UTF-8',
+    method: 'patch',
+    id: 'chat_widget',
+    body: Buffer.concat([Buffer.from('{"name": "Chat '), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+    status: 400,
+  },
+  {
+    title: 'a body holding half of a surrogate pair encoded as if it were a character (CESU-8)',
+    method: 'patch',
+    id: 'chat_widget',
+    body: Buffer.concat([Buffer.from('{"name": "Chat '), Buffer.from([0xed, 0xa0, 0xbd]), Buffer.from('"}')]),
+    status: 400,
   },
   {
     title: 'a constructor key deep inside settings',
@@ -200,6 +215,8 @@ describe('bad input', () => {
       const res = await api()
         [bad.method](`/admin/integrations/${id}`)
         .set('Content-Type', bad.contentType ?? 'application/json')
+        // Bytes as they are: superagent would send a Buffer under a JSON type as the JSON of its fields.
+        .serialize((body: unknown) => body as string)
         .send(bad.body)
         .expect(bad.status)
         .expect('Content-Type', /^application\/problem\+json/);

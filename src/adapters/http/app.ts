@@ -3,6 +3,7 @@
 // place a per-request step is added — then to the direct read when it is the GET of a route marked `direct` (the
 // bot runtime's read of one record, the admin UI's list), else to Express. Built from use cases and a few
 // callbacks: it knows nothing of configuration or stores.
+import { isUtf8 } from 'node:buffer';
 import { IncomingMessage, STATUS_CODES, ServerResponse, type RequestListener } from 'node:http';
 import type { Duplex } from 'node:stream';
 import cors from 'cors';
@@ -14,7 +15,7 @@ import { BodyValidator } from './body-validator';
 import { integrationRoutes, type AuditEntry, type IntegrationUseCases } from './integrations.routes';
 import { buildOpenApiDocument } from './openapi';
 import { operationRoutes, type MetricsEndpoint, type ReadinessReport } from './operations.routes';
-import { HttpProblem, answerErrors, errorMiddleware, problems } from './problem';
+import { HttpProblem, NOT_UTF8, answerErrors, errorMiddleware, problems } from './problem';
 import { RecordResponder } from './record-responder';
 import {
   CLOSING,
@@ -107,7 +108,10 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   ];
   const directRead = mountRoutes(app, routes, {
     guard: createAuthorizer(options.tokens, options.allowedHosts),
-    jsonBody: [requireJson, express.json({ limit: options.bodyLimitBytes, type: 'application/json', strict: true })],
+    jsonBody: [
+      requireJson,
+      express.json({ limit: options.bodyLimitBytes, type: 'application/json', strict: true, verify: requireUtf8 }),
+    ],
   });
   app.use((req) => {
     throw new HttpProblem(problems.noRoute(`No route for ${req.method} ${req.path}.`));
@@ -272,6 +276,15 @@ class BrowserBlocks {
     return closing ? blocks.closing : blocks.open;
   }
 }
+
+/**
+ * express.json's `verify`: a body sent as UTF-8 (the default, and what RFC 8259 asks of JSON) must be UTF-8. The
+ * decoder would put U+FFFD in place of each broken sequence, and the record would keep text the client never sent.
+ */
+const requireUtf8 = (_req: unknown, _res: unknown, body: Buffer, encoding: string): void => {
+  if (/^utf-?8$/i.test(encoding) && !isUtf8(body))
+    throw Object.assign(new Error('The body is not valid UTF-8.'), { type: NOT_UTF8, status: 400 });
+};
 
 // Writes take JSON only: what the document says, and what a plain HTML form cannot send without a preflight.
 const requireJson: RequestHandler = (req, _res, next) => {

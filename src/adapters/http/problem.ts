@@ -106,6 +106,9 @@ function hasUnreadBody(req: HttpRequest): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/** The `type` of the error a body sent as UTF-8 that is not raises (app.ts, express.json's `verify`). */
+export const NOT_UTF8 = 'entity.not.utf8';
+
 /** Errors raised while reading the request (body-parser's `type`s, a malformed path), by what they mean to a client. */
 function clientErrorProblem(thrown: unknown): Problem | null {
   if (thrown instanceof URIError) return problems.badRequest('The path holds a malformed percent-encoding.');
@@ -114,6 +117,8 @@ function clientErrorProblem(thrown: unknown): Problem | null {
   switch (error.type) {
     case 'entity.parse.failed':
       return problems.badRequest('The body is not valid JSON (or is not a JSON object).');
+    case NOT_UTF8:
+      return problems.badRequest('The body is not valid UTF-8, which JSON is sent in (RFC 8259).');
     case 'entity.too.large':
       return problems.tooLarge('The body is larger than this service accepts.');
     case 'charset.unsupported':
