@@ -52,12 +52,28 @@ function setAsideWhole<T>(
  */
 export const LONE_SURROGATE = /\p{Cs}/u;
 
-/** `value` cut to at most `length` UTF-16 units, never between the two halves of a surrogate pair. */
+/**
+ * How many characters `value` holds as JSON Schema's `maxLength`, Python's `len()` (the old store's) and a person
+ * count them: code points, a surrogate pair (an emoji, say) one, not two UTF-16 units.
+ */
+export function characterCount(value: string): number {
+  let count = value.length;
+  for (let i = 0; i < value.length - 1; i += 1) {
+    const unit = value.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        count -= 1;
+        i += 1;
+      }
+    }
+  }
+  return count;
+}
+
+/** `value`'s first `length` characters (code points): a surrogate pair is never split. */
 function cutAt(value: string, length: number): string {
-  const last = value.charCodeAt(length - 1);
-  const next = value.charCodeAt(length);
-  const splitsPair = last >= 0xd800 && last <= 0xdbff && next >= 0xdc00 && next <= 0xdfff;
-  return value.slice(0, splitsPair ? length - 1 : length);
+  return Array.from(value).slice(0, length).join('');
 }
 
 export interface TextOptions {
@@ -79,7 +95,7 @@ export function text({ minLength = 0, maxLength, pattern, means }: TextOptions):
       const broken =
         typeof value !== 'string'
           ? wording.type('string')
-          : value.length < minLength || value.length > maxLength
+          : characterCount(value) < minLength || characterCount(value) > maxLength
             ? length
             : pattern !== undefined && !pattern.test(value)
               ? `must match ${pattern.source}`
@@ -95,12 +111,12 @@ export function text({ minLength = 0, maxLength, pattern, means }: TextOptions):
       ...(pattern ? { pattern: pattern.source } : {}),
     }),
     fit(value, id, fallback) {
-      if (typeof value === 'string' && value.length > maxLength) {
+      if (typeof value === 'string' && characterCount(value) > maxLength) {
         const cut = cutAt(value, maxLength);
         if (rule.violations(cut, '', id).length === 0)
-          return { value: cut, setAside: value, note: `cut to ${cut.length} characters` };
+          return { value: cut, setAside: value, note: `cut to ${maxLength} characters` };
       }
-      if (typeof value === 'string' && value.length < minLength)
+      if (typeof value === 'string' && characterCount(value) < minLength)
         return { value: fallback, note: 'empty, now its default' };
       return setAsideWhole(rule, value, id, fallback, typeof value === 'string' ? 'breaks its rule' : 'not a string');
     },

@@ -221,6 +221,20 @@ describe('integrations API', () => {
       expect(res.body.settings).to.deep.equal({ color: 'blue' });
     });
 
+    it('takes a name and a description at their limits in characters, an emoji counting one', async () => {
+      const edit = { name: '😀'.repeat(100), description: 'é😀'.repeat(250) };
+      const res = await api().patch('/admin/integrations/chat_widget').send(edit).expect(200);
+      expect(res.body).to.include(edit);
+      expect((await api().get('/integrations/chat_widget').expect(200)).body).to.include(edit);
+      const over = await api()
+        .patch('/admin/integrations/chat_widget')
+        .send({ description: `${edit.description}!` })
+        .expect(422);
+      expect(over.body.errors).to.deep.equal([
+        { field: '/description', message: 'must be at most 500 characters long' },
+      ]);
+    });
+
     it('answers an empty patch with the record unchanged, at the same version', async () => {
       const res = await api().patch('/integrations/facebook').send({}).expect(200).expect('ETag', '"1"');
       expect(res.body.version).to.equal(1);

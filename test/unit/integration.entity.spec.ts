@@ -88,6 +88,14 @@ describe('Integration', () => {
       expect(violations('custom', { name: 'x'.repeat(100), description: 'y'.repeat(500) })).to.deep.equal([]);
     });
 
+    it('counts characters as people, JSON Schema and the old store did: an emoji is one', () => {
+      expect(violations('chat_widget', { name: '😀'.repeat(100), description: '👍🏽'.repeat(250) })).to.deep.equal([]);
+      expect(violations('chat_widget', { name: '😀'.repeat(101) }).map((e) => e.field)).to.deep.equal(['/name']);
+      expect(violations('chat_widget', { description: `${'😀'.repeat(500)}!` }).map((e) => e.field)).to.deep.equal([
+        '/description',
+      ]);
+    });
+
     it('refuses an empty or overlong name, an overlong description and a non-boolean status, naming each field', () => {
       expect(
         violations('custom', { name: '', description: 'y'.repeat(501), status: 'yes' }).map((e) => e.field),

@@ -84,11 +84,13 @@ describe('legacy records', () => {
       expect(Object.keys(setAside.settings as object)).to.deep.equal(['a.b', 'deep']);
     });
 
-    it('cuts an over-long name before a surrogate pair it would split, never leaving half of one', () => {
+    it('cuts an over-long name to 100 characters as Python counted them, an emoji one, never half of one', () => {
       const name = `${'n'.repeat(99)}😀 and more`;
       const { fields, setAside } = fitToRules({ id: 'chat_widget', name } as never);
-      expect(fields.name).to.equal('n'.repeat(99));
+      expect(fields.name).to.equal(`${'n'.repeat(99)}😀`);
       expect(setAside.name).to.equal(name);
+      // 100 emoji fit as they are: 100 characters, though 200 UTF-16 units.
+      expect(fitToRules({ id: 'chat_widget', name: '😀'.repeat(100) } as never).fields.name).to.equal('😀'.repeat(100));
     });
 
     it('sets aside, as they are, settings values JSON cannot carry that the old store may hold', () => {
