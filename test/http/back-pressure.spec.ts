@@ -99,9 +99,13 @@ describe('the probe port (PROBE_PORT) while the API port is flooded', function (
   let service: SpawnedService;
   let flood: Flood | undefined;
 
+  let queued: Flood | undefined;
+
   afterEach(async () => {
     flood?.leave();
     flood = undefined;
+    queued?.leave();
+    queued = undefined;
     service.child.kill('SIGTERM');
     await service.exited;
   });
@@ -132,8 +136,10 @@ describe('the probe port (PROBE_PORT) while the API port is flooded', function (
     flood = await floodUnread(api, CONNECTIONS, REQUESTS_PER_CONNECTION, '');
     // Node accepts one connection per event-loop turn from each listener, and each turn here works through what the
     // flood's connections delivered: a probe sent to the API port waits behind every flood connection queued before
-    // it; one sent to the probe port waits for its own listener's next turn.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // it; one sent to the probe port waits for its own listener's next turn. More flood connections, opened while
+    // the first ones' turns run, are queued before the probes (Node may have accepted all of the first by now, and a
+    // probe with nothing queued before it waits the same turns on either port).
+    queued = await floodUnread(api, 20, REQUESTS_PER_CONNECTION, '');
     const order: string[] = [];
     const ask = (port: number, name: string) =>
       request(`http://127.0.0.1:${port}`)
