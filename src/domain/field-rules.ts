@@ -90,19 +90,19 @@ export function text({ minLength = 0, maxLength, pattern, means }: TextOptions):
     minLength > 0
       ? `must be ${minLength}-${maxLength} characters long`
       : `must be at most ${maxLength} characters long`;
+  // The first rule `value` breaks, in the domain's words; undefined when it breaks none.
+  const broken = (value: unknown): string | undefined => {
+    if (typeof value !== 'string') return wording.type('string');
+    const count = characterCount(value);
+    if (count < minLength || count > maxLength) return length;
+    if (pattern !== undefined && !pattern.test(value)) return `must match ${pattern.source}`;
+    if (LONE_SURROGATE.test(value)) return wording.notWellFormed;
+    return undefined;
+  };
   const rule: FieldRule<string> = {
     violations(value, at) {
-      const broken =
-        typeof value !== 'string'
-          ? wording.type('string')
-          : characterCount(value) < minLength || characterCount(value) > maxLength
-            ? length
-            : pattern !== undefined && !pattern.test(value)
-              ? `must match ${pattern.source}`
-              : LONE_SURROGATE.test(value)
-                ? wording.notWellFormed
-                : undefined;
-      return broken === undefined ? [] : [{ field: at, message: means !== undefined ? `must be ${means}` : broken }];
+      const problem = broken(value);
+      return problem === undefined ? [] : [{ field: at, message: means !== undefined ? `must be ${means}` : problem }];
     },
     schema: () => ({
       type: 'string',
