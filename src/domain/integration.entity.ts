@@ -51,7 +51,7 @@ export class Integration {
     // Field by field: on Node 20 an object literal with a spread among its properties takes V8's slow path.
     const self = this as unknown as Record<string, unknown>;
     self.id = id;
-    for (const field of WRITABLE_FIELD_NAMES) if (fields[field] !== undefined) self[field] = fields[field];
+    copyFields(fields, self);
     self.version = version;
     self.createdAt = createdAt;
     self.updatedAt = updatedAt;
@@ -125,9 +125,7 @@ export class Integration {
 
   /** The writable fields alone (an optional field this record lacks is left out). */
   fields(): IntegrationFields {
-    const fields: Record<string, unknown> = {};
-    for (const field of WRITABLE_FIELD_NAMES) if (this[field] !== undefined) fields[field] = this[field];
-    return fields as IntegrationFields;
+    return copyFields(this, {}) as IntegrationFields;
   }
 
   /** The record as a store keeps it. */
@@ -145,12 +143,18 @@ export class Integration {
 
   /** `into` with the writable fields, the version and the two times added, in the record's order, one by one. */
   private withFields(into: Record<string, unknown>, createdAt: unknown, updatedAt: unknown): Record<string, unknown> {
-    for (const field of WRITABLE_FIELD_NAMES) if (this[field] !== undefined) into[field] = this[field];
+    copyFields(this, into);
     into.version = this.version;
     into.createdAt = createdAt;
     into.updatedAt = updatedAt;
     return into;
   }
+}
+
+/** `into` with `from`'s writable fields that are present, one by one, in the record's order. */
+function copyFields(from: Partial<IntegrationFields>, into: Record<string, unknown>): Record<string, unknown> {
+  for (const field of WRITABLE_FIELD_NAMES) if (from[field] !== undefined) into[field] = from[field];
+  return into;
 }
 
 /**
