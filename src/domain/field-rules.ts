@@ -111,13 +111,15 @@ export function text({ minLength = 0, maxLength, pattern, means }: TextOptions):
       ...(pattern ? { pattern: pattern.source } : {}),
     }),
     fit(value, id, fallback) {
-      if (typeof value === 'string' && characterCount(value) > maxLength) {
-        const cut = cutAt(value, maxLength);
-        if (rule.violations(cut, '', id).length === 0)
-          return { value: cut, setAside: value, note: `cut to ${maxLength} characters` };
+      if (typeof value === 'string') {
+        const count = characterCount(value);
+        if (count > maxLength) {
+          const cut = cutAt(value, maxLength);
+          if (rule.violations(cut, '', id).length === 0)
+            return { value: cut, setAside: value, note: `cut to ${maxLength} characters` };
+        }
+        if (count < minLength) return { value: fallback, note: 'empty, now its default' };
       }
-      if (typeof value === 'string' && characterCount(value) < minLength)
-        return { value: fallback, note: 'empty, now its default' };
       return setAsideWhole(rule, value, id, fallback, typeof value === 'string' ? 'breaks its rule' : 'not a string');
     },
   };
