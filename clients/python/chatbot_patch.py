@@ -265,18 +265,20 @@ def main(argv: list) -> int:
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
         return 2
     checkout = Path(args[0]).resolve()
-    work = Path(tempfile.mkdtemp(prefix="chatbot-patch-")) / "tree"
-    git("worktree", "add", "--detach", str(work), commit, cwd=checkout)
-    try:
-        apply_changes(work)
-        git("add", "-A", cwd=work)
-        sys.stdout.write(git("diff", "--cached", "--binary", cwd=work))
-        return 0
-    except Mismatch as error:
-        print("chatbot_patch: {}".format(error), file=sys.stderr)
-        return 1
-    finally:
-        git("worktree", "remove", "--force", str(work), cwd=checkout)
+    # The worktree and the folder holding it go when the patch is written, whatever happens.
+    with tempfile.TemporaryDirectory(prefix="chatbot-patch-") as parent:
+        work = Path(parent) / "tree"
+        git("worktree", "add", "--detach", str(work), commit, cwd=checkout)
+        try:
+            apply_changes(work)
+            git("add", "-A", cwd=work)
+            sys.stdout.write(git("diff", "--cached", "--binary", cwd=work))
+            return 0
+        except Mismatch as error:
+            print("chatbot_patch: {}".format(error), file=sys.stderr)
+            return 1
+        finally:
+            git("worktree", "remove", "--force", str(work), cwd=checkout)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 // its edits find their places by (as they are at 5f57f99), and the patch it prints must apply there and make
 // each change MIGRATION.md lists. Against the real chatbot at 5f57f99 it was run outside this suite.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -56,16 +56,25 @@ const STAND_IN: Record<string, string> = {
     '      <p className="text-sm text-gray-600 mb-4">\n',
 };
 
+const git = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
+
+// Every folder a test made, removed after it.
+const made: string[] = [];
+function madeDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
 function standIn(files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'chatbot-stand-in-'));
+  const dir = madeDir('chatbot-stand-in-');
   for (const [file, text] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     writeFileSync(path.join(dir, file), text);
   }
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
-  git('init', '-q');
-  git('add', '-A');
-  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'stand-in');
+  git(dir, 'init', '-q');
+  git(dir, 'add', '-A');
+  git(dir, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'stand-in');
   return dir;
 }
 
@@ -75,12 +84,28 @@ if (!PYTHON)
   );
 
 (PYTHON ? describe : describe.skip)('the patch for the chatbot (clients/python/chatbot_patch.py)', () => {
-  const write = (dir: string) => spawnSync(PYTHON!, [SCRIPT, '--commit', 'HEAD', dir], { encoding: 'utf8' });
+  // Its temporary files go to a folder of the test's own, which must be empty again once it has written the patch.
+  let scratch = '';
+  const write = (dir: string) =>
+    spawnSync(PYTHON!, [SCRIPT, '--commit', 'HEAD', dir], {
+      encoding: 'utf8',
+      env: { ...process.env, TMPDIR: scratch },
+    });
+
+  beforeEach(() => {
+    scratch = madeDir('chatbot-patch-scratch-');
+  });
+
+  afterEach(() => {
+    for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('prints a patch that applies, making every change MIGRATION.md lists', () => {
     const dir = standIn(STAND_IN);
     const written = write(dir);
     expect(written.status, written.stderr).to.equal(0);
+    expect(readdirSync(scratch), 'left in its temporary folder').to.deep.equal([]);
+    expect(git(dir, 'worktree', 'list').trim().split('\n')).to.have.length(1);
     const patch = written.stdout;
     writeFileSync(path.join(dir, 'move.patch'), patch);
     execFileSync('git', ['apply', 'move.patch'], { cwd: dir });
@@ -155,5 +180,7 @@ if (!PYTHON)
     const written = write(dir);
     expect(written.status).to.equal(1);
     expect(written.stderr).to.include('app/admin/integrations/routes.py').and.include('from . import store');
+    expect(readdirSync(scratch), 'left in its temporary folder').to.deep.equal([]);
+    expect(git(dir, 'worktree', 'list').trim().split('\n')).to.have.length(1);
   });
 });
