@@ -21,7 +21,7 @@
 // service's read cache, kept current by the change stream). The load generator is wrk (Debian package `wrk`)
 // when installed, else autocannon in this process (slower, and it says so).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -158,6 +158,7 @@ function cpuSeconds(child: ChildProcess): number {
 }
 
 const luaDir = mkdtempSync(path.join(tmpdir(), 'bench-'));
+process.on('exit', () => rmSync(luaDir, { recursive: true, force: true }));
 
 function wrkScript(load: Load): string {
   const file = path.join(luaDir, `load-${Math.random().toString(36).slice(2)}.lua`);

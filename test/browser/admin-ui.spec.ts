@@ -4,7 +4,7 @@
 // runs where CHATBOT_CHECKOUT names a checkout of the chatbot at 5f57f99 (building its frontend takes minutes and
 // the npm registry), and skips with one line elsewhere.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -34,6 +34,9 @@ if (missing) process.stdout.write(`  [admin UI] ${missing}: the chatbot's admin 
   let serviceUrl: string;
   let browser: Browser;
   let stop: () => Promise<void>;
+  // The patched chatbot's worktree (its frontend built in it: about a gigabyte), removed with the checkout's record of
+  // it when the test is done.
+  let scratch: string | undefined;
 
   before(async () => {
     const servicePort = await freePort();
@@ -42,7 +45,8 @@ if (missing) process.stdout.write(`  [admin UI] ${missing}: the chatbot's admin 
     uiUrl = `http://127.0.0.1:${uiPort}`;
     // The patched chatbot in a worktree of the checkout, its frontend built to call the service directly (as in the
     // chatbot's development setup: NEXT_PUBLIC_API_BASE_URL, no gateway, the service open to that origin).
-    const tree = path.join(mkdtempSync(path.join(tmpdir(), 'chatbot-ui-')), 'tree');
+    scratch = mkdtempSync(path.join(tmpdir(), 'chatbot-ui-'));
+    const tree = path.join(scratch, 'tree');
     execFileSync('git', ['worktree', 'add', '--detach', tree, '5f57f99'], { cwd: CHECKOUT });
     const patch = execFileSync(PYTHON!, [path.join(ROOT, 'clients/python/chatbot_patch.py'), CHECKOUT!], {
       maxBuffer: 64 * 1024 * 1024,
@@ -62,10 +66,12 @@ if (missing) process.stdout.write(`  [admin UI] ${missing}: the chatbot's admin 
     const env = { ...process.env, NEXT_PUBLIC_API_BASE_URL: serviceUrl, NEXT_TELEMETRY_DISABLED: '1' };
     execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: frontend, env, stdio: 'ignore' });
     execFileSync('npx', ['next', 'build'], { cwd: frontend, env, stdio: 'ignore' });
+    // In a process group of its own: npx starts the server as a child, which outlives npx killed alone.
     ui = spawn('npx', ['next', 'start', '-p', String(uiPort), '-H', '127.0.0.1'], {
       cwd: frontend,
       env,
       stdio: 'ignore',
+      detached: true,
     });
     const running = await startService({ PORT: String(servicePort), CORS_ORIGINS: uiUrl });
     stop = () => running.stop();
@@ -84,8 +90,16 @@ if (missing) process.stdout.write(`  [admin UI] ${missing}: the chatbot's admin 
 
   after(async () => {
     await browser?.close();
-    ui?.kill();
+    try {
+      if (ui?.pid !== undefined) process.kill(-ui.pid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
     await stop?.();
+    if (scratch) {
+      spawnSync('git', ['worktree', 'remove', '--force', path.join(scratch, 'tree')], { cwd: CHECKOUT });
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   it("shows the service's reason when it refuses a credential typed into the Facebook form, and saves nothing", async () => {

@@ -2,7 +2,7 @@
 // official OpenAPI 3.1 schema, lists every route under every path it answers, and every answer the service gives
 // (status, media type, body, headers) to a client of every route is one the document describes.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -62,13 +62,15 @@ describe('the OpenAPI document', () => {
   });
 
   it("passes Redocly's lint (@redocly/cli, recommended rules) with no error", () => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'openapi-')), 'openapi.json');
+    const dir = mkdtempSync(path.join(tmpdir(), 'openapi-'));
+    const file = path.join(dir, 'openapi.json');
     writeFileSync(file, JSON.stringify(doc));
     const lint = spawnSync(
       process.execPath,
       [path.join(ROOT, 'node_modules/@redocly/cli/bin/cli.js'), 'lint', file, '--format=json'],
       { encoding: 'utf8', cwd: ROOT },
     );
+    rmSync(dir, { recursive: true, force: true });
     const report = JSON.parse(lint.stdout.slice(lint.stdout.indexOf('{'))) as {
       totals: { errors: number };
       problems: { severity: string; message: string; location: { pointer: string }[] }[];

@@ -2,7 +2,7 @@
 // htpasswd file made by `openssl passwd`, in front of a service started with tokens on; the admin UI's calls sent
 // through it as the browser sends them (no Authorization header of its own, ever).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -197,6 +197,7 @@ http {
       backend?.server.close();
       frontend?.server.close();
       await running?.stop();
+      if (prefix) rmSync(prefix, { recursive: true, force: true });
     });
 
     it('asks who you are: no credentials 401, wrong ones 401, for the admin UI, its APIs and the integrations', async () => {
@@ -382,15 +383,19 @@ http {
 
     it('runs from the shipped nginx.conf too (nginx -t), the rendered template beside it', () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'gateway-shipped-'));
-      copyFileSync(path.join(GATEWAY_DIR, 'nginx.conf'), path.join(dir, 'nginx.conf'));
-      copyFileSync(path.join(prefix, 'integrations-gateway.conf'), path.join(dir, 'integrations-gateway.conf'));
-      const check = spawnSync(
-        NGINX!,
-        // As MIGRATION.md runs it: the prefix is the folder holding nginx.conf and the rendered file.
-        ['-t', '-p', dir, '-c', 'nginx.conf'],
-        { encoding: 'utf8' },
-      );
-      expect(check.stderr).to.include('syntax is ok');
+      try {
+        copyFileSync(path.join(GATEWAY_DIR, 'nginx.conf'), path.join(dir, 'nginx.conf'));
+        copyFileSync(path.join(prefix, 'integrations-gateway.conf'), path.join(dir, 'integrations-gateway.conf'));
+        const check = spawnSync(
+          NGINX!,
+          // As MIGRATION.md runs it: the prefix is the folder holding nginx.conf and the rendered file.
+          ['-t', '-p', dir, '-c', 'nginx.conf'],
+          { encoding: 'utf8' },
+        );
+        expect(check.stderr).to.include('syntax is ok');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     // Last: it spends this address's sign-in allowance for a while.
