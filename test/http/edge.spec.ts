@@ -2,6 +2,7 @@
 // cannot lock the bot out — a key rotation rolled out over two replicas of one store, and a stored record that
 // cannot be opened, answered 503 and named by /readyz, never a bare 500.
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { expect } from 'chai';
 import request from 'supertest';
 import { CredentialCipher, keyId, placeOf } from '../../src/adapters/persistence/credential-cipher';
@@ -16,6 +17,28 @@ import { startService, type RunningService } from '../support/service';
 const READ = 'edge-read-token-0123456789';
 const ADMIN = 'edge-admin-token-0123456789';
 const key = () => randomBytes(32).toString('base64');
+
+/**
+ * One request as written (what an HTTP client library will not send: two Host headers, a target in absolute form),
+ * on a connection of its own: the answer's status and body.
+ */
+function rawRequest(url: string, head: string, body = ''): Promise<{ status: number; body: unknown }> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let data = '';
+    const socket = connect(Number(port), '127.0.0.1', () => {
+      const length =
+        body === '' ? '' : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
+      socket.end(`${head}\r\n${length}Connection: close\r\n\r\n${body}`);
+    });
+    socket.on('data', (chunk) => (data += chunk.toString('utf8')));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const end = data.indexOf('\r\n\r\n');
+      resolve({ status: Number(data.slice(9, 12)), body: JSON.parse(data.slice(end + 4)) });
+    });
+  });
+}
 
 describe('the edge', () => {
   const started: RunningService[] = [];
@@ -90,6 +113,49 @@ describe('the edge', () => {
       ]) {
         await request(running.url).get('/integrations/facebook').set('Host', host).expect(421);
       }
+    });
+
+    it('refuses a request with two Host headers (400), whichever is allowed, and changes nothing', async () => {
+      const running = await start();
+      const { host } = new URL(running.url);
+      for (const hosts of [`Host: ${host}\r\nHost: evil.example`, `Host: evil.example\r\nhost: ${host}`]) {
+        const read = await rawRequest(running.url, `GET /integrations/facebook HTTP/1.1\r\n${hosts}`);
+        expect(read.status).to.equal(400);
+        expect(read.body).to.include({ status: 400, detail: 'The request has more than one Host header.' });
+        const write = await rawRequest(
+          running.url,
+          `PATCH /integrations/facebook HTTP/1.1\r\n${hosts}`,
+          JSON.stringify({ name: 'pwned' }),
+        );
+        expect(write.status).to.equal(400);
+      }
+      expect((await request(running.url).get('/integrations/facebook').expect(200)).body).to.include({
+        name: 'Facebook Messenger',
+        version: 1,
+      });
+    });
+
+    it('goes by the authority of a target in absolute form, not the Host header (RFC 9112 §3.2.2)', async () => {
+      const running = await start();
+      const { host } = new URL(running.url);
+      const elsewhere = await rawRequest(
+        running.url,
+        `GET http://rebind.attacker.example/integrations/facebook HTTP/1.1\r\nHost: ${host}`,
+      );
+      expect(elsewhere.status).to.equal(421);
+      expect(elsewhere.body).to.have.property('detail').that.includes('"rebind.attacker.example"');
+      const write = await rawRequest(
+        running.url,
+        `PATCH http://rebind.attacker.example/integrations/facebook HTTP/1.1\r\nHost: ${host}`,
+        JSON.stringify({ name: 'pwned' }),
+      );
+      expect(write.status).to.equal(421);
+      const here = await rawRequest(
+        running.url,
+        `GET http://${host}/integrations/facebook?x=1 HTTP/1.1\r\nHost: rebind.attacker.example`,
+      );
+      expect(here.status).to.equal(200);
+      expect(here.body).to.include({ name: 'Facebook Messenger', version: 1 });
     });
   });
 

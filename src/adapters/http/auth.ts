@@ -151,11 +151,10 @@ export function createAuthorizer(tokens: AccessTokens, allowedHosts: readonly st
   return (access) => (req, res) => {
     if (access === 'open') return;
     // Before anything else: a page on another site that rebinds its name to this address gets nothing.
-    if (!hostAllowed(req.headers.host)) {
+    const host = requestHost(req);
+    if (!hostAllowed(host)) {
       throw new HttpProblem(
-        problems.misdirected(
-          `This service does not answer to the host "${String(req.headers.host ?? '')}"; see ALLOWED_HOSTS.`,
-        ),
+        problems.misdirected(`This service does not answer to the host "${host ?? ''}"; see ALLOWED_HOSTS.`),
       );
     }
     if (open) {
@@ -182,6 +181,30 @@ export function createAuthorizer(tokens: AccessTokens, allowedHosts: readonly st
       throw new HttpProblem(problems.forbidden('This token may only read.'));
   };
 }
+
+// A target in absolute form, as a client sends it to a proxy (`GET http://host:port/path`): its authority. One that
+// names a user (`user@host`, which HTTP has no use for) does not match.
+const ABSOLUTE_TARGET = /^[a-z][a-z0-9+.-]*:\/\/([^/?#@]*)(?:[/?#]|$)/i;
+
+/**
+ * The host a request is for, as RFC 9112 §3.2 reads it: the authority of a target in absolute form (its Host header
+ * is then ignored), else its Host header; undefined for any other target. Two Host headers (Node keeps the first) are
+ * refused, 400, as the RFC requires of a server: the one checked might not be the one a proxy on the way went by.
+ */
+function requestHost(req: HttpRequest): string | undefined {
+  const target = req.url ?? '';
+  if (target.charCodeAt(0) !== SLASH) return ABSOLUTE_TARGET.exec(target)?.[1];
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts += 1;
+  }
+  if (hosts > 1) throw new HttpProblem(problems.badRequest('The request has more than one Host header.'));
+  return req.headers.host;
+}
+
+const SLASH = 0x2f;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
