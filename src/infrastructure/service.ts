@@ -90,12 +90,14 @@ export class Service {
     };
     this.server = createServer(options, http.listener);
     this.server.on('clientError', http.onClientError);
+    this.server.on('connect', http.onConnect);
     this.server.maxConnections = maxConnections;
     if (config.probePort !== undefined) {
       // Node accepts one connection per event-loop turn from each listener: probes on a port of their own are not
       // queued behind every API connection waiting to be accepted (docs/design.md, "The probe port").
       this.probeServer = createServer(options, http.probes);
       this.probeServer.on('clientError', http.onClientError);
+      this.probeServer.on('connect', http.onConnect);
       this.probeServer.maxConnections = PROBE_MAX_CONNECTIONS;
     }
   }

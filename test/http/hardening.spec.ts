@@ -1,6 +1,7 @@
 // What a hostile client, a careless deploy and a flaky store do to the running service, and what it answers.
 import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'chai';
 import request from 'supertest';
 import { MAX_PIPELINED, ROUTE_NAMES, STUCK_PIPELINE_MS } from '../../src/adapters/http/request-context';
@@ -324,6 +325,40 @@ describe('hardening', () => {
         status: 400,
         route: 'unmatched',
       });
+    });
+
+    it('answers a CONNECT (an open-proxy scan) 501 and logs it, and lives through one reset before the answer', async () => {
+      running = await startService();
+      const { socket, received, closed } = await rawConnection(running.url);
+      socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+      await closed;
+      expect(received()).to.match(/^HTTP\/1\.1 501 Not Implemented\r\n/);
+      const [answer] = wholeAnswers(received());
+      const logged = running.logs().filter((l) => l.msg === 'CONNECT refused: this service opens no tunnels');
+      expect(logged).to.have.length(1);
+      expect(logged[0]).to.include({ target: 'example.com:443' });
+      expect(JSON.parse(answer!.body)).to.deep.equal({
+        type: 'urn:problem-type:integrations-service:not-implemented',
+        title: 'Not implemented',
+        status: 501,
+        detail: 'This service opens no tunnels (CONNECT).',
+        instance: 'example.com:443',
+        requestId: logged[0]!.requestId,
+      });
+      expect(received()).to.include('Content-Type: application/problem+json');
+      expect(running.logs().find((l) => l.msg === 'request' && l.requestId === logged[0]!.requestId)).to.include({
+        status: 501,
+        route: 'unmatched',
+      });
+      // Node hands a CONNECT's socket over without its own error listener: a reset must not end the process.
+      for (let i = 0; i < 10; i += 1) {
+        const reset = await rawConnection(running.url);
+        reset.socket.on('error', () => {});
+        reset.socket.write(`CONNECT a:1 HTTP/1.1\r\nHost: a\r\n\r\n${'x'.repeat(100_000)}`);
+        reset.socket.resetAndDestroy();
+      }
+      await delay(200);
+      await api().get('/healthz').expect(200);
     });
 
     // An answer written just before the connection is cut, or queued behind another on a pipelined connection,

@@ -15,7 +15,7 @@ import { BodyValidator } from './body-validator';
 import { integrationRoutes, type AuditEntry, type IntegrationUseCases } from './integrations.routes';
 import { buildOpenApiDocument } from './openapi';
 import { operationRoutes, type MetricsEndpoint, type ReadinessReport } from './operations.routes';
-import { HttpProblem, NOT_UTF8, answerErrors, errorMiddleware, problems } from './problem';
+import { HttpProblem, NOT_UTF8, PROBLEM_CONTENT_TYPE, answerErrors, errorMiddleware, problems } from './problem';
 import { RecordResponder } from './record-responder';
 import {
   CLOSING,
@@ -69,6 +69,8 @@ export interface HttpApp {
   serverClasses: { IncomingMessage: typeof IncomingMessage; ServerResponse: typeof ServerResponse };
   /** The server's `clientError` listener: a request Node's parser refused, answered, logged and measured. */
   onClientError: (error: Error & { code?: string }, socket: Duplex) => void;
+  /** The server's `connect` listener: a CONNECT (the service opens no tunnels) answered 501, logged and measured. */
+  onConnect: (req: IncomingMessage, socket: Duplex) => void;
 }
 
 /** Probes and scrapes log at debug. */
@@ -175,6 +177,26 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     }
     socket.destroy(error);
   };
+  // Node drops a CONNECT without a word when nothing listens for it; open-proxy scanners send them, and an operator
+  // should see them as any other refused request.
+  const onConnect = (req: IncomingMessage, socket: Duplex): void => {
+    const status = 501;
+    // Node hands the socket over with no listener of its own: a reset must not become an uncaught error.
+    socket.on('error', () => socket.destroy());
+    const requestId = nextRequestId();
+    const body = JSON.stringify({
+      ...problems.notImplemented('This service opens no tunnels (CONNECT).'),
+      instance: req.url,
+      requestId,
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
+    );
+    tracker.refused(observationOf(req, { statusCode: status }, 0), requestId);
+    options.logger.info('CONNECT refused: this service opens no tunnels', { requestId, target: req.url });
+  };
   return {
     listener: listen(true),
     viaExpressOnly: listen(false),
@@ -182,6 +204,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     routes,
     express: app,
     onClientError,
+    onConnect,
     serverClasses: {
       IncomingMessage: madeWith(IncomingMessage, app.request),
       ServerResponse: madeWith(ServerResponse, app.response),

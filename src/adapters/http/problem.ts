@@ -50,6 +50,7 @@ export const problems = {
   noRoute: ofType('no-route', 'No such route', 404),
   methodNotAllowed: ofType('method-not-allowed', 'Method not allowed', 405),
   misdirected: ofType('misdirected-request', 'Misdirected request', 421),
+  notImplemented: ofType('not-implemented', 'Not implemented', 501),
   preconditionFailed: ofType('precondition-failed', 'Precondition failed', 412),
   tooLarge: ofType('payload-too-large', 'Payload too large', 413),
   unsupportedMediaType: ofType('unsupported-media-type', 'Unsupported media type', 415),
