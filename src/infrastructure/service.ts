@@ -91,6 +91,8 @@ export class Service {
     this.server = createServer(options, http.listener);
     this.server.on('clientError', http.onClientError);
     this.server.on('connect', http.onConnect);
+    // An Expect other than 100-continue: answered 417 by the listener, with every answer's headers, logged, measured.
+    this.server.on('checkExpectation', http.listener);
     this.server.maxConnections = maxConnections;
     if (config.probePort !== undefined) {
       // Node accepts one connection per event-loop turn from each listener: probes on a port of their own are not
@@ -98,6 +100,7 @@ export class Service {
       this.probeServer = createServer(options, http.probes);
       this.probeServer.on('clientError', http.onClientError);
       this.probeServer.on('connect', http.onConnect);
+      this.probeServer.on('checkExpectation', http.probes);
       this.probeServer.maxConnections = PROBE_MAX_CONNECTIONS;
     }
   }

@@ -327,6 +327,45 @@ describe('hardening', () => {
       });
     });
 
+    it('answers an Expect other than 100-continue 417 with a problem, logs it, and applies no write', async () => {
+      running = await startService({ ADMIN_TOKENS: ADMIN_TOKEN });
+      // As raw requests: Node's own client sends its headers at once when given an Expect, and supertest then fails.
+      const send = async (
+        head: string,
+        body = '',
+      ): Promise<{ text: string; answer: { status: number; body: string } }> => {
+        const { socket, received, closed } = await rawConnection(running.url);
+        const length = body === '' ? '' : `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n`;
+        socket.write(`${head}\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n${length}`);
+        socket.end(`Connection: close\r\n\r\n${body}`);
+        await closed;
+        const answers = wholeAnswers(received());
+        return { text: received(), answer: answers[answers.length - 1]! };
+      };
+      const read = await send('GET /integrations/facebook HTTP/1.1\r\nExpect: teapot');
+      expect(read.answer.status).to.equal(417);
+      const problem = JSON.parse(read.answer.body) as Record<string, unknown>;
+      expect(problem).to.include({ status: 417, detail: 'The only expectation this service meets is 100-continue.' });
+      expect(read.text).to.include('X-Request-Id: ').and.include('Content-Security-Policy: ');
+      expect(running.logs().find((l) => l.msg === 'request' && l.requestId === problem.requestId)).to.include({
+        status: 417,
+      });
+      const refused = await send('PATCH /integrations/facebook HTTP/1.1\r\nExpect: teapot', '{"description":"no"}');
+      expect(refused.answer.status).to.equal(417);
+      // 100-continue is met: the client is told to go on and the write is applied.
+      const applied = await send(
+        'PATCH /integrations/facebook HTTP/1.1\r\nExpect: 100-continue',
+        '{"description":"yes"}',
+      );
+      expect(applied.text).to.match(/^HTTP\/1\.1 100 Continue\r\n/);
+      expect(applied.answer.status).to.equal(200);
+      const stored = await api()
+        .get('/integrations/facebook')
+        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+        .expect(200);
+      expect(stored.body).to.include({ description: 'yes', version: 2 });
+    });
+
     it('answers a CONNECT (an open-proxy scan) 501 and logs it, and lives through one reset before the answer', async () => {
       running = await startService();
       const { socket, received, closed } = await rawConnection(running.url);

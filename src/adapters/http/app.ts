@@ -73,6 +73,8 @@ export interface HttpApp {
   onConnect: (req: IncomingMessage, socket: Duplex) => void;
 }
 
+const CONTINUE = /^100-continue$/i;
+
 /** Probes and scrapes log at debug. */
 const QUIET_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 /** What the probe port answers: the probes' paths as Express matches them (any case, a trailing slash), any query. */
@@ -126,6 +128,15 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     // What follows the frame, one function for every request.
     const proceed: Proceed = (req, res, error) => {
       if (error !== undefined) return answerError(error, req, res);
+      // Node passes on only `Expect: 100-continue` (answering 100 first) and whatever the server's checkExpectation
+      // listener, this same listener, is given: those get the service's 417.
+      const expect = req.headers.expect;
+      if (expect !== undefined && !CONTINUE.test(expect))
+        return answerError(
+          new HttpProblem(problems.expectationFailed('The only expectation this service meets is 100-continue.')),
+          req,
+          res,
+        );
       if (probesOnly && !PROBE_TARGET.test(requestTarget(req)))
         return answerError(
           new HttpProblem(problems.noRoute('This port answers only /healthz and /readyz (PROBE_PORT).')),

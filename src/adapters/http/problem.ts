@@ -49,6 +49,7 @@ export const problems = {
   /** No such route: a wrong base URL or prefix, another server's path; never a missing record. */
   noRoute: ofType('no-route', 'No such route', 404),
   methodNotAllowed: ofType('method-not-allowed', 'Method not allowed', 405),
+  expectationFailed: ofType('expectation-failed', 'Expectation failed', 417),
   misdirected: ofType('misdirected-request', 'Misdirected request', 421),
   notImplemented: ofType('not-implemented', 'Not implemented', 501),
   preconditionFailed: ofType('precondition-failed', 'Precondition failed', 412),
