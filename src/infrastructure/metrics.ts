@@ -6,8 +6,9 @@ import type { CircuitStateName } from '../adapters/persistence/circuit-breaking-
 import type { StoreObserver, StoreOperation } from '../adapters/persistence/measured-integration.repository';
 import type { PoolGauges } from '../adapters/persistence/mongo/mongo-pool';
 import type { ChangeFeedGauges } from '../adapters/persistence/mongo/mongo-store';
+import type { ConnectionObserver } from './service';
 
-export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges, ChangeFeedGauges {
+export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges, ChangeFeedGauges, ConnectionObserver {
   readonly registry = new Registry();
 
   private readonly httpDuration = new Histogram({
@@ -71,11 +72,22 @@ export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges, Chan
     registers: [this.registry],
   });
 
+  private readonly connectionsDropped = new Counter({
+    name: 'http_connections_dropped_total',
+    help:
+      'Connections closed at once, unanswered, because the server already had as many open as it keeps, by port ' +
+      '(api, probe)',
+    labelNames: ['port'] as const,
+    registers: [this.registry],
+  });
+
   readonly contentType = this.registry.contentType;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     this.circuitState.set(0);
+    // At 0 from the start, so a rate over them is defined before the first drop.
+    for (const port of ['api', 'probe'] as const) this.connectionsDropped.inc({ port }, 0);
   }
 
   observeRequest = ({ method, route, status, durationSeconds }: RequestObservation): void => {
@@ -93,6 +105,10 @@ export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges, Chan
   circuit(to: CircuitStateName): void {
     this.circuitState.set({ closed: 0, open: 1, 'half-open': 2 }[to]);
     this.circuitTransitions.inc({ to });
+  }
+
+  connectionDropped(port: 'api' | 'probe'): void {
+    this.connectionsDropped.inc({ port });
   }
 
   staleRead = (): void => {

@@ -11,7 +11,7 @@ import { EnsureDefaultIntegrations } from '../application/ensure-default-integra
 import { LOGGER, errorFields, type Logger } from '../application/logger.port';
 import { describeConfig, type Config } from './config';
 import { Readiness } from './readiness';
-import { CONFIG, HTTP_APP, STORE } from './tokens';
+import { CONFIG, HTTP_APP, METRICS, STORE } from './tokens';
 
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 10_000;
@@ -40,6 +40,14 @@ export const SERVER_LIMITS = Symbol.for('ServerLimits');
 /** Connections the probe port keeps at once: the kubelet's and a scraper's need a few. */
 const PROBE_MAX_CONNECTIONS = 64;
 
+/** How often, at most, a log line says connections were refused for being past the limit (the metric counts each). */
+const DROP_WARNING_INTERVAL_MS = 10_000;
+
+/** Told of each connection a server closed at once because it had as many open as it keeps (Node's `drop`). */
+export interface ConnectionObserver {
+  connectionDropped(port: 'api' | 'probe'): void;
+}
+
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -66,6 +74,8 @@ export class Service {
   private readonly stopping = new AbortController();
   private initialization: Promise<void> = Promise.resolve();
   private stopped?: Promise<void>;
+  private refusedSinceWarning = 0;
+  private lastRefusalWarning = Number.NEGATIVE_INFINITY;
 
   constructor(
     @inject(CONFIG) private readonly config: Config,
@@ -75,6 +85,7 @@ export class Service {
     @inject(EnsureDefaultIntegrations) private readonly ensureDefaults: EnsureDefaultIntegrations,
     @inject(HTTP_APP) http: HttpApp,
     @inject(SERVER_LIMITS) limits: Partial<ServerLimits>,
+    @inject(METRICS) private readonly connections: ConnectionObserver,
   ) {
     const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs, maxConnections } = {
       ...DEFAULT_SERVER_LIMITS,
@@ -94,6 +105,8 @@ export class Service {
     // An Expect other than 100-continue: answered 417 by the listener, with every answer's headers, logged, measured.
     this.server.on('checkExpectation', http.listener);
     this.server.maxConnections = maxConnections;
+    // Node closes a connection past the limit without a word: the operator hears of it.
+    this.server.on('drop', () => this.refused('api', maxConnections));
     if (config.probePort !== undefined) {
       // Node accepts one connection per event-loop turn from each listener: probes on a port of their own are not
       // queued behind every API connection waiting to be accepted (docs/design.md, "The probe port").
@@ -102,7 +115,23 @@ export class Service {
       this.probeServer.on('connect', http.onConnect);
       this.probeServer.on('checkExpectation', http.probes);
       this.probeServer.maxConnections = PROBE_MAX_CONNECTIONS;
+      this.probeServer.on('drop', () => this.refused('probe', PROBE_MAX_CONNECTIONS));
     }
+  }
+
+  /** A connection closed at once for being past the limit: counted, and said in a line at most every so often. */
+  private refused(port: 'api' | 'probe', maxConnections: number): void {
+    this.connections.connectionDropped(port);
+    this.refusedSinceWarning += 1;
+    const now = performance.now();
+    if (now - this.lastRefusalWarning < DROP_WARNING_INTERVAL_MS) return;
+    this.logger.warn('connections refused: the server already has as many open as it keeps', {
+      port,
+      maxConnections,
+      refused: this.refusedSinceWarning,
+    });
+    this.refusedSinceWarning = 0;
+    this.lastRefusalWarning = now;
   }
 
   /** Listens, and starts bringing the store up in the background; resolves with the bound address. */

@@ -542,14 +542,31 @@ describe('hardening', () => {
       reader.socket.destroy();
     });
 
-    it('closes connections beyond the cap at once', async () => {
+    it('closes connections beyond the cap at once, counts each and says so in one line', async () => {
       running = await startService({}, { overrides: { limits: { maxConnections: 3 } } });
+      const dropped = async (): Promise<number | undefined> =>
+        sample((await api().get('/metrics').expect(200)).text, 'http_connections_dropped_total', { port: 'api' });
+      expect(await dropped()).to.equal(0);
       const held = await Promise.all([1, 2, 3].map(() => rawConnection(running.url)));
-      const extra = await rawConnection(running.url);
+      const extras = await Promise.all([1, 2, 3, 4].map(() => rawConnection(running.url)));
       // Closed by the service, though the client sent nothing and holds it open.
-      await extra.closed;
-      expect(extra.received()).to.equal('');
-      for (const { socket } of held) socket.destroy();
+      for (const extra of extras) {
+        await extra.closed;
+        expect(extra.received()).to.equal('');
+      }
+      for (const { socket, closed } of held) {
+        socket.destroy();
+        await closed;
+      }
+      // Once the service has seen the held connections close, /metrics gets a connection again.
+      const count = await waitFor('a connection for /metrics', () => dropped().catch(() => undefined));
+      // Each of the four (and any /metrics request that came while the service still counted the held ones).
+      expect(count).to.be.at.least(4);
+      const warned = running
+        .logs()
+        .filter((l) => l.level === 'warn' && String(l.msg).startsWith('connections refused'));
+      expect(warned).to.have.length(1);
+      expect(warned[0]).to.include({ port: 'api', maxConnections: 3, refused: 1 });
     });
   });
 
