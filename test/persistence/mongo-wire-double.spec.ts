@@ -3,7 +3,7 @@
 // takes what comes back (a write concern that timed out, a server too old, refused credentials, a server that
 // keeps failing, one without `hello`). What only a server can show is in mongo-service.spec.ts.
 import { expect } from 'chai';
-import { Long, MongoClient, type Document } from 'mongodb';
+import { BSON, Long, MongoClient, ObjectId, type Document } from 'mongodb';
 import request from 'supertest';
 import { permanentFault } from '../../src/adapters/persistence/mongo/mongo-errors';
 import {
@@ -414,6 +414,102 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
         expect(filters[1]).to.deep.include({ description: { $eq: 'written in between' } });
         // settings compared key by key, in any order: {1, b} as JavaScript reads it matches {b, 1} as stored.
         expect(JSON.stringify(filters[0]!.$expr)).to.include('$setEquals').and.include('$objectToArray');
+      },
+    );
+  });
+
+  describe('migration 003 (legacy records)', () => {
+    let client: MongoClient;
+    afterEach(async () => client.close());
+
+    it(
+      'keeps a value JSON cannot carry before the record is rewritten without it, merges what a retry finds, and ' +
+        'rewrites only the record as it was read',
+      async () => {
+        const ref = new ObjectId('65a1b2c3d4e5f60718293a4b');
+        let record: Document = {
+          _id: 7,
+          id: 'legacy',
+          name: 'Legacy',
+          settings: { color: 'red', at: new Date(0), ref },
+        };
+        let rewrites = 0;
+        double = await startWireDouble((command, document) => {
+          if (isHello(command)) return helloReply(21);
+          if (command === 'findAndModify') {
+            const owner = JSON.stringify(document.update).match(/"([0-9a-f]{8}-[0-9a-f-]{27})"/)?.[1];
+            return {
+              ok: 1,
+              value: { _id: '__lease__', owner, expiresAt: new Date(Date.now() + 60_000), checkedAt: new Date() },
+            };
+          }
+          if (command === 'find' && document.find === 'schema_migrations')
+            return cursorReply(
+              'db.schema_migrations',
+              MIGRATIONS.filter((m) => !m.name.startsWith('003')).map((m) => ({ _id: m.name })),
+            );
+          if (command === 'find') return cursorReply('db.integrations', [record]);
+          if (command === 'update' && document.update === 'integrations_set_aside')
+            return { ok: 1, n: 1, nModified: 0, upserted: [{ index: 0, _id: 7 }] };
+          if (command === 'update' && document.update === 'integrations') {
+            rewrites += 1;
+            if (rewrites === 1) {
+              // The old store wrote between the read and the rewrite: the rewrite must not match.
+              record = { ...record, settings: { ...record.settings, seen: new Date(1_000) } };
+              return { ok: 1, n: 0, nModified: 0 };
+            }
+            return { ok: 1, n: 1, nModified: 1 };
+          }
+          if (command === 'update' || command === 'insert' || command === 'delete')
+            return { ok: 1, n: 1, nModified: 1 };
+          return { ok: 1 };
+        });
+        client = await new MongoClient(double.uri, { serverSelectionTimeoutMS: 2_000 }).connect();
+        expect(await applyPendingMigrations(client.db('db'), { maxTimeMS: 1_000 })).to.deep.equal([
+          '003-fit-legacy-records',
+        ]);
+        const writes = double.documents.filter(
+          (d) => d.update === 'integrations_set_aside' || d.update === 'integrations',
+        );
+        // Each attempt keeps what it sets aside first, then rewrites the record.
+        expect(writes.map((d) => d.update)).to.deep.equal([
+          'integrations_set_aside',
+          'integrations',
+          'integrations_set_aside',
+          'integrations',
+        ]);
+        const canonical = (value: unknown) => BSON.EJSON.stringify(value as never, { relaxed: false });
+        const kept = writes
+          .filter((d) => d.update === 'integrations_set_aside')
+          .map((d) => (d.updates as { q: Document; u: Document; upsert: boolean }[])[0]!);
+        for (const keep of kept) {
+          expect(keep.q).to.deep.equal({ _id: 7 });
+          expect(keep.upsert).to.equal(true);
+          // Added to what is there, never replacing it: a run that stopped halfway loses nothing.
+          expect(keep.u).to.have.keys('$setOnInsert', '$set', '$addToSet');
+        }
+        const entries = (keep: { u: Document }) =>
+          (keep.u.$addToSet as { entries: { $each: Document[] } }).entries.$each;
+        expect(entries(kept[0]!)).to.deep.equal([
+          { field: 'settings', key: 'at', value: canonical(new Date(0)) },
+          { field: 'settings', key: 'ref', value: canonical(ref) },
+        ]);
+        expect(entries(kept[1]!)).to.deep.include({
+          field: 'settings',
+          key: 'seen',
+          value: canonical(new Date(1_000)),
+        });
+        expect(canonical(new Date(0))).to.equal('{"$date":{"$numberLong":"0"}}');
+        const rewritten = writes
+          .filter((d) => d.update === 'integrations')
+          .map((d) => (d.updates as { q: Document; u: Document }[])[0]!);
+        for (const { q, u } of rewritten) {
+          expect(q).to.deep.include({ _id: { $eq: 7 } });
+          // The settings as read, key by key: a record the old store changed meanwhile does not match.
+          expect(JSON.stringify(q.$expr)).to.include('$setEquals').and.include('$objectToArray');
+          expect((u.$set as Document).settings).to.deep.equal({ color: 'red' });
+          expect((u.$set as Document).version).to.equal(2);
+        }
       },
     );
   });
