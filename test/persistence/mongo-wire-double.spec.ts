@@ -37,6 +37,35 @@ function scriptedStandalone(onUpdate: (document: Document) => Document): Script 
   return (command, document) => (command === 'update' ? onUpdate(document) : script(command, document));
 }
 
+/**
+ * A MongoDB 7.0 standalone on which only the migration named `pending` is left to apply, the migrations' lease granted
+ * to whoever asks; any other command goes to `rest`, and what it leaves (undefined) is acknowledged.
+ */
+function onePendingMigration(
+  pending: string,
+  rest: (command: string, document: Document) => Document | undefined,
+): Script {
+  return (command, document) => {
+    if (isHello(command)) return helloReply(21);
+    if (command === 'findAndModify') {
+      const owner = JSON.stringify(document.update).match(/"([0-9a-f]{8}-[0-9a-f-]{27})"/)?.[1];
+      return {
+        ok: 1,
+        value: { _id: '__lease__', owner, expiresAt: new Date(Date.now() + 60_000), checkedAt: new Date() },
+      };
+    }
+    if (command === 'find' && document.find === 'schema_migrations')
+      return cursorReply(
+        'db.schema_migrations',
+        MIGRATIONS.filter((m) => m.name !== pending).map((m) => ({ _id: m.name })),
+      );
+    return (
+      rest(command, document) ??
+      (['update', 'insert', 'delete'].includes(command) ? { ok: 1, n: 1, nModified: 1 } : { ok: 1 })
+    );
+  };
+}
+
 describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
   this.timeout(20_000);
   let double: WireDouble;
@@ -366,38 +395,25 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
           settings: { b: 'c', '1': 'a' },
         };
         let deletes = 0;
-        double = await startWireDouble((command, document) => {
-          if (isHello(command)) return helloReply(21);
-          if (command === 'findAndModify') {
-            const owner = JSON.stringify(document.update).match(/"([0-9a-f]{8}-[0-9a-f-]{27})"/)?.[1];
-            return {
-              ok: 1,
-              value: { _id: '__lease__', owner, expiresAt: new Date(Date.now() + 60_000), checkedAt: new Date() },
-            };
-          }
-          if (command === 'find' && document.find === 'schema_migrations')
-            return cursorReply(
-              'db.schema_migrations',
-              MIGRATIONS.filter((m) => !m.name.startsWith('002')).map((m) => ({ _id: m.name })),
-            );
-          if (command === 'aggregate') return cursorReply('db.integrations', [{ _id: 'facebook', count: 2 }]);
-          if (command === 'find')
-            return cursorReply(
-              'db.integrations',
-              (document.filter as Document)._id !== undefined ? [duplicate] : [kept, duplicate],
-            );
-          if (command === 'delete' && document.delete === 'integrations') {
-            deletes += 1;
-            if (deletes === 1) {
-              duplicate = { ...duplicate, description: 'written in between' }; // the old store, after the copy
-              return { ok: 1, n: 0 };
+        double = await startWireDouble(
+          onePendingMigration('002-resolve-duplicate-ids', (command, document) => {
+            if (command === 'aggregate') return cursorReply('db.integrations', [{ _id: 'facebook', count: 2 }]);
+            if (command === 'find')
+              return cursorReply(
+                'db.integrations',
+                (document.filter as Document)._id !== undefined ? [duplicate] : [kept, duplicate],
+              );
+            if (command === 'delete' && document.delete === 'integrations') {
+              deletes += 1;
+              if (deletes === 1) {
+                duplicate = { ...duplicate, description: 'written in between' }; // the old store, after the copy
+                return { ok: 1, n: 0 };
+              }
+              return { ok: 1, n: 1 };
             }
-            return { ok: 1, n: 1 };
-          }
-          if (command === 'update' || command === 'insert' || command === 'delete')
-            return { ok: 1, n: 1, nModified: 1 };
-          return { ok: 1 };
-        });
+            return undefined;
+          }),
+        );
         client = await new MongoClient(double.uri, { serverSelectionTimeoutMS: 2_000 }).connect();
         expect(await applyPendingMigrations(client.db('db'), { maxTimeMS: 1_000 })).to.deep.equal([
           '002-resolve-duplicate-ids',
@@ -434,36 +450,22 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
           settings: { color: 'red', at: new Date(0), ref },
         };
         let rewrites = 0;
-        double = await startWireDouble((command, document) => {
-          if (isHello(command)) return helloReply(21);
-          if (command === 'findAndModify') {
-            const owner = JSON.stringify(document.update).match(/"([0-9a-f]{8}-[0-9a-f-]{27})"/)?.[1];
-            return {
-              ok: 1,
-              value: { _id: '__lease__', owner, expiresAt: new Date(Date.now() + 60_000), checkedAt: new Date() },
-            };
-          }
-          if (command === 'find' && document.find === 'schema_migrations')
-            return cursorReply(
-              'db.schema_migrations',
-              MIGRATIONS.filter((m) => !m.name.startsWith('003')).map((m) => ({ _id: m.name })),
-            );
-          if (command === 'find') return cursorReply('db.integrations', [record]);
-          if (command === 'update' && document.update === 'integrations_set_aside')
-            return { ok: 1, n: 1, nModified: 0, upserted: [{ index: 0, _id: 7 }] };
-          if (command === 'update' && document.update === 'integrations') {
-            rewrites += 1;
-            if (rewrites === 1) {
-              // The old store wrote between the read and the rewrite: the rewrite must not match.
-              record = { ...record, settings: { ...record.settings, seen: new Date(1_000) } };
-              return { ok: 1, n: 0, nModified: 0 };
+        double = await startWireDouble(
+          onePendingMigration('003-fit-legacy-records', (command, document) => {
+            if (command === 'find') return cursorReply('db.integrations', [record]);
+            if (command === 'update' && document.update === 'integrations_set_aside')
+              return { ok: 1, n: 1, nModified: 0, upserted: [{ index: 0, _id: 7 }] };
+            if (command === 'update' && document.update === 'integrations') {
+              rewrites += 1;
+              if (rewrites === 1) {
+                // The old store wrote between the read and the rewrite: the rewrite must not match.
+                record = { ...record, settings: { ...record.settings, seen: new Date(1_000) } };
+                return { ok: 1, n: 0, nModified: 0 };
+              }
             }
-            return { ok: 1, n: 1, nModified: 1 };
-          }
-          if (command === 'update' || command === 'insert' || command === 'delete')
-            return { ok: 1, n: 1, nModified: 1 };
-          return { ok: 1 };
-        });
+            return undefined;
+          }),
+        );
         client = await new MongoClient(double.uri, { serverSelectionTimeoutMS: 2_000 }).connect();
         expect(await applyPendingMigrations(client.db('db'), { maxTimeMS: 1_000 })).to.deep.equal([
           '003-fit-legacy-records',
