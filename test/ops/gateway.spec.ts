@@ -193,10 +193,16 @@ http {
     });
 
     after(async () => {
+      // Its prefix goes once nginx has gone: until then it may write there.
+      const gone =
+        nginx && nginx.exitCode === null && nginx.signalCode === null
+          ? new Promise((resolve) => nginx!.once('exit', resolve))
+          : Promise.resolve();
       nginx?.kill('SIGQUIT');
       backend?.server.close();
       frontend?.server.close();
       await running?.stop();
+      await gone;
       if (prefix) rmSync(prefix, { recursive: true, force: true });
     });
 
