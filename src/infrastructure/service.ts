@@ -1,6 +1,6 @@
 // The service's life: listen at once (so /healthz and /readyz answer), bring the store up with backoff,
 // ensure the defaults, then report ready; on stop, drain in-flight requests and close the store.
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inject, injectable } from 'inversify';
@@ -99,24 +99,21 @@ export class Service {
       connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs, headersTimeoutMs),
       ...http.serverClasses,
     };
-    this.server = createServer(options, http.listener);
-    this.server.on('clientError', http.onClientError);
-    this.server.on('connect', http.onConnect);
-    // An Expect other than 100-continue: answered 417 by the listener, with every answer's headers, logged, measured.
-    this.server.on('checkExpectation', http.listener);
-    this.server.maxConnections = maxConnections;
-    // Node closes a connection past the limit without a word: the operator hears of it.
-    this.server.on('drop', () => this.refused('api', maxConnections));
-    if (config.probePort !== undefined) {
-      // Node accepts one connection per event-loop turn from each listener: probes on a port of their own are not
-      // queued behind every API connection waiting to be accepted (docs/design.md, "The probe port").
-      this.probeServer = createServer(options, http.probes);
-      this.probeServer.on('clientError', http.onClientError);
-      this.probeServer.on('connect', http.onConnect);
-      this.probeServer.on('checkExpectation', http.probes);
-      this.probeServer.maxConnections = PROBE_MAX_CONNECTIONS;
-      this.probeServer.on('drop', () => this.refused('probe', PROBE_MAX_CONNECTIONS));
-    }
+    // Both ports answer what Node would refuse on its own as the service answers any refusal (docs/design.md).
+    const serve = (listener: RequestListener, port: 'api' | 'probe', limit: number): Server => {
+      const server = createServer(options, listener);
+      server.on('clientError', http.onClientError);
+      server.on('connect', http.onConnect);
+      server.on('checkExpectation', http.unmetExpectation);
+      server.maxConnections = limit;
+      // Node closes a connection past the limit without a word: the operator hears of it.
+      server.on('drop', () => this.refused(port, limit));
+      return server;
+    };
+    this.server = serve(http.listener, 'api', maxConnections);
+    // Node accepts one connection per event-loop turn from each listener: probes on a port of their own are not
+    // queued behind every API connection waiting to be accepted (docs/design.md, "The probe port").
+    if (config.probePort !== undefined) this.probeServer = serve(http.probes, 'probe', PROBE_MAX_CONNECTIONS);
   }
 
   /** A connection closed at once for being past the limit: counted, and said in a line at most every so often. */

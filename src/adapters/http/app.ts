@@ -62,6 +62,11 @@ export interface HttpApp {
   viaExpressOnly: RequestListener;
   /** The listener of the probe port (PROBE_PORT): `/healthz` and `/readyz` as on the API port, anything else 404. */
   probes: RequestListener;
+  /**
+   * The servers' `checkExpectation` listener: Node hands it, and only it, a request whose Expect is not 100-continue,
+   * answered 417 with every answer's headers, logged and measured.
+   */
+  unmetExpectation: RequestListener;
   /** Every route, as declared. */
   routes: readonly RouteSpec[];
   express: Express;
@@ -72,8 +77,6 @@ export interface HttpApp {
   /** The server's `connect` listener: a CONNECT (the service opens no tunnels) answered 501, logged and measured. */
   onConnect: (req: IncomingMessage, socket: Duplex) => void;
 }
-
-const CONTINUE = /^100-continue$/i;
 
 /** Probes and scrapes log at debug. */
 const QUIET_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
@@ -124,19 +127,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.use(errorMiddleware(answerError));
 
   const frame = createFrame(options, tracker);
-  const listen = (direct: boolean, probesOnly = false): RequestListener => {
+  const listen = (direct: boolean, probesOnly = false, refusal?: () => HttpProblem): RequestListener => {
     // What follows the frame, one function for every request.
     const proceed: Proceed = (req, res, error) => {
       if (error !== undefined) return answerError(error, req, res);
-      // Node passes on only `Expect: 100-continue` (answering 100 first) and whatever the server's checkExpectation
-      // listener, this same listener, is given: those get the service's 417.
-      const expect = req.headers.expect;
-      if (expect !== undefined && !CONTINUE.test(expect))
-        return answerError(
-          new HttpProblem(problems.expectationFailed('The only expectation this service meets is 100-continue.')),
-          req,
-          res,
-        );
+      if (refusal !== undefined) return answerError(refusal(), req, res);
       if (probesOnly && !PROBE_TARGET.test(requestTarget(req)))
         return answerError(
           new HttpProblem(problems.noRoute('This port answers only /healthz and /readyz (PROBE_PORT).')),
@@ -212,6 +207,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     listener: listen(true),
     viaExpressOnly: listen(false),
     probes: listen(true, true),
+    unmetExpectation: listen(
+      false,
+      false,
+      () => new HttpProblem(problems.expectationFailed('The only expectation this service meets is 100-continue.')),
+    ),
     routes,
     express: app,
     onClientError,
