@@ -2,7 +2,6 @@
 // cannot lock the bot out — a key rotation rolled out over two replicas of one store, and a stored record that
 // cannot be opened, answered 503 and named by /readyz, never a bare 500.
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import { expect } from 'chai';
 import request from 'supertest';
 import { CredentialCipher, keyId, placeOf } from '../../src/adapters/persistence/credential-cipher';
@@ -12,33 +11,12 @@ import {
   InMemoryRecords,
 } from '../../src/adapters/persistence/in-memory-integration.repository';
 import { facebookSettings, theDefaults } from '../support/integration.mother';
+import { rawRequest } from '../support/raw-http';
 import { startService, type RunningService } from '../support/service';
 
 const READ = 'edge-read-token-0123456789';
 const ADMIN = 'edge-admin-token-0123456789';
 const key = () => randomBytes(32).toString('base64');
-
-/**
- * One request as written (what an HTTP client library will not send: two Host headers, a target in absolute form),
- * on a connection of its own: the answer's status and body.
- */
-function rawRequest(url: string, head: string, body = ''): Promise<{ status: number; body: unknown }> {
-  const { port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    let data = '';
-    const socket = connect(Number(port), '127.0.0.1', () => {
-      const length =
-        body === '' ? '' : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
-      socket.end(`${head}\r\n${length}Connection: close\r\n\r\n${body}`);
-    });
-    socket.on('data', (chunk) => (data += chunk.toString('utf8')));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const end = data.indexOf('\r\n\r\n');
-      resolve({ status: Number(data.slice(9, 12)), body: JSON.parse(data.slice(end + 4)) });
-    });
-  });
-}
 
 describe('the edge', () => {
   const started: RunningService[] = [];
@@ -121,7 +99,7 @@ describe('the edge', () => {
       for (const hosts of [`Host: ${host}\r\nHost: evil.example`, `Host: evil.example\r\nhost: ${host}`]) {
         const read = await rawRequest(running.url, `GET /integrations/facebook HTTP/1.1\r\n${hosts}`);
         expect(read.status).to.equal(400);
-        expect(read.body).to.include({ status: 400, detail: 'The request has more than one Host header.' });
+        expect(JSON.parse(read.body)).to.include({ status: 400, detail: 'The request has more than one Host header.' });
         const write = await rawRequest(
           running.url,
           `PATCH /integrations/facebook HTTP/1.1\r\n${hosts}`,
@@ -143,7 +121,7 @@ describe('the edge', () => {
         `GET http://rebind.attacker.example/integrations/facebook HTTP/1.1\r\nHost: ${host}`,
       );
       expect(elsewhere.status).to.equal(421);
-      expect(elsewhere.body).to.have.property('detail').that.includes('"rebind.attacker.example"');
+      expect(JSON.parse(elsewhere.body)).to.have.property('detail').that.includes('"rebind.attacker.example"');
       const write = await rawRequest(
         running.url,
         `PATCH http://rebind.attacker.example/integrations/facebook HTTP/1.1\r\nHost: ${host}`,
@@ -155,7 +133,7 @@ describe('the edge', () => {
         `GET http://${host}/integrations/facebook?x=1 HTTP/1.1\r\nHost: rebind.attacker.example`,
       );
       expect(here.status).to.equal(200);
-      expect(here.body).to.include({ name: 'Facebook Messenger', version: 1 });
+      expect(JSON.parse(here.body)).to.include({ name: 'Facebook Messenger', version: 1 });
     });
   });
 

@@ -1,5 +1,4 @@
 // What a hostile client, a careless deploy and a flaky store do to the running service, and what it answers.
-import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'chai';
@@ -8,6 +7,7 @@ import { MAX_PIPELINED, ROUTE_NAMES, STUCK_PIPELINE_MS } from '../../src/adapter
 import { InMemoryIntegrationRepository } from '../../src/adapters/persistence/in-memory-integration.repository';
 import { CachedIntegrationRepository } from '../../src/adapters/persistence/cached-integration.repository';
 import { type FaultyRepository, faultyUnderLayers } from '../support/faulty-repository';
+import { rawConnection, rawRequest, wholeAnswers } from '../support/raw-http';
 import { waitFor } from '../support/wait';
 import { theDefaults } from '../support/integration.mother';
 import { startService, type RunningService } from '../support/service';
@@ -25,35 +25,8 @@ function randomCase(text: string, seed: number): string {
   return [...text].map((c, i) => ((seed >> (i % 16)) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
 }
 
-/** A raw connection, for what HTTP clients will not do: trickle a body, hold a socket. */
-function rawConnection(url: string): Promise<{ socket: Socket; received: () => string; closed: Promise<number> }> {
-  const { port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    let data = '';
-    const started = Date.now();
-    const socket = connect(Number(port), '127.0.0.1', () => resolve({ socket, received: () => data, closed }));
-    const closed = new Promise<number>((done) => socket.on('close', () => done(Date.now() - started)));
-    socket.on('data', (chunk) => (data += chunk.toString('latin1')));
-    socket.on('error', reject);
-  });
-}
-
 /** A GET of `path` as a raw connection sends it. */
 const good = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
-
-/** The whole answers in what a raw connection received, in order: each one's status and body. */
-function wholeAnswers(text: string): { status: number; body: string }[] {
-  const answers: { status: number; body: string }[] = [];
-  for (let rest = text; rest.length > 0; ) {
-    const end = rest.indexOf('\r\n\r\n');
-    if (end < 0) break;
-    const head = rest.slice(0, end);
-    const length = Number(/\r\nContent-Length: (\d+)/i.exec(head)?.[1] ?? 0);
-    answers.push({ status: Number(head.slice(9, 12)), body: rest.slice(end + 4, end + 4 + length) });
-    rest = rest.slice(end + 4 + length);
-  }
-  return answers;
-}
 
 describe('hardening', () => {
   let running: RunningService;
@@ -330,35 +303,25 @@ describe('hardening', () => {
     it('answers an Expect other than 100-continue 417 with a problem, logs it, and applies no write', async () => {
       running = await startService({ ADMIN_TOKENS: ADMIN_TOKEN });
       // As raw requests: Node's own client sends its headers at once when given an Expect, and supertest then fails.
-      const send = async (
-        head: string,
-        body = '',
-      ): Promise<{ text: string; answer: { status: number; body: string } }> => {
-        const { socket, received, closed } = await rawConnection(running.url);
-        const length = body === '' ? '' : `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n`;
-        socket.write(`${head}\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n${length}`);
-        socket.end(`Connection: close\r\n\r\n${body}`);
-        await closed;
-        const answers = wholeAnswers(received());
-        return { text: received(), answer: answers[answers.length - 1]! };
-      };
+      const send = (head: string, body?: string) =>
+        rawRequest(running.url, `${head}\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_TOKEN}`, body);
       const read = await send('GET /integrations/facebook HTTP/1.1\r\nExpect: teapot');
-      expect(read.answer.status).to.equal(417);
-      const problem = JSON.parse(read.answer.body) as Record<string, unknown>;
+      expect(read.status).to.equal(417);
+      const problem = JSON.parse(read.body) as Record<string, unknown>;
       expect(problem).to.include({ status: 417, detail: 'The only expectation this service meets is 100-continue.' });
       expect(read.text).to.include('X-Request-Id: ').and.include('Content-Security-Policy: ');
       expect(running.logs().find((l) => l.msg === 'request' && l.requestId === problem.requestId)).to.include({
         status: 417,
       });
       const refused = await send('PATCH /integrations/facebook HTTP/1.1\r\nExpect: teapot', '{"description":"no"}');
-      expect(refused.answer.status).to.equal(417);
+      expect(refused.status).to.equal(417);
       // 100-continue is met: the client is told to go on and the write is applied.
       const applied = await send(
         'PATCH /integrations/facebook HTTP/1.1\r\nExpect: 100-continue',
         '{"description":"yes"}',
       );
       expect(applied.text).to.match(/^HTTP\/1\.1 100 Continue\r\n/);
-      expect(applied.answer.status).to.equal(200);
+      expect(applied.status).to.equal(200);
       const stored = await api()
         .get('/integrations/facebook')
         .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
