@@ -1,4 +1,4 @@
-// `npm run bench`: the bot runtime's read, side by side, on 127.0.0.1 only, bounded in time (about seven
+// `npm run bench`: the bot runtime's read, side by side, on 127.0.0.1 only, bounded in time (about nine
 // minutes). In one run it starts a bare node:http server (and the same again, a control: what the service's ratios
 // to bare are worth in this run is what the control's came to), a bare Express 5 app, the service twice (with
 // the node options npm start and the image run it with) — as production runs it (READ_TOKENS and ADMIN_TOKENS
@@ -8,6 +8,8 @@
 // same JSON. It loads each with the same connections for the same time, in interleaved rounds (warm-up
 // excluded), and prints every round, req/s, p50/p99 and RSS (medians of the rounds) and each ratio two ways: the
 // median of the rounds' ratios (the two servers compared were measured seconds apart) and the ratio of the medians.
+// Two more servers say where the read's CPU goes: bare node:http answering with the service's own header lines, and
+// the service as in production without its request lines (LOG_LEVEL=warn); from bare to the service, step by step.
 // Then the rest of the API beside bare Express's same-shaped routes (the list; the admin UI's whole-record PUT),
 // issue #33's floors (each by both ratios, held or not), the bot's read through the chatbot's Python client beside a
 // raw keep-alive http.client loop (with the TCP connections each opened), and RSS over a soak of distinct request ids
@@ -90,17 +92,25 @@ interface Server {
   headers: Record<string, string>;
 }
 
-/** A GET on a connection of its own (none kept between the bench's phases): status and body, or status 0. */
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+interface Answer {
+  status: number;
+  body: string;
+  /** The header lines as sent: name, value, name, value, … */
+  rawHeaders: string[];
+}
+
+/** A GET on a connection of its own (none kept between the bench's phases): the answer, or status 0. */
+function get(url: string, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve) => {
+    const failed = { status: 0, body: '', rawHeaders: [] };
     const req = httpGet(url, { headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', () => resolve({ status: 0, body: '' }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, rawHeaders: res.rawHeaders }));
+      res.on('error', () => resolve(failed));
     });
-    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.on('error', () => resolve(failed));
   });
 }
 
@@ -307,6 +317,38 @@ function printFloors(floors: Floor[]): void {
   }
 }
 
+/** The header lines of an answer that node:http would not write itself (Date, Connection, Keep-Alive, the length). */
+function ownHeaderLines(rawHeaders: string[]): [string, string][] {
+  const nodeWrites = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
+  const lines: [string, string][] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (!nodeWrites.has(rawHeaders[i]!.toLowerCase())) lines.push([rawHeaders[i]!, rawHeaders[i + 1]!]);
+  }
+  return lines;
+}
+
+/**
+ * The read's CPU step by step from bare node:http to the service: each step's CPU per read, what it adds (the
+ * median of the rounds' differences from the step before), and bare's CPU per read over it, the most a server
+ * doing that much can reach against bare (#33's floor is 0.8x).
+ */
+function printWhereTheReadGoes(runs: Map<string, Figures[]>, steps: { step: string; server: Server }[]): void {
+  console.log("\n## Where the read's CPU goes, step by step from bare node:http to the service\n");
+  console.log("| step | CPU µs per read | added | bare node:http's CPU per read ÷ this |");
+  console.log('|---|---|---|---|');
+  const bare = runs.get(steps[0]!.server.name)!;
+  let before: Figures[] | undefined;
+  for (const { step, server } of steps) {
+    const figures = runs.get(server.name)!;
+    const added = before ? median(figures.map((f, round) => f.cpuUs - before![round]!.cpuUs)) : undefined;
+    console.log(
+      `| ${step} | ${fmt(medianOf(figures, 'cpuUs'), 1)} | ${added === undefined ? '–' : `${added < 0 ? '' : '+'}${fmt(added, 1)}`} | ` +
+        `${ratios(bare, figures, 'cpuUs')} |`,
+    );
+    before = figures;
+  }
+}
+
 /** Every round's req/s and p99 of each server, in the order the rounds ran. */
 function printRounds(runs: Map<string, Figures[]>): void {
   const names = [...runs.keys()];
@@ -373,28 +415,23 @@ async function main(): Promise<void> {
     // The service as npm start and the image run it: node's options, then the entry point.
     const serviceArgs = [...SERVICE_NODE_OPTIONS, path.join(ROOT, 'dist', 'main.js')];
     const storeEnv = process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI, MIGRATE_ON_START: 'true' } : {};
-    let port = await freePort();
     // As production runs it: both token lists, the bot runtime's read token on every read, the admin UI's
     // origin allowed, logs at info, metrics on, the host names it answers to.
-    const production = await start(
-      'service, production',
-      node,
-      serviceArgs,
-      // ALLOWED_HOSTS: any port on 127.0.0.1, as the client row reaches it through counting proxies.
-      {
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        ALLOWED_HOSTS: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        METRICS_ENABLED: 'true',
-        READ_TOKENS: TOKEN,
-        ADMIN_TOKENS: ADMIN,
-        CORS_ORIGINS: ADMIN_UI,
-        ...storeEnv,
-      },
-      port,
-      { Authorization: `Bearer ${TOKEN}` },
-    );
+    const asInProduction = (port: number): NodeJS.ProcessEnv => ({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      // Any port on 127.0.0.1, as the client row reaches it through counting proxies.
+      ALLOWED_HOSTS: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      METRICS_ENABLED: 'true',
+      READ_TOKENS: TOKEN,
+      ADMIN_TOKENS: ADMIN,
+      CORS_ORIGINS: ADMIN_UI,
+      ...storeEnv,
+    });
+    const readToken = { Authorization: `Bearer ${TOKEN}` };
+    let port = await freePort();
+    const production = await start('service, production', node, serviceArgs, asInProduction(port), port, readToken);
     const idleRss = rssMiB(production.child);
     port = await freePort();
     const defaults = await start(
@@ -404,9 +441,24 @@ async function main(): Promise<void> {
       { PORT: String(port), HOST: '127.0.0.1', ...storeEnv },
       port,
     );
+    // Two steps from bare node:http to the service, to say where the read's CPU goes: bare answering with the
+    // header lines of the service's own answer, and the service as in production without its request lines.
+    const { rawHeaders } = await get(`${production.url}${HOT_PATH}`, readToken);
+    const headerLines = await peer("bare node:http, the service's header lines", 'bare-node-service-headers.js', {
+      PEER_HEADERS: JSON.stringify(ownHeaderLines(rawHeaders)),
+    });
+    port = await freePort();
+    const unlogged = await start(
+      'service, production, no request lines (LOG_LEVEL=warn)',
+      node,
+      serviceArgs,
+      { ...asInProduction(port), LOG_LEVEL: 'warn' },
+      port,
+      readToken,
+    );
     // The service beside bare node:http, the server its ratios are read against (in every round, either order), and
     // the control on bare's other side: each as far from bare in time as the other.
-    servers.push(control, bare, production, defaults, batched, express);
+    servers.push(control, bare, production, defaults, headerLines, unlogged, batched, express);
     let fastapi: Server | undefined;
     if (python) {
       port = await freePort();
@@ -466,6 +518,19 @@ async function main(): Promise<void> {
       const cheap = ratios(runs.get(bare.name)!, mine, 'cpuUs');
       console.log(`| ${server.name} | ${against(bare)} | ${cheap} | ${against(express)} | ${against(fastapi)} |`);
     }
+
+    printWhereTheReadGoes(runs, [
+      { step: 'bare node:http', server: bare },
+      {
+        step: "+ the service's header lines (helmet's, the request id, ETag, Cache-Control)",
+        server: headerLines,
+      },
+      {
+        step: "+ the service's own work: host and token checks, route, handler, request context, histogram",
+        server: unlogged,
+      },
+      { step: '+ the request line (LOG_LEVEL=info): the service, production', server: production },
+    ]);
 
     console.log(
       "\n## The rest of the API, beside bare Express's same-shaped routes (production settings, medians of the " +
