@@ -1,4 +1,4 @@
-// `npm run bench`: the bot runtime's read, side by side, on 127.0.0.1 only, bounded in time (about nine
+// `npm run bench`: the bot runtime's read, side by side, on 127.0.0.1 only, bounded in time (about eight
 // minutes). In one run it starts a bare node:http server (and the same again, a control: what the service's ratios
 // to bare are worth in this run is what the control's came to), a bare Express 5 app, the service twice (with
 // the node options npm start and the image run it with) — as production runs it (READ_TOKENS and ADMIN_TOKENS
