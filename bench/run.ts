@@ -341,10 +341,8 @@ function printWhereTheReadGoes(runs: Map<string, Figures[]>, steps: { step: stri
   for (const { step, server } of steps) {
     const figures = runs.get(server.name)!;
     const added = before ? median(figures.map((f, round) => f.cpuUs - before![round]!.cpuUs)) : undefined;
-    console.log(
-      `| ${step} | ${fmt(medianOf(figures, 'cpuUs'), 1)} | ${added === undefined ? '–' : `${added < 0 ? '' : '+'}${fmt(added, 1)}`} | ` +
-        `${ratios(bare, figures, 'cpuUs')} |`,
-    );
+    const shown = added === undefined ? '–' : `${added < 0 ? '' : '+'}${fmt(added, 1)}`;
+    console.log(`| ${step} | ${fmt(medianOf(figures, 'cpuUs'), 1)} | ${shown} | ${ratios(bare, figures, 'cpuUs')} |`);
     before = figures;
   }
 }
