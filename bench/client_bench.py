@@ -5,6 +5,7 @@ Run by `npm run bench` (bench/run.ts) on an interpreter with httpx:
 with INTEGRATIONS_SERVICE_READ_TOKEN set. The three URLs may be counting proxies in front of the same service,
 so the bench can tell how many TCP connections each loop opened. Prints one JSON object: {"client": {"mean_ms", "p99_ms"}, "httpx": {...}, "raw": {...}}.
 """
+
 import asyncio
 import http.client
 import json
@@ -14,7 +15,10 @@ import sys
 import time
 import urllib.parse
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "python"))
+sys.path.insert(
+    0,
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "python"),
+)
 
 
 def summary(durations):
@@ -48,7 +52,10 @@ async def through_httpx(url, count, warm, token):
     async with httpx.AsyncClient() as session:
         for i in range(warm + count):
             started = time.perf_counter()
-            response = await session.get(url + "/integrations/facebook", headers={"Authorization": f"Bearer {token}"})
+            response = await session.get(
+                url + "/integrations/facebook",
+                headers={"Authorization": f"Bearer {token}"},
+            )
             body = response.json()
             if i >= warm:
                 durations.append(time.perf_counter() - started)
@@ -75,14 +82,23 @@ def raw_loop(url, count, warm, token):
 
 
 def main():
-    client_url, httpx_url, raw_url, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    client_url, httpx_url, raw_url, count = (
+        sys.argv[1],
+        sys.argv[2],
+        sys.argv[3],
+        int(sys.argv[4]),
+    )
     token = os.environ["INTEGRATIONS_SERVICE_READ_TOKEN"]
     os.environ["INTEGRATIONS_SERVICE_URL"] = client_url
     # Each loop's first 50 calls warm it (imports, the connection) and are not counted.
     client = asyncio.run(through_client(count, 50))
     plain = asyncio.run(through_httpx(httpx_url, count, 50, token))
     raw = raw_loop(raw_url, count, 50, token)
-    print(json.dumps({"client": summary(client), "httpx": summary(plain), "raw": summary(raw)}))
+    print(
+        json.dumps(
+            {"client": summary(client), "httpx": summary(plain), "raw": summary(raw)}
+        )
+    )
 
 
 if __name__ == "__main__":

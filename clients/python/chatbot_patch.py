@@ -28,7 +28,9 @@ from pathlib import Path
 
 COMMIT = "5f57f99"
 HERE = Path(__file__).resolve().parent
-GATEWAY_TEMPLATE = HERE.parent.parent / "ops" / "gateway" / "templates" / "default.conf.template"
+GATEWAY_TEMPLATE = (
+    HERE.parent.parent / "ops" / "gateway" / "templates" / "default.conf.template"
+)
 
 BACKEND_VARIABLES = """\
       # integrations-service (MIGRATION.md): reads with the read token, writes and seeding with the admin token.
@@ -110,11 +112,13 @@ async function refusalOf(response: Response): Promise<string> {
 }
 """
 
-SAVE_ERROR_STATE = "  const [saveError, setSaveError] = useState<string | null>(null);\n"
-SAVE_ERROR_SHOWN = (
-    '{saveError && (<p role="alert" className="text-sm text-red-600" data-testid="save-error">{saveError}</p>)}\n'
+SAVE_ERROR_STATE = (
+    "  const [saveError, setSaveError] = useState<string | null>(null);\n"
 )
-SAVE_FAILED = "      setSaveError(error instanceof Error ? error.message : String(error));\n"
+SAVE_ERROR_SHOWN = '{saveError && (<p role="alert" className="text-sm text-red-600" data-testid="save-error">{saveError}</p>)}\n'
+SAVE_FAILED = (
+    "      setSaveError(error instanceof Error ? error.message : String(error));\n"
+)
 
 HELM_ENV = """\
             - name: INTEGRATIONS_SERVICE_URL
@@ -146,7 +150,11 @@ class Mismatch(Exception):
 
 def replace_once(text: str, anchor: str, replacement: str, where: str) -> str:
     if text.count(anchor) != 1:
-        raise Mismatch("{}: expected {!r} exactly once (is this the chatbot at {}?)".format(where, anchor.strip()[:80], COMMIT))
+        raise Mismatch(
+            "{}: expected {!r} exactly once (is this the chatbot at {}?)".format(
+                where, anchor.strip()[:80], COMMIT
+            )
+        )
     return text.replace(anchor, replacement)
 
 
@@ -158,108 +166,252 @@ def edit(root: Path, relative: str, *changes) -> None:
     path.write_text(text)
 
 
-def replace_block(root: Path, relative: str, starts: str, ends_before: str, replacement: str) -> None:
+def replace_block(
+    root: Path, relative: str, starts: str, ends_before: str, replacement: str
+) -> None:
     """Replaces the lines from the one that starts with `starts` up to (not including) the first line `ends_before`."""
     path = root / relative
     text = path.read_text()
-    match = re.search(r"(?ms)^" + re.escape(starts) + r".*?(?=^" + re.escape(ends_before) + r")", text)
+    match = re.search(
+        r"(?ms)^" + re.escape(starts) + r".*?(?=^" + re.escape(ends_before) + r")", text
+    )
     if not match:
-        raise Mismatch("{}: no block from {!r} to {!r} (is this the chatbot at {}?)".format(relative, starts, ends_before, COMMIT))
-    path.write_text(text[: match.start()] + replacement + text[match.end():])
+        raise Mismatch(
+            "{}: no block from {!r} to {!r} (is this the chatbot at {}?)".format(
+                relative, starts, ends_before, COMMIT
+            )
+        )
+    path.write_text(text[: match.start()] + replacement + text[match.end() :])
 
 
 def apply_changes(root: Path) -> None:
-    shutil.copyfile(HERE / "integrations_client.py", root / "app/admin/integrations/client.py")
-    edit(root, "app/admin/integrations/routes.py", ("from . import store\n", "from . import client as store\n"))
-    edit(root, "app/bot/channels/facebook/routes.py",
-         ("from app.admin.integrations.store import get_integration\n", "from app.admin.integrations.client import get_integration\n"))
-    edit(root, "manage.py",
-         ("        from app.admin.integrations.store import ensure_default_integrations\n", ""),
-         ("        await ensure_default_integrations()\n", "        # The default integrations are ensured by integrations-service, at its every start.\n"))
+    shutil.copyfile(
+        HERE / "integrations_client.py", root / "app/admin/integrations/client.py"
+    )
+    edit(
+        root,
+        "app/admin/integrations/routes.py",
+        ("from . import store\n", "from . import client as store\n"),
+    )
+    edit(
+        root,
+        "app/bot/channels/facebook/routes.py",
+        (
+            "from app.admin.integrations.store import get_integration\n",
+            "from app.admin.integrations.client import get_integration\n",
+        ),
+    )
+    edit(
+        root,
+        "manage.py",
+        (
+            "        from app.admin.integrations.store import ensure_default_integrations\n",
+            "",
+        ),
+        (
+            "        await ensure_default_integrations()\n",
+            "        # The default integrations are ensured by integrations-service, at its every start.\n",
+        ),
+    )
     (root / "app/admin/integrations/store.py").unlink()
-    edit(root, "app/main.py",
-         ("from app.dependencies import init_dialogue_manager\n",
-          "from app.dependencies import init_dialogue_manager\nfrom app.admin.integrations import client as integrations_client\n"),
-         ("    await init_dialogue_manager()\n    yield\n    database_client.close()\n",
-          "    await init_dialogue_manager()\n    await integrations_client.check_at_start()\n    yield\n    database_client.close()\n    await integrations_client.aclose()\n"),
-         ('app = FastAPI(title="AI Chatbot Framework", lifespan=lifespan)\n',
-          'app = FastAPI(title="AI Chatbot Framework", lifespan=lifespan)\n# A refusal of integrations-service reaches the caller with its status and reason (422 with its fields, 503).\n'
-          'integrations_client.install_error_handlers(app)\n'))
+    edit(
+        root,
+        "app/main.py",
+        (
+            "from app.dependencies import init_dialogue_manager\n",
+            "from app.dependencies import init_dialogue_manager\nfrom app.admin.integrations import client as integrations_client\n",
+        ),
+        (
+            "    await init_dialogue_manager()\n    yield\n    database_client.close()\n",
+            "    await init_dialogue_manager()\n    await integrations_client.check_at_start()\n    yield\n    database_client.close()\n    await integrations_client.aclose()\n",
+        ),
+        (
+            'app = FastAPI(title="AI Chatbot Framework", lifespan=lifespan)\n',
+            'app = FastAPI(title="AI Chatbot Framework", lifespan=lifespan)\n# A refusal of integrations-service reaches the caller with its status and reason (422 with its fields, 503).\n'
+            "integrations_client.install_error_handlers(app)\n",
+        ),
+    )
 
-    edit(root, "docker-compose.yml",
-         # The backend built from this (patched) source: the published image still has the old store.
-         ("    image: alfredfrancis/ai-chatbot-framework_backend:latest\n",
-          "    build: .\n    image: ${BACKEND_IMAGE:-ai-chatbot-framework_backend:integrations}\n"),
-         ("    image: mongo:4.2.20\n", "    # 4.4 or later: integrations-service needs it (MIGRATION.md, step 1).\n    image: mongo:4.4\n"),
-         ("      APPLICATION_ENV: Production\n", "      APPLICATION_ENV: Production\n" + BACKEND_VARIABLES),
-         ("      - mongodb\n\n  mongodb:\n", "      - mongodb\n      - integrations-service\n\n" + SERVICE + "\n  mongodb:\n"))
+    edit(
+        root,
+        "docker-compose.yml",
+        # The backend built from this (patched) source: the published image still has the old store.
+        (
+            "    image: alfredfrancis/ai-chatbot-framework_backend:latest\n",
+            "    build: .\n    image: ${BACKEND_IMAGE:-ai-chatbot-framework_backend:integrations}\n",
+        ),
+        (
+            "    image: mongo:4.2.20\n",
+            "    # 4.4 or later: integrations-service needs it (MIGRATION.md, step 1).\n    image: mongo:4.4\n",
+        ),
+        (
+            "      APPLICATION_ENV: Production\n",
+            "      APPLICATION_ENV: Production\n" + BACKEND_VARIABLES,
+        ),
+        (
+            "      - mongodb\n\n  mongodb:\n",
+            "      - mongodb\n      - integrations-service\n\n"
+            + SERVICE
+            + "\n  mongodb:\n",
+        ),
+    )
     replace_block(root, "docker-compose.yml", "  gateway:\n", "volumes:\n", GATEWAY)
-    edit(root, "docker-compose.yml", ("\nvolumes:\n", "\nsecrets:\n  gateway_htpasswd:\n    file: ./scripts/nginx/gateway.htpasswd\n\nvolumes:\n"))
+    edit(
+        root,
+        "docker-compose.yml",
+        (
+            "\nvolumes:\n",
+            "\nsecrets:\n  gateway_htpasswd:\n    file: ./scripts/nginx/gateway.htpasswd\n\nvolumes:\n",
+        ),
+    )
 
-    edit(root, "docker-compose.dev.yml",
-         ("    image: mongo:4.2.20\n", "    # 4.4 or later: integrations-service needs it (MIGRATION.md, step 1).\n    image: mongo:4.4\n"),
-         ("      APPLICATION_ENV: Development\n", "      APPLICATION_ENV: Development\n" + BACKEND_VARIABLES),
-         ("\nvolumes:\n", "\n" + SERVICE.replace("NODE_ENV: production", "NODE_ENV: development").replace("restart: always", "restart: unless-stopped")
-          .replace("ALLOWED_HOSTS: integrations-service", "ALLOWED_HOSTS: integrations-service,localhost:8090,127.0.0.1:8090")
-          + "    ports:\n      - \"127.0.0.1:8090:8090\"\n\nvolumes:\n"))
+    edit(
+        root,
+        "docker-compose.dev.yml",
+        (
+            "    image: mongo:4.2.20\n",
+            "    # 4.4 or later: integrations-service needs it (MIGRATION.md, step 1).\n    image: mongo:4.4\n",
+        ),
+        (
+            "      APPLICATION_ENV: Development\n",
+            "      APPLICATION_ENV: Development\n" + BACKEND_VARIABLES,
+        ),
+        (
+            "\nvolumes:\n",
+            "\n"
+            + SERVICE.replace("NODE_ENV: production", "NODE_ENV: development")
+            .replace("restart: always", "restart: unless-stopped")
+            .replace(
+                "ALLOWED_HOSTS: integrations-service",
+                "ALLOWED_HOSTS: integrations-service,localhost:8090,127.0.0.1:8090",
+            )
+            + '    ports:\n      - "127.0.0.1:8090:8090"\n\nvolumes:\n',
+        ),
+    )
 
-    edit(root, "helm/ai-chatbot-framework/templates/deployment-backend.yaml",
-         ("            - name: MONGO_URL\n              value: {{.Values.mongodb.uri}}\n",
-          "            - name: MONGO_URL\n              value: {{.Values.mongodb.uri}}\n" + HELM_ENV))
+    edit(
+        root,
+        "helm/ai-chatbot-framework/templates/deployment-backend.yaml",
+        (
+            "            - name: MONGO_URL\n              value: {{.Values.mongodb.uri}}\n",
+            "            - name: MONGO_URL\n              value: {{.Values.mongodb.uri}}\n"
+            + HELM_ENV,
+        ),
+    )
     # The backend's own tag (the patched build), the chart's shared one for the frontend.
     backend = root / "helm/ai-chatbot-framework/templates/deployment-backend.yaml"
     image = 'image: "{{ .Values.image.backend.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"'
     text = backend.read_text()
     if text.count(image) != 2:
-        raise Mismatch("{}: expected the backend's image line twice (is this the chatbot at {}?)".format(backend.name, COMMIT))
-    backend.write_text(text.replace(
-        image, 'image: "{{ .Values.image.backend.repository }}:{{ .Values.image.backend.tag | default .Values.image.tag | default .Chart.AppVersion }}"'))
-    edit(root, "helm/ai-chatbot-framework/values.yaml",
-         # The backend image built from this (patched) source and pushed (MIGRATION.md, step 5): the published
-         # one still has the old store.
-         ('    repository: "alfredfrancis/ai-chatbot-framework_backend"\n',
-          '    repository: "your-registry/ai-chatbot-framework_backend"  # docker build -t ...:integrations-1.0.0 .\n'
-          '    tag: "integrations-1.0.0"\n'))
+        raise Mismatch(
+            "{}: expected the backend's image line twice (is this the chatbot at {}?)".format(
+                backend.name, COMMIT
+            )
+        )
+    backend.write_text(
+        text.replace(
+            image,
+            'image: "{{ .Values.image.backend.repository }}:{{ .Values.image.backend.tag | default .Values.image.tag | default .Chart.AppVersion }}"',
+        )
+    )
+    edit(
+        root,
+        "helm/ai-chatbot-framework/values.yaml",
+        # The backend image built from this (patched) source and pushed (MIGRATION.md, step 5): the published
+        # one still has the old store.
+        (
+            '    repository: "alfredfrancis/ai-chatbot-framework_backend"\n',
+            '    repository: "your-registry/ai-chatbot-framework_backend"  # docker build -t ...:integrations-1.0.0 .\n'
+            '    tag: "integrations-1.0.0"\n',
+        ),
+    )
     values = root / "helm/ai-chatbot-framework/values.yaml"
     values.write_text(values.read_text().rstrip("\n") + "\n" + HELM_VALUES)
 
     # The admin UI shows every refusal of a save, and clears it when a save goes through.
-    edit(root, "frontend/app/services/integrations.tsx",
-         ("  if (!response.ok) {\n    throw new Error('Failed to update integration');\n  }\n",
-          "  if (!response.ok) {\n    throw new Error(await refusalOf(response));\n  }\n"),
-         ('import { API_BASE_URL } from "./base";\n', 'import { API_BASE_URL } from "./base";\n' + UI_REFUSAL))
+    edit(
+        root,
+        "frontend/app/services/integrations.tsx",
+        (
+            "  if (!response.ok) {\n    throw new Error('Failed to update integration');\n  }\n",
+            "  if (!response.ok) {\n    throw new Error(await refusalOf(response));\n  }\n",
+        ),
+        (
+            'import { API_BASE_URL } from "./base";\n',
+            'import { API_BASE_URL } from "./base";\n' + UI_REFUSAL,
+        ),
+    )
     facebook = "frontend/app/admin/settings/integrations/FacebookMessenger.tsx"
-    edit(root, facebook,
-         ("  const [copied, setCopied] = useState(false);\n", "  const [copied, setCopied] = useState(false);\n" + SAVE_ERROR_STATE),
-         ("      onUpdate?.(updatedIntegration);\n    } catch (error) {\n      console.error('Failed to update integration:', error);\n    }\n  };\n\n  const handleToggle",
-          "      onUpdate?.(updatedIntegration);\n      setSaveError(null);\n    } catch (error) {\n      console.error('Failed to update integration:', error);\n" + SAVE_FAILED + "    }\n  };\n\n  const handleToggle"),
-         ("      console.error('Failed to update integration:', error);\n      setIsEnabled(!checked); // Revert on error\n",
-          "      console.error('Failed to update integration:', error);\n" + SAVE_FAILED + "      setIsEnabled(!checked); // Revert on error\n"),
-         ("          Connect your Facebook page to start receiving messages from Facebook Messenger.\n        </p>\n",
-          "          Connect your Facebook page to start receiving messages from Facebook Messenger.\n        </p>\n        " + SAVE_ERROR_SHOWN))
+    edit(
+        root,
+        facebook,
+        (
+            "  const [copied, setCopied] = useState(false);\n",
+            "  const [copied, setCopied] = useState(false);\n" + SAVE_ERROR_STATE,
+        ),
+        (
+            "      onUpdate?.(updatedIntegration);\n    } catch (error) {\n      console.error('Failed to update integration:', error);\n    }\n  };\n\n  const handleToggle",
+            "      onUpdate?.(updatedIntegration);\n      setSaveError(null);\n    } catch (error) {\n      console.error('Failed to update integration:', error);\n"
+            + SAVE_FAILED
+            + "    }\n  };\n\n  const handleToggle",
+        ),
+        (
+            "      console.error('Failed to update integration:', error);\n      setIsEnabled(!checked); // Revert on error\n",
+            "      console.error('Failed to update integration:', error);\n"
+            + SAVE_FAILED
+            + "      setIsEnabled(!checked); // Revert on error\n",
+        ),
+        (
+            "          Connect your Facebook page to start receiving messages from Facebook Messenger.\n        </p>\n",
+            "          Connect your Facebook page to start receiving messages from Facebook Messenger.\n        </p>\n        "
+            + SAVE_ERROR_SHOWN,
+        ),
+    )
     widget = "frontend/app/admin/settings/integrations/ChatWidget.tsx"
-    edit(root, widget,
-         ("  const handleCopy = () => {\n", SAVE_ERROR_STATE + "\n  const handleCopy = () => {\n"),
-         ("      onUpdate?.(updatedIntegration);\n    } catch (error) {\n      console.error('Failed to update integration:', error);\n      setIsEnabled(!checked); // Revert on error\n",
-          "      onUpdate?.(updatedIntegration);\n      setSaveError(null);\n    } catch (error) {\n      console.error('Failed to update integration:', error);\n" + SAVE_FAILED + "      setIsEnabled(!checked); // Revert on error\n"),
-         ('      <p className="text-sm text-gray-600 mb-4">\n', "      " + SAVE_ERROR_SHOWN + '      <p className="text-sm text-gray-600 mb-4">\n'))
+    edit(
+        root,
+        widget,
+        (
+            "  const handleCopy = () => {\n",
+            SAVE_ERROR_STATE + "\n  const handleCopy = () => {\n",
+        ),
+        (
+            "      onUpdate?.(updatedIntegration);\n    } catch (error) {\n      console.error('Failed to update integration:', error);\n      setIsEnabled(!checked); // Revert on error\n",
+            "      onUpdate?.(updatedIntegration);\n      setSaveError(null);\n    } catch (error) {\n      console.error('Failed to update integration:', error);\n"
+            + SAVE_FAILED
+            + "      setIsEnabled(!checked); // Revert on error\n",
+        ),
+        (
+            '      <p className="text-sm text-gray-600 mb-4">\n',
+            "      "
+            + SAVE_ERROR_SHOWN
+            + '      <p className="text-sm text-gray-600 mb-4">\n',
+        ),
+    )
 
     templates = root / "scripts/nginx/templates"
     templates.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(GATEWAY_TEMPLATE, templates / "default.conf.template")
     (root / "scripts/nginx/default.conf").unlink()
     gitignore = root / ".gitignore"
-    gitignore.write_text(gitignore.read_text().rstrip("\n") + "\n# the gateway's htpasswd (a secret)\nscripts/nginx/gateway.htpasswd\n")
+    gitignore.write_text(
+        gitignore.read_text().rstrip("\n")
+        + "\n# the gateway's htpasswd (a secret)\nscripts/nginx/gateway.htpasswd\n"
+    )
 
 
 def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def main(argv: list) -> int:
     args = argv[1:]
     commit = COMMIT
-    if len(args) == 3 and args[0] == "--commit":  # another commit of the same shape (the tests' stand-in)
+    if (
+        len(args) == 3 and args[0] == "--commit"
+    ):  # another commit of the same shape (the tests' stand-in)
         commit, args = args[1], args[2:]
     if len(args) != 1:
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)

@@ -68,8 +68,14 @@ class IntegrationsServiceError(Exception):
     """The service refused the call. ``status`` is the HTTP status, ``detail`` the problem's detail, ``errors`` the
     field errors of a 422 (``[{"field": "/settings/secret", "message": "is required"}]``)."""
 
-    def __init__(self, message: str, status: Optional[int] = None, detail: Optional[str] = None, errors: Optional[list] = None,
-                 retry_after: Optional[str] = None):
+    def __init__(
+        self,
+        message: str,
+        status: Optional[int] = None,
+        detail: Optional[str] = None,
+        errors: Optional[list] = None,
+        retry_after: Optional[str] = None,
+    ):
         super().__init__(message)
         self.status = status
         self.detail = detail if detail is not None else message
@@ -108,11 +114,13 @@ class Integration(dict):
 
 # --- configuration ------------------------------------------------------------------------------------------
 
+
 def _base_url() -> str:
     url = os.environ.get("INTEGRATIONS_SERVICE_URL", "").strip()
     if not url:
         raise IntegrationsServiceMisconfigured(
-            "INTEGRATIONS_SERVICE_URL is not set: set it to the integrations-service's base URL, e.g. http://integrations-service:8090")
+            "INTEGRATIONS_SERVICE_URL is not set: set it to the integrations-service's base URL, e.g. http://integrations-service:8090"
+        )
     return url.rstrip("/")
 
 
@@ -121,7 +129,11 @@ def _timeout() -> float:
 
 
 def _token(scope: str) -> Optional[str]:
-    specific = os.environ.get("INTEGRATIONS_SERVICE_ADMIN_TOKEN" if scope == "write" else "INTEGRATIONS_SERVICE_READ_TOKEN")
+    specific = os.environ.get(
+        "INTEGRATIONS_SERVICE_ADMIN_TOKEN"
+        if scope == "write"
+        else "INTEGRATIONS_SERVICE_READ_TOKEN"
+    )
     return specific or os.environ.get("INTEGRATIONS_SERVICE_TOKEN") or None
 
 
@@ -141,7 +153,10 @@ def _shared_client() -> httpx.AsyncClient:
             # The whole call is bounded by _call's deadline; these only keep a stuck phase from outliving it.
             timeout=httpx.Timeout(_timeout()),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            headers={"Accept": "application/json", "User-Agent": "ai-chatbot-framework integrations_client"},
+            headers={
+                "Accept": "application/json",
+                "User-Agent": "ai-chatbot-framework integrations_client",
+            },
         )
         _client_loop = loop
     return _client
@@ -160,7 +175,9 @@ async def aclose() -> None:
 _stale_logged = set()
 
 
-async def _call(method: str, path: str, scope: str, body: Optional[dict] = None) -> Tuple[int, Any, httpx.Response]:
+async def _call(
+    method: str, path: str, scope: str, body: Optional[dict] = None
+) -> Tuple[int, Any, httpx.Response]:
     """One call, bounded as a whole by INTEGRATIONS_SERVICE_TIMEOUT. Answers (status, parsed JSON, response) for a
     2xx or this service's record-404; raises for anything else."""
     url = _base_url() + path
@@ -170,27 +187,54 @@ async def _call(method: str, path: str, scope: str, body: Optional[dict] = None)
         headers["Authorization"] = "Bearer " + token
     deadline = _timeout()
     try:
-        response = await asyncio.wait_for(_shared_client().request(method, url, json=body, headers=headers), timeout=deadline)
+        response = await asyncio.wait_for(
+            _shared_client().request(method, url, json=body, headers=headers),
+            timeout=deadline,
+        )
     except asyncio.TimeoutError:
-        raise IntegrationsServiceUnavailable("integrations-service at {} did not answer {} {} within {} s".format(_base_url(), method, path, deadline)) from None
+        raise IntegrationsServiceUnavailable(
+            "integrations-service at {} did not answer {} {} within {} s".format(
+                _base_url(), method, path, deadline
+            )
+        ) from None
     except httpx.TransportError as error:
-        raise IntegrationsServiceUnavailable("integrations-service at {} could not be reached for {} {}: {}".format(
-            _base_url(), method, path, type(error).__name__ + (": " + str(error) if str(error) else ""))) from None
+        raise IntegrationsServiceUnavailable(
+            "integrations-service at {} could not be reached for {} {}: {}".format(
+                _base_url(),
+                method,
+                path,
+                type(error).__name__ + (": " + str(error) if str(error) else ""),
+            )
+        ) from None
 
     if 300 <= response.status_code < 400:
-        raise IntegrationsServiceMisconfigured("{} {} answered {} (a redirect to {}): not followed, so no token leaves for another host; "
-                                               "set INTEGRATIONS_SERVICE_URL to the service itself".format(
-                                                   method, url, response.status_code, response.headers.get("location", "nowhere")),
-                                               status=response.status_code)
+        raise IntegrationsServiceMisconfigured(
+            "{} {} answered {} (a redirect to {}): not followed, so no token leaves for another host; "
+            "set INTEGRATIONS_SERVICE_URL to the service itself".format(
+                method,
+                url,
+                response.status_code,
+                response.headers.get("location", "nowhere"),
+            ),
+            status=response.status_code,
+        )
     content_type = response.headers.get("content-type", "").split(";")[0].strip()
     if content_type not in ("application/json", "application/problem+json"):
-        raise IntegrationsServiceMisconfigured("{} {} answered {} with {}: that is not integrations-service; check INTEGRATIONS_SERVICE_URL".format(
-            method, url, response.status_code, content_type or "no content type"), status=response.status_code)
+        raise IntegrationsServiceMisconfigured(
+            "{} {} answered {} with {}: that is not integrations-service; check INTEGRATIONS_SERVICE_URL".format(
+                method, url, response.status_code, content_type or "no content type"
+            ),
+            status=response.status_code,
+        )
     try:
         payload = response.json()
     except ValueError:
-        raise IntegrationsServiceMisconfigured("{} {} answered {} with a body that is not JSON: check INTEGRATIONS_SERVICE_URL".format(
-            method, url, response.status_code), status=response.status_code) from None
+        raise IntegrationsServiceMisconfigured(
+            "{} {} answered {} with a body that is not JSON: check INTEGRATIONS_SERVICE_URL".format(
+                method, url, response.status_code
+            ),
+            status=response.status_code,
+        ) from None
 
     if response.status_code < 300:
         return response.status_code, payload, response
@@ -200,22 +244,48 @@ async def _call(method: str, path: str, scope: str, body: Optional[dict] = None)
     raise _refusal(method, url, response, problem)
 
 
-def _refusal(method: str, url: str, response: httpx.Response, problem: Mapping[str, Any]) -> IntegrationsServiceError:
+def _refusal(
+    method: str, url: str, response: httpx.Response, problem: Mapping[str, Any]
+) -> IntegrationsServiceError:
     status = response.status_code
     detail = problem.get("detail") or problem.get("title") or response.reason_phrase
     errors = problem.get("errors") or []
-    message = "integrations-service refused {} {} ({}): {}".format(method, url, status, detail)
+    message = "integrations-service refused {} {} ({}): {}".format(
+        method, url, status, detail
+    )
     if errors:
-        message += " [" + "; ".join("{} {}".format(e.get("field"), e.get("message")) for e in errors) + "]"
+        message += (
+            " ["
+            + "; ".join(
+                "{} {}".format(e.get("field"), e.get("message")) for e in errors
+            )
+            + "]"
+        )
     if status == 503:
-        return IntegrationsServiceUnavailable(message, status=status, detail=detail, retry_after=response.headers.get("retry-after"))
+        return IntegrationsServiceUnavailable(
+            message,
+            status=status,
+            detail=detail,
+            retry_after=response.headers.get("retry-after"),
+        )
     if status == 404:
         # A route the service does not have: the URL's base or prefix is wrong, or it is another server.
-        return IntegrationsServiceMisconfigured("{} {} is not a route of integrations-service ({}): check INTEGRATIONS_SERVICE_URL".format(
-            method, url, detail), status=status, detail=detail)
+        return IntegrationsServiceMisconfigured(
+            "{} {} is not a route of integrations-service ({}): check INTEGRATIONS_SERVICE_URL".format(
+                method, url, detail
+            ),
+            status=status,
+            detail=detail,
+        )
     if status in (401, 403):
-        return IntegrationsServiceMisconfigured(message + ": check INTEGRATIONS_SERVICE_READ_TOKEN / _ADMIN_TOKEN", status=status, detail=detail)
-    return IntegrationsServiceError(message, status=status, detail=detail, errors=errors)
+        return IntegrationsServiceMisconfigured(
+            message + ": check INTEGRATIONS_SERVICE_READ_TOKEN / _ADMIN_TOKEN",
+            status=status,
+            detail=detail,
+        )
+    return IntegrationsServiceError(
+        message, status=status, detail=detail, errors=errors
+    )
 
 
 def _record(payload: Any, response: httpx.Response) -> Integration:
@@ -226,7 +296,11 @@ def _record(payload: Any, response: httpx.Response) -> Integration:
         record.stale = int(response.headers.get("age", "0") or 0)
         if integration_id not in _stale_logged:
             _stale_logged.add(integration_id)
-            logger.warning("integrations-service answered %s from a copy %s s old: its store did not answer", integration_id, record.stale)
+            logger.warning(
+                "integrations-service answered %s from a copy %s s old: its store did not answer",
+                integration_id,
+                record.stale,
+            )
     else:
         _stale_logged.discard(integration_id)
     return record
@@ -234,7 +308,11 @@ def _record(payload: Any, response: httpx.Response) -> Integration:
 
 def _addressable(integration_id: Any) -> bool:
     """Whether an id can name a record at all; the old store answered None for any other, without asking."""
-    return isinstance(integration_id, str) and bool(_ID.match(integration_id)) and integration_id not in _RESERVED_IDS
+    return (
+        isinstance(integration_id, str)
+        and bool(_ID.match(integration_id))
+        and integration_id not in _RESERVED_IDS
+    )
 
 
 def _as_changes(integration: Any) -> Dict[str, Any]:
@@ -247,11 +325,16 @@ def _as_changes(integration: Any) -> Dict[str, Any]:
     elif hasattr(integration, "dict"):
         given = integration.dict(exclude_unset=True)
     else:
-        raise TypeError("update_integration takes a dict or a pydantic model, not {}".format(type(integration).__name__))
+        raise TypeError(
+            "update_integration takes a dict or a pydantic model, not {}".format(
+                type(integration).__name__
+            )
+        )
     return {key: value for key, value in given.items() if key not in SERVICE_SET_FIELDS}
 
 
 # --- the old store's four functions -------------------------------------------------------------------------
+
 
 async def list_integrations() -> List[Integration]:
     """Every integration, sorted by id."""
@@ -263,17 +346,23 @@ async def get_integration(integration_id: str) -> Optional[Integration]:
     """The integration, or None when there is no such id."""
     if not _addressable(integration_id):
         return None
-    status, payload, response = await _call("GET", "/integrations/" + quote(integration_id, safe=""), "read")
+    status, payload, response = await _call(
+        "GET", "/integrations/" + quote(integration_id, safe=""), "read"
+    )
     return None if status == 404 else _record(payload, response)
 
 
-async def update_integration(integration_id: str, integration: Any) -> Optional[Integration]:
+async def update_integration(
+    integration_id: str, integration: Any
+) -> Optional[Integration]:
     """Changes the fields given (as the old store's ``$set`` of ``model_dump(exclude_unset=True)``) and answers the
     record as stored, or None when there is no such id. ``settings``, when given, replaces the whole settings object."""
     changes = _as_changes(integration)
     if not _addressable(integration_id):
         return None
-    status, payload, response = await _call("PATCH", "/integrations/" + quote(integration_id, safe=""), "write", changes)
+    status, payload, response = await _call(
+        "PATCH", "/integrations/" + quote(integration_id, safe=""), "write", changes
+    )
     return None if status == 404 else _record(payload, response)
 
 
@@ -286,6 +375,7 @@ async def ensure_default_integrations() -> Dict[str, List[str]]:
 
 # --- start-up check -----------------------------------------------------------------------------------------
 
+
 async def check() -> Dict[str, Any]:
     """Verifies the setup at start: the URL is integrations-service (and its version), the read token reads, the admin
     token writes. Raises IntegrationsServiceMisconfigured with one line per problem, or IntegrationsServiceUnavailable
@@ -296,21 +386,40 @@ async def check() -> Dict[str, Any]:
     _, document, _ = await _call("GET", "/openapi.json", "none")
     info = document.get("info", {}) if isinstance(document, dict) else {}
     if info.get("title") != "integrations-service":
-        raise IntegrationsServiceMisconfigured("{}/openapi.json is not integrations-service's document (title {!r}): check INTEGRATIONS_SERVICE_URL".format(base, info.get("title")))
+        raise IntegrationsServiceMisconfigured(
+            "{}/openapi.json is not integrations-service's document (title {!r}): check INTEGRATIONS_SERVICE_URL".format(
+                base, info.get("title")
+            )
+        )
     found["version"] = info.get("version")
     for scope, variable, probe in (
         ("read", "INTEGRATIONS_SERVICE_READ_TOKEN", ("GET", "/integrations/", None)),
         # An id no record can have: a token that may write gets the record's 404, one that may not its 401/403. Nothing changes.
-        ("write", "INTEGRATIONS_SERVICE_ADMIN_TOKEN", ("PATCH", "/integrations/-setup-check-", {})),
+        (
+            "write",
+            "INTEGRATIONS_SERVICE_ADMIN_TOKEN",
+            ("PATCH", "/integrations/-setup-check-", {}),
+        ),
     ):
         try:
             await _call(probe[0], probe[1], scope, probe[2])
             found[scope] = "ok"
         except IntegrationsServiceMisconfigured as error:
-            what = "not valid" if error.status == 401 else "may not {}".format(scope) if error.status == 403 else str(error)
-            problems.append("{} (or INTEGRATIONS_SERVICE_TOKEN): {}".format(variable, what))
+            what = (
+                "not valid"
+                if error.status == 401
+                else "may not {}".format(scope)
+                if error.status == 403
+                else str(error)
+            )
+            problems.append(
+                "{} (or INTEGRATIONS_SERVICE_TOKEN): {}".format(variable, what)
+            )
     if problems:
-        raise IntegrationsServiceMisconfigured("integrations-service at {} refuses this setup:\n".format(base) + "\n".join(problems))
+        raise IntegrationsServiceMisconfigured(
+            "integrations-service at {} refuses this setup:\n".format(base)
+            + "\n".join(problems)
+        )
     return found
 
 
@@ -319,12 +428,20 @@ async def check_at_start() -> None:
     does not answer yet is logged, and the app starts (calls then answer 503 until it does)."""
     try:
         found = await check()
-        logger.info("integrations-service %s at %s: reads and writes allowed", found.get("version"), found["url"])
+        logger.info(
+            "integrations-service %s at %s: reads and writes allowed",
+            found.get("version"),
+            found["url"],
+        )
     except IntegrationsServiceUnavailable as error:
-        logger.warning("integrations-service is not answering yet (%s); integrations calls answer 503 until it does", error)
+        logger.warning(
+            "integrations-service is not answering yet (%s); integrations calls answer 503 until it does",
+            error,
+        )
 
 
 # --- FastAPI ------------------------------------------------------------------------------------------------
+
 
 def install_error_handlers(app: Any) -> None:
     """Makes a FastAPI (or Starlette) app answer the client's errors with the service's status and reason, instead of
@@ -335,13 +452,31 @@ def install_error_handlers(app: Any) -> None:
     async def answer(_request: Any, error: IntegrationsServiceError) -> Any:
         if isinstance(error, IntegrationsServiceUnavailable):
             logger.warning("%s", error)
-            return JSONResponse({"detail": str(error.detail)}, status_code=503, headers={"Retry-After": error.retry_after or "1"})
+            return JSONResponse(
+                {"detail": str(error.detail)},
+                status_code=503,
+                headers={"Retry-After": error.retry_after or "1"},
+            )
         if isinstance(error, IntegrationsServiceMisconfigured):
             logger.error("%s", error)
-            return JSONResponse({"detail": "the integrations service is not set up right: {}".format(error)}, status_code=502)
+            return JSONResponse(
+                {
+                    "detail": "the integrations service is not set up right: {}".format(
+                        error
+                    )
+                },
+                status_code=502,
+            )
         if error.status == 422 and error.errors:
-            detail = [{"loc": ["body"] + [part for part in str(e.get("field", "")).split("/") if part], "msg": e.get("message"), "type": "value_error"}
-                      for e in error.errors]
+            detail = [
+                {
+                    "loc": ["body"]
+                    + [part for part in str(e.get("field", "")).split("/") if part],
+                    "msg": e.get("message"),
+                    "type": "value_error",
+                }
+                for e in error.errors
+            ]
             return JSONResponse({"detail": detail}, status_code=422)
         return JSONResponse({"detail": error.detail}, status_code=error.status or 502)
 

@@ -39,7 +39,11 @@ class Server:
             self.connections += 1
             try:
                 await self.handle(self, reader, writer)
-            except (ConnectionError, asyncio.CancelledError, asyncio.IncompleteReadError):
+            except (
+                ConnectionError,
+                asyncio.CancelledError,
+                asyncio.IncompleteReadError,
+            ):
                 pass  # the client closed the connection
             finally:
                 writer.close()
@@ -59,7 +63,11 @@ async def read_request(server, reader):
 
 
 def response(status, headers, body=b""):
-    lines = ["HTTP/1.1 {}".format(status)] + ["{}: {}".format(k, v) for k, v in headers.items()] + ["Content-Length: {}".format(len(body)), "", ""]
+    lines = (
+        ["HTTP/1.1 {}".format(status)]
+        + ["{}: {}".format(k, v) for k, v in headers.items()]
+        + ["Content-Length: {}".format(len(body)), "", ""]
+    )
     return "\r\n".join(lines).encode() + body
 
 
@@ -93,7 +101,9 @@ def proxy_to(target):
 
     async def handle(_server, reader, writer):
         upstream_reader, upstream_writer = await asyncio.open_connection(*target)
-        await asyncio.gather(forward(reader, upstream_writer), forward(upstream_reader, writer))
+        await asyncio.gather(
+            forward(reader, upstream_writer), forward(upstream_reader, writer)
+        )
 
     return handle
 
@@ -129,23 +139,35 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
     async def test_gets_one_as_the_bot_runtime_uses_it(self):
         facebook = await client.get_integration("facebook")
         self.assertIsInstance(facebook.status, bool)
-        self.assertEqual(set(facebook.settings), {"verify", "secret", "page_access_token"})
+        self.assertEqual(
+            set(facebook.settings), {"verify", "secret", "page_access_token"}
+        )
         self.assertEqual(facebook.settings["verify"], facebook["settings"]["verify"])
 
-    async def test_answers_none_for_an_unknown_id_and_for_ids_the_old_store_could_never_have_held(self):
+    async def test_answers_none_for_an_unknown_id_and_for_ids_the_old_store_could_never_have_held(
+        self,
+    ):
         self.assertIsNone(await client.get_integration("telegram"))
         self.assertIsNone(await client.update_integration("telegram", {"status": True}))
-        os.environ["INTEGRATIONS_SERVICE_URL"] = "http://127.0.0.1:9"  # never asked for these
+        os.environ["INTEGRATIONS_SERVICE_URL"] = (
+            "http://127.0.0.1:9"  # never asked for these
+        )
         for never in ("", "ensure-defaults", "../admin", "Facebook", None, 42):
             self.assertIsNone(await client.get_integration(never), repr(never))
-            self.assertIsNone(await client.update_integration(never, {"status": True}), repr(never))
+            self.assertIsNone(
+                await client.update_integration(never, {"status": True}), repr(never)
+            )
 
     async def test_updates_from_a_dict_as_the_admin_routes_pass_it(self):
         current = await client.get_integration("chat_widget")
-        updated = await client.update_integration("chat_widget", dict(current, settings={"color": "red"}))
+        updated = await client.update_integration(
+            "chat_widget", dict(current, settings={"color": "red"})
+        )
         self.assertEqual(updated.settings, {"color": "red"})
         self.assertEqual(updated.version, current.version + 1)
-        self.assertEqual((await client.get_integration("chat_widget")).settings, {"color": "red"})
+        self.assertEqual(
+            (await client.get_integration("chat_widget")).settings, {"color": "red"}
+        )
 
     async def test_updates_from_a_pydantic_v2_model_with_only_the_fields_set(self):
         class Model:  # what pydantic's model_dump(exclude_unset=True) answers, without pydantic
@@ -158,32 +180,46 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
         self.assertTrue(updated.status)
         self.assertEqual(updated.settings, before.settings)
 
-    async def test_sends_a_field_it_does_not_know_and_raises_the_service_s_422_naming_it_never_a_silent_drop(self):
+    async def test_sends_a_field_it_does_not_know_and_raises_the_service_s_422_naming_it_never_a_silent_drop(
+        self,
+    ):
         with self.assertRaises(client.IntegrationsServiceError) as raised:
             await client.update_integration("chat_widget", {"colour": "red"})
         self.assertEqual(raised.exception.status, 422)
-        self.assertEqual(raised.exception.errors, [{"field": "/colour", "message": "is not a known field"}])
+        self.assertEqual(
+            raised.exception.errors,
+            [{"field": "/colour", "message": "is not a known field"}],
+        )
 
     async def test_ensures_the_defaults_and_says_which_existed(self):
-        self.assertEqual(await client.ensure_default_integrations(), {"created": [], "existing": ["facebook", "chat_widget"]})
+        self.assertEqual(
+            await client.ensure_default_integrations(),
+            {"created": [], "existing": ["facebook", "chat_widget"]},
+        )
 
     # --- least privilege ----------------------------------------------------------------------------------
 
     async def test_reads_with_the_read_token_and_writes_with_the_admin_token(self):
         self.assertIsNotNone(await client.get_integration("facebook"))
         await client.update_integration("chat_widget", {"status": True})
-        os.environ["INTEGRATIONS_SERVICE_ADMIN_TOKEN"] = READ  # a read token where writes need the admin one
+        os.environ["INTEGRATIONS_SERVICE_ADMIN_TOKEN"] = (
+            READ  # a read token where writes need the admin one
+        )
         with self.assertRaises(client.IntegrationsServiceMisconfigured) as raised:
             await client.update_integration("chat_widget", {"status": False})
         self.assertEqual(raised.exception.status, 403)
-        self.assertIn("INTEGRATIONS_SERVICE_READ_TOKEN / _ADMIN_TOKEN", str(raised.exception))
+        self.assertIn(
+            "INTEGRATIONS_SERVICE_READ_TOKEN / _ADMIN_TOKEN", str(raised.exception)
+        )
 
     async def test_falls_back_to_one_token_for_both(self):
         del os.environ["INTEGRATIONS_SERVICE_READ_TOKEN"]
         del os.environ["INTEGRATIONS_SERVICE_ADMIN_TOKEN"]
         os.environ["INTEGRATIONS_SERVICE_TOKEN"] = ADMIN
         self.assertIsNotNone(await client.get_integration("facebook"))
-        self.assertTrue((await client.update_integration("chat_widget", {"status": True})).status)
+        self.assertTrue(
+            (await client.update_integration("chat_widget", {"status": True})).status
+        )
 
     # --- a wrong setup fails loudly -----------------------------------------------------------------------
 
@@ -201,19 +237,37 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
         self.assertIn("not a route", str(raised.exception))
 
     async def test_refuses_another_server_answering_html_naming_the_url(self):
-        async with Server(answering("200 OK", {"Content-Type": "text/html"}, b"<html>the chatbot's admin UI</html>")) as html:
+        async with Server(
+            answering(
+                "200 OK",
+                {"Content-Type": "text/html"},
+                b"<html>the chatbot's admin UI</html>",
+            )
+        ) as html:
             os.environ["INTEGRATIONS_SERVICE_URL"] = html.url
             with self.assertRaises(client.IntegrationsServiceMisconfigured) as raised:
                 await client.get_integration("facebook")
             self.assertIn(html.url + "/integrations/facebook", str(raised.exception))
             self.assertIn("text/html", str(raised.exception))
 
-    async def test_follows_no_redirect_and_the_token_never_leaves_for_the_other_host(self):
-        elsewhere = answering("200 OK", {"Content-Type": "application/json"}, b'{"id": "facebook", "settings": {"secret": "from elsewhere"}}')
+    async def test_follows_no_redirect_and_the_token_never_leaves_for_the_other_host(
+        self,
+    ):
+        elsewhere = answering(
+            "200 OK",
+            {"Content-Type": "application/json"},
+            b'{"id": "facebook", "settings": {"secret": "from elsewhere"}}',
+        )
         async with Server(elsewhere) as other:
-            async with Server(answering("302 Found", {"Location": other.url + "/integrations/facebook"})) as redirecting:
+            async with Server(
+                answering(
+                    "302 Found", {"Location": other.url + "/integrations/facebook"}
+                )
+            ) as redirecting:
                 os.environ["INTEGRATIONS_SERVICE_URL"] = redirecting.url
-                with self.assertRaises(client.IntegrationsServiceMisconfigured) as raised:
+                with self.assertRaises(
+                    client.IntegrationsServiceMisconfigured
+                ) as raised:
                     await client.get_integration("facebook")
                 self.assertIn(other.url, str(raised.exception))
                 self.assertEqual(other.requests, [])
@@ -224,28 +278,41 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(found["read"], "ok")
         self.assertEqual(found["write"], "ok")
         self.assertRegex(found["version"], r"^\d+\.\d+\.\d+$")
-        os.environ["INTEGRATIONS_SERVICE_READ_TOKEN"] = "not-a-token-the-service-knows-0"
+        os.environ["INTEGRATIONS_SERVICE_READ_TOKEN"] = (
+            "not-a-token-the-service-knows-0"
+        )
         os.environ["INTEGRATIONS_SERVICE_ADMIN_TOKEN"] = READ
         with self.assertRaises(client.IntegrationsServiceMisconfigured) as raised:
             await client.check()
         lines = str(raised.exception).split("\n")
-        self.assertEqual(lines[1:], ["INTEGRATIONS_SERVICE_READ_TOKEN (or INTEGRATIONS_SERVICE_TOKEN): not valid",
-                                     "INTEGRATIONS_SERVICE_ADMIN_TOKEN (or INTEGRATIONS_SERVICE_TOKEN): may not write"])
+        self.assertEqual(
+            lines[1:],
+            [
+                "INTEGRATIONS_SERVICE_READ_TOKEN (or INTEGRATIONS_SERVICE_TOKEN): not valid",
+                "INTEGRATIONS_SERVICE_ADMIN_TOKEN (or INTEGRATIONS_SERVICE_TOKEN): may not write",
+            ],
+        )
 
     # --- connections and deadlines ------------------------------------------------------------------------
 
-    async def test_reuses_one_connection_for_200_sequential_reads_counted_from_outside_the_client(self):
+    async def test_reuses_one_connection_for_200_sequential_reads_counted_from_outside_the_client(
+        self,
+    ):
         host, port = SERVICE.replace("http://", "").split(":")
         async with Server(proxy_to((host, int(port)))) as proxy:
             os.environ["INTEGRATIONS_SERVICE_URL"] = proxy.url
             for _ in range(200):
-                self.assertEqual((await client.get_integration("facebook")).id, "facebook")
+                self.assertEqual(
+                    (await client.get_integration("facebook")).id, "facebook"
+                )
             self.assertEqual(proxy.connections, 1)
 
     async def test_bounds_the_whole_call_against_a_server_that_trickles_bytes(self):
         async def trickle(server, reader, writer):
             await read_request(server, reader)
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            )
             for _ in range(100):
                 writer.write(b" ")
                 await writer.drain()
@@ -261,7 +328,9 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
             self.assertLess(time.monotonic() - started, 1.5)
             self.assertIn("within 0.5 s", str(raised.exception))
 
-    async def test_fifty_concurrent_calls_to_a_hung_service_all_end_at_about_one_deadline(self):
+    async def test_fifty_concurrent_calls_to_a_hung_service_all_end_at_about_one_deadline(
+        self,
+    ):
         async def hang(server, reader, writer):
             await read_request(server, reader)
             await asyncio.sleep(30)
@@ -270,10 +339,18 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
             os.environ["INTEGRATIONS_SERVICE_URL"] = hung.url
             os.environ["INTEGRATIONS_SERVICE_TIMEOUT"] = "1"
             started = time.monotonic()
-            outcomes = await asyncio.gather(*(client.get_integration("facebook") for _ in range(50)), return_exceptions=True)
+            outcomes = await asyncio.gather(
+                *(client.get_integration("facebook") for _ in range(50)),
+                return_exceptions=True,
+            )
             # About one deadline, not fifty queued ones (nor 50 / a thread pool's size of them, as on an executor).
             self.assertLess(time.monotonic() - started, 2.5)
-            self.assertTrue(all(isinstance(outcome, client.IntegrationsServiceUnavailable) for outcome in outcomes))
+            self.assertTrue(
+                all(
+                    isinstance(outcome, client.IntegrationsServiceUnavailable)
+                    for outcome in outcomes
+                )
+            )
             # In flight together: far more connections than an executor's threads (a loaded machine may not
             # open all fifty before the deadline ends the calls that were still connecting).
             self.assertGreaterEqual(hung.connections, 20)
@@ -284,12 +361,28 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
             await client.get_integration("facebook")
 
     async def test_marks_a_stale_answer_on_the_record_and_logs_it_once(self):
-        record = json.dumps({"id": "facebook", "status": True, "settings": {"verify": "v", "secret": "s", "page_access_token": "t"}}).encode()
+        record = json.dumps(
+            {
+                "id": "facebook",
+                "status": True,
+                "settings": {"verify": "v", "secret": "s", "page_access_token": "t"},
+            }
+        ).encode()
 
         async def stale(server, reader, writer):
             while True:
                 await read_request(server, reader)
-                writer.write(response("200 OK", {"Content-Type": "application/json", "Age": "7", "Warning": '110 integrations-service "Response is Stale"'}, record))
+                writer.write(
+                    response(
+                        "200 OK",
+                        {
+                            "Content-Type": "application/json",
+                            "Age": "7",
+                            "Warning": '110 integrations-service "Response is Stale"',
+                        },
+                        record,
+                    )
+                )
                 await writer.drain()
 
         async with Server(stale) as copy:
@@ -304,10 +397,15 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
         async with httpx.AsyncClient() as http:
             document = (await http.get(SERVICE + "/openapi.json")).json()
         record = document["components"]["schemas"]["Integration"]["properties"]
-        set_by_service = sorted(name for name, schema in record.items() if schema.get("readOnly"))
+        set_by_service = sorted(
+            name for name, schema in record.items() if schema.get("readOnly")
+        )
         self.assertEqual(set_by_service, sorted(client.SERVICE_SET_FIELDS))
         # Every other field of a record goes through to the service as given.
-        self.assertEqual(client._as_changes({name: 1 for name in record}), {name: 1 for name in record if name not in set_by_service})
+        self.assertEqual(
+            client._as_changes({name: 1 for name in record}),
+            {name: 1 for name in record if name not in set_by_service},
+        )
 
 
 @unittest.skipIf(fastapi is None, "fastapi is not installed (python3-fastapi)")
@@ -325,17 +423,24 @@ class ErrorHandlersTest(unittest.IsolatedAsyncioTestCase):
         async def update_integration(id: str, integration: dict):
             updated = await client.update_integration(id, integration)
             if not updated:
-                raise fastapi.HTTPException(status_code=404, detail="Integration not found")
+                raise fastapi.HTTPException(
+                    status_code=404, detail="Integration not found"
+                )
             return updated
 
         @app.get("/bots/channels/facebook/webhook")
         async def verify_webhook():
             integration = await client.get_integration("facebook")
             if not integration or not integration.status:
-                raise fastapi.HTTPException(status_code=404, detail="Facebook integration not configured or disabled")
+                raise fastapi.HTTPException(
+                    status_code=404,
+                    detail="Facebook integration not configured or disabled",
+                )
             return {"verify": integration.settings["verify"]}
 
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://chatbot")
+        self.http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://chatbot"
+        )
 
     async def asyncTearDown(self):
         await self.http.aclose()
@@ -346,22 +451,51 @@ class ErrorHandlersTest(unittest.IsolatedAsyncioTestCase):
         os.environ.update(self.saved)
 
     async def test_answers_a_refused_save_422_with_each_field_in_fastapi_s_shape(self):
-        answer = await self.http.put("/admin/integrations/facebook", json={"id": "facebook", "name": "", "description": "d", "settings": {"verify": "v"}})
+        answer = await self.http.put(
+            "/admin/integrations/facebook",
+            json={
+                "id": "facebook",
+                "name": "",
+                "description": "d",
+                "settings": {"verify": "v"},
+            },
+        )
         self.assertEqual(answer.status_code, 422)
-        self.assertEqual(answer.json(), {"detail": [
-            {"loc": ["body", "name"], "msg": "must be 1-100 characters long", "type": "value_error"},
-            {"loc": ["body", "settings", "secret"], "msg": "is required", "type": "value_error"},
-            {"loc": ["body", "settings", "page_access_token"], "msg": "is required", "type": "value_error"},
-        ]})
+        self.assertEqual(
+            answer.json(),
+            {
+                "detail": [
+                    {
+                        "loc": ["body", "name"],
+                        "msg": "must be 1-100 characters long",
+                        "type": "value_error",
+                    },
+                    {
+                        "loc": ["body", "settings", "secret"],
+                        "msg": "is required",
+                        "type": "value_error",
+                    },
+                    {
+                        "loc": ["body", "settings", "page_access_token"],
+                        "msg": "is required",
+                        "type": "value_error",
+                    },
+                ]
+            },
+        )
 
-    async def test_answers_503_with_retry_after_on_the_webhook_while_the_service_is_down(self):
+    async def test_answers_503_with_retry_after_on_the_webhook_while_the_service_is_down(
+        self,
+    ):
         os.environ["INTEGRATIONS_SERVICE_URL"] = "http://127.0.0.1:9"
         answer = await self.http.get("/bots/channels/facebook/webhook")
         self.assertEqual(answer.status_code, 503)
         self.assertEqual(answer.headers["retry-after"], "1")
         self.assertIn("could not be reached", answer.json()["detail"])
 
-    async def test_answers_502_naming_the_problem_when_this_process_is_set_up_wrong(self):
+    async def test_answers_502_naming_the_problem_when_this_process_is_set_up_wrong(
+        self,
+    ):
         os.environ["INTEGRATIONS_SERVICE_URL"] = SERVICE + "/api"
         answer = await self.http.get("/bots/channels/facebook/webhook")
         self.assertEqual(answer.status_code, 502)
