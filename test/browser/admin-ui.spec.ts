@@ -37,6 +37,7 @@ if (missing) process.stdout.write(`  [admin UI] ${missing}: the chatbot's admin 
   // The patched chatbot's worktree (its frontend built in it: about a gigabyte), removed with the checkout's record of
   // it when the test is done.
   let scratch: string | undefined;
+  let tree: string;
 
   before(async () => {
     const servicePort = await freePort();
@@ -46,7 +47,7 @@ if (missing) process.stdout.write(`  [admin UI] ${missing}: the chatbot's admin 
     // The patched chatbot in a worktree of the checkout, its frontend built to call the service directly (as in the
     // chatbot's development setup: NEXT_PUBLIC_API_BASE_URL, no gateway, the service open to that origin).
     scratch = mkdtempSync(path.join(tmpdir(), 'chatbot-ui-'));
-    const tree = path.join(scratch, 'tree');
+    tree = path.join(scratch, 'tree');
     execFileSync('git', ['worktree', 'add', '--detach', tree, '5f57f99'], { cwd: CHECKOUT });
     const patch = execFileSync(PYTHON!, [path.join(ROOT, 'clients/python/chatbot_patch.py'), CHECKOUT!], {
       maxBuffer: 64 * 1024 * 1024,
@@ -117,5 +118,23 @@ if (missing) process.stdout.write(`  [admin UI] ${missing}: the chatbot's admin 
     };
     expect(stored.settings.secret).to.equal('');
     await page.screenshot({ path: path.join(tmpdir(), 'admin-ui-refusal.png') });
+  });
+
+  it("leaves the chatbot's Python as its pre-commit hooks want it: as `ruff format` writes it, `ruff check` clean", () => {
+    // The files the patch adds or changes (applied without --index: new files are untracked).
+    const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], {
+      cwd: tree,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter((line) => line.endsWith('.py') && !line.startsWith(' D'))
+      .map((line) => line.slice(3));
+    expect(changed).to.include('app/admin/integrations/client.py');
+    const ruff = spawnSync(process.execPath, [path.join(ROOT, 'scripts/ruff.mjs'), ...changed], {
+      cwd: tree,
+      encoding: 'utf8',
+    });
+    expect(ruff.stdout, 'what ruff finds').to.equal('');
+    expect(ruff.status).to.equal(0);
   });
 });
