@@ -422,6 +422,25 @@ describe('ops manifests agree with the code', () => {
       },
     );
 
+    it('runs the admin UI test against the chatbot at 5f57f99, checked out beside this repository', () => {
+      const job = workflow.jobs['chatbot-admin-ui'];
+      const steps = job.steps as {
+        uses?: string;
+        with?: Record<string, string>;
+        run?: string;
+        env?: Record<string, string>;
+      }[];
+      const chatbot = steps.find((step) => step.with?.repository === 'alfredfrancis/ai-chatbot-framework')!;
+      expect(chatbot.with!.ref).to.match(/^5f57f99[0-9a-f]{33}$/);
+      const service = steps.find((step) => step.uses?.startsWith('actions/checkout') && !step.with?.repository)!;
+      expect(service.with!.path).to.not.equal(chatbot.with!.path);
+      expect(job.defaults.run['working-directory']).to.equal(service.with!.path);
+      const test = steps.find((step) => step.run === 'npx mocha test/browser/admin-ui.spec.ts')!;
+      expect(test.env!.CHATBOT_CHECKOUT).to.equal(`\${{ github.workspace }}/${chatbot.with!.path}`);
+      expect(test.env!.CHROMIUM_PATH).to.be.a('string');
+      expect(steps.map((step) => step.run ?? '').join('\n')).to.include('npm ci');
+    });
+
     it('checks the refusal of the chatbot’s MongoDB 4.2 on a real one', () => {
       const steps = workflow.jobs['mongodb-too-old'].steps as { run?: string; env?: Record<string, string> }[];
       expect(steps.map((step) => step.run ?? '').join('\n')).to.include('mongo:4.2');
