@@ -441,6 +441,21 @@ describe('ops manifests agree with the code', () => {
       expect(steps.map((step) => step.run ?? '').join('\n')).to.include('npm ci');
     });
 
+    it("runs the Python client's tests on the chatbot's Python and pinned httpx and FastAPI", () => {
+      const steps = workflow.jobs['python-client-chatbot-versions'].steps as {
+        uses?: string;
+        with?: Record<string, string>;
+        run?: string;
+      }[];
+      expect(steps.find((step) => step.uses?.startsWith('actions/setup-python'))!.with!['python-version']).to.equal(
+        '3.12.7',
+      );
+      const runs = steps.map((step) => step.run ?? '').join('\n');
+      expect(runs).to.include('httpx==0.28.1').and.include('fastapi==0.115.7').and.include('pydantic==2.10.6');
+      // Installed before the suite runs, which takes the python3 on PATH (setup-python's) first.
+      expect(runs.indexOf('pip install')).to.be.lessThan(runs.indexOf('npx mocha test/python/client.spec.ts'));
+    });
+
     it('checks the refusal of the chatbot’s MongoDB 4.2 on a real one', () => {
       const steps = workflow.jobs['mongodb-too-old'].steps as { run?: string; env?: Record<string, string> }[];
       expect(steps.map((step) => step.run ?? '').join('\n')).to.include('mongo:4.2');

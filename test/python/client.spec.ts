@@ -10,7 +10,9 @@ const CLIENT_DIR = path.resolve(__dirname, '../../clients/python');
 const ADMIN_TOKEN = 'python-admin-token-0123456789abcdef';
 const READ_TOKEN = 'python-read-token-0123456789abcdef';
 const can = (python: string, code: string): boolean => spawnSync(python, ['-c', code]).status === 0;
-const candidates = ['/usr/bin/python3', 'python3'].filter((python) =>
+// The python3 on PATH first (a virtual environment, CI's interpreter with the chatbot's pinned packages), then
+// Debian's, which has the packages apt installs.
+const candidates = ['python3', '/usr/bin/python3'].filter((python) =>
   can(python, 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)'),
 );
 // The one that also has fastapi, else any with httpx.
