@@ -4,19 +4,27 @@
 // every Python file of the chatbot at 5f57f99 exactly as it is committed.
 // `node scripts/ruff.mjs [file…]`: says which of the repository's Python files (or the files named) differ or break a
 // rule, exit 1 if any. `--write`: formats them.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Workspace } from '@astral-sh/ruff-wasm-nodejs';
+
+// Not the repository's own: installed, built, Python's caches and virtual environments (and git's folder: any folder
+// whose name starts with a dot is passed over).
+const NOT_OURS = new Set(['node_modules', 'dist', 'coverage', '__pycache__', 'venv']);
+
+/** The Python files under `dir`, found on disk (a download without git's history is checked as a clone is). */
+function pythonFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return NOT_OURS.has(entry.name) || entry.name.startsWith('.') ? [] : pythonFiles(full);
+    return entry.isFile() && entry.name.endsWith('.py') ? [path.relative('.', full)] : [];
+  });
+}
 
 const args = process.argv.slice(2);
 const write = args.includes('--write');
 const named = args.filter((arg) => arg !== '--write');
-const files =
-  named.length > 0
-    ? named
-    : execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.py'], { encoding: 'utf8' })
-        .split('\n')
-        .filter(Boolean);
+const files = named.length > 0 ? named : pythonFiles('.').sort();
 
 // Ruff's WebAssembly build logs the globs of its settings as it starts (console.log): not this script's output.
 const log = console.log;
@@ -27,7 +35,14 @@ console.log = log;
 let problems = 0;
 for (const file of files) {
   const source = readFileSync(file, 'utf8');
-  const formatted = ruff.format(source);
+  let formatted;
+  try {
+    formatted = ruff.format(source);
+  } catch (error) {
+    problems += 1;
+    console.log(`${file}: not Python that Ruff can parse: ${error instanceof Error ? error.message : error}`);
+    continue;
+  }
   if (formatted !== source) {
     if (write) {
       writeFileSync(file, formatted);
