@@ -6,6 +6,7 @@
 // rule, exit 1 if any. `--write`: formats them.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Workspace } from '@astral-sh/ruff-wasm-nodejs';
 
 // Not the repository's own: installed, built, Python's caches and virtual environments (and git's folder: any folder
@@ -24,6 +25,8 @@ function pythonFiles(dir) {
 const args = process.argv.slice(2);
 const write = args.includes('--write');
 const named = args.filter((arg) => arg !== '--write');
+// Without names, the repository's files, wherever the script is run from.
+if (named.length === 0) process.chdir(fileURLToPath(new URL('..', import.meta.url)));
 const files = named.length > 0 ? named : pythonFiles('.').sort();
 
 // Ruff's WebAssembly build logs the globs of its settings as it starts (console.log): not this script's output.
