@@ -6,7 +6,7 @@ import type { CircuitStateName } from '../adapters/persistence/circuit-breaking-
 import type { StoreObserver, StoreOperation } from '../adapters/persistence/measured-integration.repository';
 import type { PoolGauges } from '../adapters/persistence/mongo/mongo-pool';
 import type { ChangeFeedGauges } from '../adapters/persistence/mongo/mongo-store';
-import type { ConnectionObserver } from './service';
+import { SERVER_PORTS, type ConnectionObserver, type ServerPort } from './service';
 
 export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges, ChangeFeedGauges, ConnectionObserver {
   readonly registry = new Registry();
@@ -87,7 +87,7 @@ export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges, Chan
     collectDefaultMetrics({ register: this.registry });
     this.circuitState.set(0);
     // At 0 from the start, so a rate over them is defined before the first drop.
-    for (const port of ['api', 'probe'] as const) this.connectionsDropped.inc({ port }, 0);
+    for (const port of SERVER_PORTS) this.connectionsDropped.inc({ port }, 0);
   }
 
   observeRequest = ({ method, route, status, durationSeconds }: RequestObservation): void => {
@@ -107,7 +107,7 @@ export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges, Chan
     this.circuitTransitions.inc({ to });
   }
 
-  connectionDropped(port: 'api' | 'probe'): void {
+  connectionDropped(port: ServerPort): void {
     this.connectionsDropped.inc({ port });
   }
 

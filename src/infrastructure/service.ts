@@ -43,9 +43,13 @@ const PROBE_MAX_CONNECTIONS = 64;
 /** How often, at most, a log line says connections were refused for being past the limit (the metric counts each). */
 const DROP_WARNING_INTERVAL_MS = 10_000;
 
+/** The service's two ports, by the name logs and metric labels give them. */
+export const SERVER_PORTS = ['api', 'probe'] as const;
+export type ServerPort = (typeof SERVER_PORTS)[number];
+
 /** Told of each connection a server closed at once because it had as many open as it keeps (Node's `drop`). */
 export interface ConnectionObserver {
-  connectionDropped(port: 'api' | 'probe'): void;
+  connectionDropped(port: ServerPort): void;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -100,7 +104,7 @@ export class Service {
       ...http.serverClasses,
     };
     // Both ports answer what Node would refuse on its own as the service answers any refusal (docs/design.md).
-    const serve = (listener: RequestListener, port: 'api' | 'probe', limit: number): Server => {
+    const serve = (listener: RequestListener, port: ServerPort, limit: number): Server => {
       const server = createServer(options, listener);
       server.on('clientError', http.onClientError);
       server.on('connect', http.onConnect);
@@ -117,7 +121,7 @@ export class Service {
   }
 
   /** A connection closed at once for being past the limit: counted, and said in a line at most every so often. */
-  private refused(port: 'api' | 'probe', maxConnections: number): void {
+  private refused(port: ServerPort, maxConnections: number): void {
     this.connections.connectionDropped(port);
     this.refusedSinceWarning += 1;
     const now = performance.now();
