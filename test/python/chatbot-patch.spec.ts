@@ -108,7 +108,7 @@ if (!PYTHON)
     expect(git(dir, 'worktree', 'list').trim().split('\n')).to.have.length(1);
     const patch = written.stdout;
     writeFileSync(path.join(dir, 'move.patch'), patch);
-    execFileSync('git', ['apply', 'move.patch'], { cwd: dir });
+    git(dir, 'apply', 'move.patch');
     const read = (file: string) => readFileSync(path.join(dir, file), 'utf8');
 
     expect([...patch.matchAll(/^diff --git a\/(\S+)/gm)].map((m) => m[1]).sort()).to.deep.equal(
