@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { type Browser, chromium } from 'playwright-core';
-import { ROOT, freePort } from '../support/process';
+import { ROOT, freePort, git } from '../support/process';
 import { startService } from '../support/service';
 import { waitFor } from '../support/wait';
 
@@ -48,12 +48,12 @@ if (missing) process.stdout.write(`  [admin UI] ${missing}: the chatbot's admin 
     // chatbot's development setup: NEXT_PUBLIC_API_BASE_URL, no gateway, the service open to that origin).
     scratch = mkdtempSync(path.join(tmpdir(), 'chatbot-ui-'));
     tree = path.join(scratch, 'tree');
-    execFileSync('git', ['worktree', 'add', '--detach', tree, '5f57f99'], { cwd: CHECKOUT });
+    git(CHECKOUT!, 'worktree', 'add', '--detach', tree, '5f57f99');
     const patch = execFileSync(PYTHON!, [path.join(ROOT, 'clients/python/chatbot_patch.py'), CHECKOUT!], {
       maxBuffer: 64 * 1024 * 1024,
     });
     writeFileSync(path.join(tree, 'move.patch'), patch);
-    execFileSync('git', ['apply', 'move.patch'], { cwd: tree });
+    git(tree, 'apply', 'move.patch');
     const frontend = path.join(tree, 'frontend');
     // Its layout fetches a Google font at build time, which no machine without the internet can: built without it.
     const layout = path.join(frontend, 'app/layout.tsx');
@@ -122,10 +122,7 @@ if (missing) process.stdout.write(`  [admin UI] ${missing}: the chatbot's admin 
 
   it("leaves the chatbot's Python as its pre-commit hooks want it: as `ruff format` writes it, `ruff check` clean", () => {
     // The files the patch adds or changes (applied without --index: new files are untracked).
-    const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], {
-      cwd: tree,
-      encoding: 'utf8',
-    })
+    const changed = git(tree, 'status', '--porcelain', '--untracked-files=all')
       .split('\n')
       .filter((line) => line.endsWith('.py') && !line.startsWith(' D'))
       .map((line) => line.slice(3));

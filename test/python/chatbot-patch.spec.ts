@@ -2,13 +2,13 @@
 // chatbot's source cannot be downloaded here, so it runs against a stand-in checkout that holds only the lines
 // its edits find their places by (as they are at 5f57f99), and the patch it prints must apply there and make
 // each change MIGRATION.md lists. Against the real chatbot at 5f57f99 it was run outside this suite.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { deployedTcpRmem, ROOT } from '../support/process';
+import { deployedTcpRmem, git, ROOT } from '../support/process';
 
 const SCRIPT = path.join(ROOT, 'clients/python/chatbot_patch.py');
 const PYTHON = ['/usr/bin/python3', 'python3'].find(
@@ -55,8 +55,6 @@ const STAND_IN: Record<string, string> = {
     "      console.error('Failed to update integration:', error);\n      setIsEnabled(!checked); // Revert on error\n" +
     '      <p className="text-sm text-gray-600 mb-4">\n',
 };
-
-const git = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
 
 // Every folder a test made, removed after it.
 const made: string[] = [];

@@ -9,6 +9,10 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 export const ROOT = path.resolve(__dirname, '../..');
+
+/** Runs git in `dir` and gives what it printed; throws when git fails. */
+export const git = (dir: string, ...args: string[]): string =>
+  execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
 const ENTRY = path.join(ROOT, 'dist/main.js');
 // npm start's command (package.json), which the image's CMD is held to (test/ops): node, its options, the entry point.
 const START = (
