@@ -192,13 +192,13 @@ export class ConnectionSlot<T> {
   }
 }
 
+/** Requests one connection may have dispatched and not over; a client that reads its answers never comes near. */
+export const MAX_PIPELINED = 32;
+
 /**
  * Connections this service answered with `Connection: close`: a client sends nothing after that answer (RFC 9112
  * §9.6), and one that does is cut rather than read on.
  */
-/** Requests one connection may have dispatched and not over; a client that reads its answers never comes near. */
-export const MAX_PIPELINED = 32;
-
 export const CLOSING = new ConnectionSlot<true>('answered with Connection: close');
 
 /**
