@@ -3,7 +3,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { MetricsEndpoint } from '../adapters/http/app';
 import type { RequestObservation } from '../adapters/http/request-context';
 import type { CircuitStateName } from '../adapters/persistence/circuit-breaking-integration.repository';
-import type { StoreObserver, StoreOperation } from '../adapters/persistence/measured-integration.repository';
+import {
+  STORE_FAILURES,
+  STORE_OPERATIONS,
+  type StoreFailure,
+  type StoreObserver,
+  type StoreOperation,
+} from '../adapters/persistence/measured-integration.repository';
 import type { PoolGauges } from '../adapters/persistence/mongo/mongo-pool';
 import type { ChangeFeedGauges } from '../adapters/persistence/mongo/mongo-store';
 import { SERVER_PORTS, type ConnectionObserver, type ServerPort } from './service';
@@ -86,8 +92,12 @@ export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges, Chan
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     this.circuitState.set(0);
-    // At 0 from the start, so a rate over them is defined before the first drop.
+    // At 0 from the start, so a rate or an increase over them (an alert) sees the first drop or failure: a series
+    // that appears at 1 has no earlier sample to count from.
     for (const port of SERVER_PORTS) this.connectionsDropped.inc({ port }, 0);
+    for (const operation of STORE_OPERATIONS) {
+      for (const kind of STORE_FAILURES) this.storeErrors.inc({ operation, kind }, 0);
+    }
   }
 
   observeRequest = ({ method, route, status, durationSeconds }: RequestObservation): void => {
@@ -98,7 +108,7 @@ export class Metrics implements MetricsEndpoint, StoreObserver, PoolGauges, Chan
     this.storeOperations.inc({ operation });
   }
 
-  failure(operation: StoreOperation, kind: 'unavailable' | 'unexpected'): void {
+  failure(operation: StoreOperation, kind: StoreFailure): void {
     this.storeErrors.inc({ operation, kind });
   }
 

@@ -40,6 +40,15 @@ describe('metrics', () => {
     expect(sample(text, 'nodejs_eventloop_lag_seconds')).to.be.a('number');
   });
 
+  it('show every store operation and failure kind at 0 before the first failure, so an alert sees the first', async () => {
+    const text = await scrape();
+    for (const operation of ['list', 'findById', 'replace', 'insertMissing', 'ping']) {
+      for (const kind of ['unavailable', 'unexpected']) {
+        expect(sample(text, 'store_operation_errors_total', { operation, kind }), `${operation} ${kind}`).to.equal(0);
+      }
+    }
+  });
+
   it('count requests by method, route template (never the raw id) and status', async () => {
     const before = await scrape();
     const labels = { method: 'GET', route: '/integrations/:id', status: '200' };

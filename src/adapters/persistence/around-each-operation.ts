@@ -7,7 +7,9 @@ import type {
   ReadOptions,
 } from '../../application/integration-repository.port';
 
-export type StoreOperation = 'list' | 'findById' | 'replace' | 'insertMissing' | 'ping';
+/** Every operation of the repository port, by the name its metrics carry. */
+export const STORE_OPERATIONS = ['list', 'findById', 'replace', 'insertMissing', 'ping'] as const;
+export type StoreOperation = (typeof STORE_OPERATIONS)[number];
 
 export abstract class AroundEachOperation implements IntegrationRepository {
   constructor(protected readonly inner: IntegrationRepository) {}

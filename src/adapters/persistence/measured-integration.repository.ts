@@ -3,12 +3,15 @@ import { DomainError } from '../../domain/errors';
 import type { IntegrationRepository } from '../../application/integration-repository.port';
 import { AroundEachOperation, type StoreOperation } from './around-each-operation';
 
-export type { StoreOperation } from './around-each-operation';
+export { STORE_OPERATIONS, type StoreOperation } from './around-each-operation';
+
+/** `unavailable`: the store did not answer; `unexpected`: any other failure (a bug, a refused command). */
+export const STORE_FAILURES = ['unavailable', 'unexpected'] as const;
+export type StoreFailure = (typeof STORE_FAILURES)[number];
 
 export interface StoreObserver {
   operation(operation: StoreOperation): void;
-  /** `unavailable`: the store did not answer; `unexpected`: any other failure (a bug, a refused command). */
-  failure(operation: StoreOperation, kind: 'unavailable' | 'unexpected'): void;
+  failure(operation: StoreOperation, kind: StoreFailure): void;
 }
 
 export class MeasuredIntegrationRepository extends AroundEachOperation {
