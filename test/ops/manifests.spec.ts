@@ -109,6 +109,14 @@ describe('ops manifests agree with the code', () => {
       expect(parseInt(service.stop_grace_period, 10) * 1000).to.be.above(Number(service.environment.SHUTDOWN_GRACE_MS));
     });
 
+    it('publishes every port on this machine only unless a variable opens it (Prometheus, MongoDB ask no password)', () => {
+      const published = Object.entries(compose.services as Record<string, { ports?: string[] }>).flatMap(
+        ([name, { ports = [] }]) => ports.map((port) => [name, port] as const),
+      );
+      expect(published.map(([name]) => name)).to.include.members(['integrations-service', 'gateway', 'prometheus']);
+      for (const [name, port] of published) expect(port, name).to.match(/^(127\.0\.0\.1|\$\{\w+:-127\.0\.0\.1\}):/);
+    });
+
     it('sets every configuration variable, and nothing the service does not read', () => {
       expect(Object.keys(service.environment)).to.have.members(ENV_VARIABLES);
       expect(service.environment.MONGODB_URI).to.equal('mongodb://mongo:27017/?replicaSet=rs0');
