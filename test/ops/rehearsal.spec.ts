@@ -16,22 +16,28 @@ import { hostMatcher } from '../../src/adapters/http/auth';
 import { ENV_VARIABLES } from '../../src/infrastructure/config';
 import { ROOT } from '../support/process';
 import { startService } from '../support/service';
-import { helloReply, startWireDouble, statefulStore } from '../support/wire-double';
+import { liveChangeStream, replicaSetPrimaryHello, startWireDouble, statefulStore } from '../support/wire-double';
 
 type Manifest = Record<string, any>;
 
 /**
  * Runs `use` against the service started with exactly `env` — but its ports (free ones: the API's, and the probe
- * port's when `env` sets one) and MONGODB_URI (a wire double of a MongoDB with its migrations applied): the names a
- * form gives MongoDB do not resolve here.
+ * port's when `env` sets one) and MONGODB_URI: a wire double of the primary of a one-member replica set, its
+ * migrations applied and its change stream live, reached by the set's name as in production (the names a form gives
+ * MongoDB do not resolve here).
  */
 async function runWith(
   env: Record<string, string>,
   use: (url: string, probesUrl: string | undefined) => Promise<void>,
 ): Promise<void> {
-  const double = await startWireDouble(statefulStore(() => helloReply(21)).script);
+  let host = '';
+  const store = statefulStore(() => replicaSetPrimaryHello(host));
+  const double = await startWireDouble(
+    (command, document) => liveChangeStream(command) ?? store.script(command, document),
+  );
+  host = new URL(double.uri).host;
   const ports = env.PROBE_PORT === undefined ? { PORT: '0' } : { PORT: '0', PROBE_PORT: '0' };
-  const running = await startService({ ...env, ...ports, MONGODB_URI: double.uri });
+  const running = await startService({ ...env, ...ports, MONGODB_URI: `mongodb://${host}/?replicaSet=rs0` });
   try {
     await use(running.url, running.probesUrl);
   } finally {

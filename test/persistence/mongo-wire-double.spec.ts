@@ -19,6 +19,7 @@ import { waitFor } from '../support/wait';
 import {
   cursorReply,
   helloReply,
+  liveChangeStream,
   replicaSetPrimaryHello,
   startWireDouble,
   statefulStore,
@@ -199,36 +200,8 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
       running = await startService({ MONGODB_URI: uri, MIGRATE_ON_START: 'false', STORE_TIMEOUT_MS: '2000' });
     };
     const aggregates = () => double.documents.filter((d) => d.aggregate === 'integrations');
-    /** A change stream that answers each getMore after a pause, as a server's awaitData does. */
-    const liveStream = (command: string): Document | Promise<Document> =>
-      command === 'aggregate'
-        ? {
-            ok: 1,
-            cursor: {
-              id: Long.fromNumber(7),
-              ns: 'db.integrations',
-              firstBatch: [],
-              postBatchResumeToken: { _data: 'a1' },
-            },
-          }
-        : new Promise((resolve) =>
-            setTimeout(
-              () =>
-                resolve({
-                  ok: 1,
-                  cursor: {
-                    id: Long.fromNumber(7),
-                    ns: 'db.integrations',
-                    nextBatch: [],
-                    postBatchResumeToken: { _data: 'a2' },
-                  },
-                }),
-              100,
-            ),
-          );
-
     it('reads from the primary: the driver names no other read preference', async () => {
-      await startOn(liveStream);
+      await startOn(liveChangeStream);
       await request(running!.url).get('/integrations/facebook').expect(200);
       const reads = double.documents.filter((d) => d.find === 'integrations');
       expect(reads.length).to.be.at.least(2);
@@ -238,7 +211,7 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
     });
 
     it('warns at start when MONGODB_URI connects directly to a member, since the driver then reads primaryPreferred', async () => {
-      await startOn(liveStream, { direct: true });
+      await startOn(liveChangeStream, { direct: true });
       await request(running!.url).get('/integrations/facebook').expect(200);
       expect(
         running!.logs().find((line) => line.level === 'warn' && /directConnection=true/.test(String(line.msg)))?.msg,
@@ -263,7 +236,7 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
             },
           };
         }
-        return liveStream(command);
+        return liveChangeStream(command);
       });
       await waitFor('the stream to be opened again', () => aggregates().length >= 2, 5_000);
       const reopened = running!.logs().find((line) => line.msg === 'change stream opens again');

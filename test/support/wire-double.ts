@@ -141,6 +141,20 @@ export function replicaSetPrimaryHello(host: string): Document {
   };
 }
 
+/**
+ * The integrations change stream of a live server: opened with no change, then each getMore answered after a pause,
+ * empty, as a server's awaitData does. Undefined for any other command.
+ */
+export function liveChangeStream(command: string): Document | Promise<Document> | undefined {
+  const cursor = (batch: 'firstBatch' | 'nextBatch', token: string) => ({
+    ok: 1,
+    cursor: { id: Long.fromNumber(7), ns: 'db.integrations', [batch]: [], postBatchResumeToken: { _data: token } },
+  });
+  if (command === 'aggregate') return cursor('firstBatch', 'a1');
+  if (command === 'getMore') return new Promise((resolve) => setTimeout(() => resolve(cursor('nextBatch', 'a2')), 100));
+  return undefined;
+}
+
 /** A cursor's first and only batch, as a find, listIndexes or aggregate answers it. */
 export function cursorReply(ns: string, firstBatch: Document[]): Document {
   return { ok: 1, cursor: { id: Long.fromNumber(0), ns, firstBatch } };
