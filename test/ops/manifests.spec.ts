@@ -1,5 +1,6 @@
 // No Docker engine or cluster runs here, so this is the check we can make: every manifest in ops/
 // parses, and agrees with the code on port, probe paths, configuration variables and image name.
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseHcl } from '@cdktf/hcl2json';
@@ -10,6 +11,7 @@ import { type ConfigError, ENV_VARIABLES, loadConfig } from '../../src/infrastru
 
 const randomToken = (): string => randomBytes(24).toString('hex');
 import { deployedTcpRmem, ROOT, SERVICE_NODE_OPTIONS } from '../support/process';
+import { ALERTS_FILE, PROMTOOL, alertRules, selectorsOf } from '../support/prometheus';
 
 const read = (relative: string) => readFileSync(path.join(ROOT, relative), 'utf8');
 const yamlFile = (relative: string) => parseYaml(read(relative)) as Record<string, any>;
@@ -144,6 +146,15 @@ describe('ops manifests agree with the code', () => {
       expect(job.metrics_path).to.equal('/metrics');
       expect(job.static_configs[0].targets).to.deep.equal([`integrations-service:${PORT}`]);
     });
+
+    it('evaluates the alerting rules: prometheus.yml names them where the stack mounts them beside it', () => {
+      const prometheus = yamlFile('ops/compose/prometheus.yml');
+      expect(prometheus.rule_files).to.deep.equal(['alerts.yml']);
+      expect(compose.services.prometheus.volumes).to.include.members([
+        './prometheus.yml:/etc/prometheus/prometheus.yml:ro',
+        `../${path.relative('ops', ALERTS_FILE)}:/etc/prometheus/alerts.yml:ro`,
+      ]);
+    });
   });
 
   describe('Kubernetes (ops/k8s)', () => {
@@ -260,6 +271,22 @@ describe('ops manifests agree with the code', () => {
       expect(kind('Ingress').spec.rules[0].http.paths[0].backend.service.name).to.equal(service.metadata.name);
     });
 
+    it("gives the Prometheus Operator alerts.yml's rules, selecting the job its ServiceMonitor's scrape is named", () => {
+      expect(kind('PrometheusRule').spec.groups).to.deep.equal(yamlFile(ALERTS_FILE).groups);
+      // The Operator names the job after the Service the ServiceMonitor selects.
+      const service = kind('Service');
+      expect(service.metadata.labels).to.include(kind('ServiceMonitor').spec.selector.matchLabels);
+      expect(service.metadata.name).to.equal(IMAGE);
+    });
+
+    it('warns of memory at 7/8 of the limit the Deployment sets', () => {
+      const limit: string = container.resources.limits.memory;
+      expect(limit).to.match(/^\d+Mi$/);
+      const rule = alertRules().find(({ alert }) => alert === 'IntegrationsMemoryNearLimit')!;
+      expect(Number(/> (\d+)$/.exec(rule.expr)![1])).to.equal((parseInt(limit, 10) * 2 ** 20 * 7) / 8);
+      expect(rule.annotations.summary).to.include(`its ${parseInt(limit, 10)} MiB limit`);
+    });
+
     it('runs the migration and reseal Jobs with the built entry points, each with a deadline', () => {
       const job = (file: string) => docs.find((d) => d.file === file && d.doc.kind === 'Job')!.doc;
       const scripts = JSON.parse(read('package.json')).scripts;
@@ -277,6 +304,52 @@ describe('ops manifests agree with the code', () => {
         'ENCRYPTION_KEY',
         'ENCRYPTION_KEY_PREVIOUS',
       ]);
+    });
+  });
+
+  describe('alerting rules (ops/prometheus)', () => {
+    const tests = yamlFile('ops/prometheus/alerts.test.yml').tests as {
+      alert_rule_test: { alertname: string; exp_alerts?: unknown[] }[];
+    }[];
+    const cases = tests.flatMap((test) => test.alert_rule_test);
+
+    it('select the job Compose scrapes, in every selector', () => {
+      const job = yamlFile('ops/compose/prometheus.yml').scrape_configs[0].job_name;
+      for (const rule of alertRules()) {
+        for (const selector of selectorsOf(rule.expr)) {
+          expect(selector.matchers, `${rule.alert}: ${selector.text}`).to.deep.include({
+            label: 'job',
+            op: '=',
+            value: job,
+          });
+        }
+      }
+    });
+
+    it('are each tested firing and quiet (alerts.test.yml)', () => {
+      for (const { alert } of alertRules()) {
+        const own = cases.filter(({ alertname }) => alertname === alert);
+        expect(
+          own.some(({ exp_alerts }) => (exp_alerts ?? []).length > 0),
+          `${alert} firing`,
+        ).to.equal(true);
+        expect(
+          own.some(({ exp_alerts }) => (exp_alerts ?? []).length === 0),
+          `${alert} quiet`,
+        ).to.equal(true);
+      }
+    });
+
+    if (!PROMTOOL)
+      process.stdout.write("  [alerts] no promtool (Debian's prometheus): the rules' unit tests are SKIPPED\n");
+    (PROMTOOL ? it : it.skip)('pass promtool: the rules check, and their unit tests hold', () => {
+      for (const args of [
+        ['check', 'rules', ALERTS_FILE],
+        ['test', 'rules', 'ops/prometheus/alerts.test.yml'],
+      ]) {
+        const run = spawnSync('promtool', args, { cwd: ROOT, encoding: 'utf8' });
+        expect(run.status, `promtool ${args.join(' ')}\n${run.stdout}${run.stderr}`).to.equal(0);
+      }
     });
   });
 

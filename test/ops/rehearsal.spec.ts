@@ -11,11 +11,21 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import request from 'supertest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { hostMatcher } from '../../src/adapters/http/auth';
 import { ENV_VARIABLES } from '../../src/infrastructure/config';
 import { ROOT } from '../support/process';
+import {
+  PROMETHEUS,
+  type Series,
+  alertRules,
+  exposition,
+  finds,
+  selectorsOf,
+  startPrometheus,
+} from '../support/prometheus';
 import { startService } from '../support/service';
+import { waitFor } from '../support/wait';
 import { liveChangeStream, replicaSetPrimaryHello, startWireDouble, statefulStore } from '../support/wire-double';
 
 type Manifest = Record<string, any>;
@@ -168,6 +178,102 @@ describe('Docker Compose as deployed (ops/compose and the patched chatbot), then
       await request(url).get('/readyz').set('Host', 'localhost:8090').expect(200);
     });
   });
+
+  // What the bot runtime reads, as it reads it: the series the slow-read alert watches is made by the first.
+  const botRead = (url: string) =>
+    request(url)
+      .get('/integrations/facebook')
+      .set('Host', 'localhost:8090')
+      .set('Authorization', `Bearer ${shell.ADMIN_TOKENS}`)
+      .expect(200);
+
+  it('serves every series its alerting rules read, with the labels they select (ops/prometheus/alerts.yml)', async () => {
+    const { environment } = composed('ops/compose/compose.yaml', 'integrations-service', shell);
+    // `up` is Prometheus's own; job and instance are the labels it attaches.
+    const selectors = alertRules()
+      .flatMap((rule) => selectorsOf(rule.expr))
+      .filter(({ name }) => name !== 'up');
+    expect(selectors).to.not.be.empty;
+    await runWith(environment, async (url) => {
+      await botRead(url);
+      const scraped = exposition((await request(url).get('/metrics').set('Host', 'localhost:8090').expect(200)).text);
+      const unmatched = selectors.filter((selector) => !finds(selector, scraped, ['job', 'instance']));
+      expect(unmatched.map(({ text }) => text)).to.deep.equal([]);
+    });
+  });
+
+  if (!PROMETHEUS)
+    process.stdout.write("  [monitoring] no prometheus (Debian's): the Prometheus rehearsal is SKIPPED\n");
+  (PROMETHEUS ? it : it.skip)(
+    "runs its monitoring profile's Prometheus: the service scraped, every alerting rule evaluated, none firing",
+    async function () {
+      this.timeout(60_000);
+      const compose = parse(readFileSync(path.join(ROOT, 'ops/compose/compose.yaml'), 'utf8')) as Manifest;
+      // prometheus.yml and the files mounted beside it, by their names in the container's /etc/prometheus.
+      const mounted = Object.fromEntries(
+        (compose.services.prometheus.volumes as string[]).map((volume) => {
+          const [source, target] = volume.split(':') as [string, string];
+          expect(path.posix.dirname(target), volume).to.equal('/etc/prometheus');
+          return [path.posix.basename(target), readFileSync(path.join(ROOT, 'ops/compose', source), 'utf8')];
+        }),
+      );
+      const { 'prometheus.yml': configText, ...files } = mounted;
+      const config = parse(configText!) as Manifest;
+      const { environment } = composed('ops/compose/compose.yaml', 'integrations-service', shell);
+      await runWith(environment, async (url) => {
+        // As written, but scraped and evaluated every second, and the service found where this test runs it.
+        config.global = { ...config.global, scrape_interval: '1s', evaluation_interval: '1s' };
+        config.scrape_configs[0].static_configs[0].targets = [new URL(url).host];
+        const prometheus = await startPrometheus(stringify(config), files);
+        try {
+          await botRead(url);
+          const seriesOf = (selector: string) =>
+            prometheus.api<Record<string, string>[]>(`series?match[]=${encodeURIComponent(selector)}`);
+          await waitFor(
+            "Prometheus to scrape the bot runtime's read",
+            async () => (await seriesOf('http_request_duration_seconds_count{route="/integrations/:id"}')).length > 0,
+            20_000,
+            200,
+          );
+          const scraped = Date.now();
+          type Rule = { name: string; state: string; health: string; lastError?: string; lastEvaluation: string };
+          const rules = await waitFor(
+            'every rule evaluated after the scrape',
+            async () => {
+              const found = (await prometheus.api<{ groups: { rules: Rule[] }[] }>('rules')).groups.flatMap(
+                (group) => group.rules,
+              );
+              return found.every(({ lastEvaluation }) => Date.parse(lastEvaluation) > scraped) && found;
+            },
+            20_000,
+            200,
+          );
+          expect(rules.map(({ name }) => name)).to.have.members(alertRules().map(({ alert }) => alert));
+          for (const rule of rules) {
+            expect(rule.health, `${rule.name}: ${rule.lastError}`).to.equal('ok');
+            expect(rule.state, rule.name).to.not.equal('firing');
+          }
+          // The job the rules select is the one Compose's Prometheus scrapes: it sees the service up.
+          const absent = rules.find(({ name }) => name === 'IntegrationsServiceAbsent')!;
+          expect(absent.state, 'IntegrationsServiceAbsent: up{job="integrations-service"} == 1 is not seen').to.equal(
+            'inactive',
+          );
+          // Every selector, job label included, finds series Prometheus scraped from the service.
+          for (const selector of alertRules().flatMap((rule) => selectorsOf(rule.expr))) {
+            const scraped: Series[] = (await seriesOf(`${selector.name}{job=~".+"}`)).map(
+              ({ __name__, ...labels }) => ({
+                name: __name__!,
+                labels,
+              }),
+            );
+            expect(finds(selector, scraped), selector.text).to.equal(true);
+          }
+        } finally {
+          await prometheus.stop();
+        }
+      });
+    },
+  );
 
   const python = ['/usr/bin/python3', 'python3'].find(
     (candidate) =>
