@@ -340,6 +340,11 @@ describe('ops manifests agree with the code', () => {
       }
     });
 
+    it('each have a section of docs/runbook.md, which has one for no other', () => {
+      const sections = [...read('docs/runbook.md').matchAll(/^## (\S+)$/gm)].map(([, name]) => name);
+      expect(sections).to.deep.equal(alertRules().map(({ alert }) => alert));
+    });
+
     if (!PROMTOOL)
       process.stdout.write("  [alerts] no promtool (Debian's prometheus): the rules' unit tests are SKIPPED\n");
     (PROMTOOL ? it : it.skip)('pass promtool: the rules check, and their unit tests hold', () => {
