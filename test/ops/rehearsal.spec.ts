@@ -260,13 +260,11 @@ describe('Docker Compose as deployed (ops/compose and the patched chatbot), then
           );
           // Every selector, job label included, finds series Prometheus scraped from the service.
           for (const selector of alertRules().flatMap((rule) => selectorsOf(rule.expr))) {
-            const scraped: Series[] = (await seriesOf(`${selector.name}{job=~".+"}`)).map(
-              ({ __name__, ...labels }) => ({
-                name: __name__!,
-                labels,
-              }),
-            );
-            expect(finds(selector, scraped), selector.text).to.equal(true);
+            const held: Series[] = (await seriesOf(`${selector.name}{job=~".+"}`)).map(({ __name__, ...labels }) => ({
+              name: __name__!,
+              labels,
+            }));
+            expect(finds(selector, held), selector.text).to.equal(true);
           }
         } finally {
           await prometheus.stop();
