@@ -34,11 +34,11 @@ type Manifest = Record<string, any>;
  * Runs `use` against the service started with exactly `env` — but its ports (free ones: the API's, and the probe
  * port's when `env` sets one) and MONGODB_URI: a wire double of the primary of a one-member replica set, its
  * migrations applied and its change stream live, reached by the set's name as in production (the names a form gives
- * MongoDB do not resolve here).
+ * MongoDB do not resolve here). `mongoGoesAway` closes it: every connection cut, every new one refused.
  */
 async function runWith(
   env: Record<string, string>,
-  use: (url: string, probesUrl: string | undefined) => Promise<void>,
+  use: (url: string, probesUrl: string | undefined, mongoGoesAway: () => Promise<void>) => Promise<void>,
 ): Promise<void> {
   let host = '';
   const store = statefulStore(() => replicaSetPrimaryHello(host));
@@ -49,7 +49,7 @@ async function runWith(
   const ports = env.PROBE_PORT === undefined ? { PORT: '0' } : { PORT: '0', PROBE_PORT: '0' };
   const running = await startService({ ...env, ...ports, MONGODB_URI: `mongodb://${host}/?replicaSet=rs0` });
   try {
-    await use(running.url, running.probesUrl);
+    await use(running.url, running.probesUrl, () => double.close());
   } finally {
     await running.stop();
     await double.close();
@@ -205,7 +205,7 @@ describe('Docker Compose as deployed (ops/compose and the patched chatbot), then
   if (!PROMETHEUS)
     process.stdout.write("  [monitoring] no prometheus (Debian's): the Prometheus rehearsal is SKIPPED\n");
   (PROMETHEUS ? it : it.skip)(
-    "runs its monitoring profile's Prometheus: the service scraped, every alerting rule evaluated, none firing",
+    "runs its monitoring profile's Prometheus: every rule quiet on the healthy service, the store's tripped without MongoDB",
     async function () {
       this.timeout(60_000);
       const compose = parse(readFileSync(path.join(ROOT, 'ops/compose/compose.yaml'), 'utf8')) as Manifest;
@@ -220,7 +220,7 @@ describe('Docker Compose as deployed (ops/compose and the patched chatbot), then
       const { 'prometheus.yml': configText, ...files } = mounted;
       const config = parse(configText!) as Manifest;
       const { environment } = composed('ops/compose/compose.yaml', 'integrations-service', shell);
-      await runWith(environment, async (url) => {
+      await runWith(environment, async (url, _probes, mongoGoesAway) => {
         // As written, but scraped and evaluated every second, and the service found where this test runs it.
         config.global = { ...config.global, scrape_interval: '1s', evaluation_interval: '1s' };
         config.scrape_configs[0].static_configs[0].targets = [new URL(url).host];
@@ -266,6 +266,32 @@ describe('Docker Compose as deployed (ops/compose and the patched chatbot), then
             }));
             expect(finds(selector, held), selector.text).to.equal(true);
           }
+
+          // MongoDB goes away. The copy stays current until the service hears its change stream is lost (the driver
+          // first tries to resume it), then for CACHE_TTL_MS; from then on a read finds MongoDB gone and is answered
+          // from the copy. The background pings that find it gone open the circuit.
+          await mongoGoesAway();
+          const stale = async () => ((await botRead(url)).headers.warning ?? '').startsWith('110 ');
+          await waitFor('a read answered from the copy', stale, 20_000, 200);
+          const states = await waitFor(
+            'the rules to see MongoDB gone',
+            async () => {
+              const now = Object.fromEntries(
+                (await prometheus.api<{ groups: { rules: Rule[] }[] }>('rules')).groups
+                  .flatMap((group) => group.rules)
+                  .map(({ name, state }) => [name, state]),
+              );
+              return now.IntegrationsServingStaleCopies === 'firing' &&
+                now.IntegrationsStoreUnreachable === 'pending' &&
+                now.IntegrationsChangeStreamDown === 'pending'
+                ? now
+                : undefined;
+            },
+            20_000,
+            200,
+          );
+          // The API answered every read: no 5xx alert; each of the three above waits its `for` before it fires.
+          expect(states.IntegrationsServerErrors).to.equal('inactive');
         } finally {
           await prometheus.stop();
         }
