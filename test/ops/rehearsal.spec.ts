@@ -43,7 +43,7 @@ async function runWith(
   let host = '';
   const store = statefulStore(() => replicaSetPrimaryHello(host));
   const double = await startWireDouble(
-    (command, document) => liveChangeStream(command) ?? store.script(command, document),
+    (command, document) => liveChangeStream(command, document) ?? store.script(command, document),
   );
   host = new URL(double.uri).host;
   const ports = env.PROBE_PORT === undefined ? { PORT: '0' } : { PORT: '0', PROBE_PORT: '0' };

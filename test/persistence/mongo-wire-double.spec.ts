@@ -223,7 +223,7 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
 
     it('opens the change stream again after its last token when the server ends it without an error', async () => {
       let ended = false;
-      await startOn((command) => {
+      await startOn((command, document) => {
         if (command === 'getMore' && !ended) {
           ended = true; // the server closes the cursor: an empty last batch, cursor id 0
           return {
@@ -236,7 +236,7 @@ describe('MongoDB through a wire-protocol double (not MongoDB)', function () {
             },
           };
         }
-        return liveChangeStream(command);
+        return liveChangeStream(command, document);
       });
       await waitFor('the stream to be opened again', () => aggregates().length >= 2, 5_000);
       const reopened = running!.logs().find((line) => line.msg === 'change stream opens again');

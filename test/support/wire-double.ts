@@ -142,18 +142,26 @@ export function replicaSetPrimaryHello(host: string): Document {
 }
 
 /**
- * The integrations change stream of a live server: opened with no change, then each getMore answered after a pause,
- * empty, as a server's awaitData does. Undefined for any other command.
+ * The integrations change stream of a live server: opened with no change, then each getMore of it answered after a
+ * pause, empty, as a server's awaitData does. Undefined for any other command (another aggregate, another cursor).
  */
-export function liveChangeStream(command: string): Document | Promise<Document> | undefined {
+export function liveChangeStream(command: string, document: Document): Document | Promise<Document> | undefined {
   const cursor = (batch: 'firstBatch' | 'nextBatch', token: string) => ({
     ok: 1,
-    cursor: { id: Long.fromNumber(7), ns: 'db.integrations', [batch]: [], postBatchResumeToken: { _data: token } },
+    cursor: {
+      id: Long.fromNumber(STREAM_CURSOR),
+      ns: 'db.integrations',
+      [batch]: [],
+      postBatchResumeToken: { _data: token },
+    },
   });
-  if (command === 'aggregate') return cursor('firstBatch', 'a1');
-  if (command === 'getMore') return new Promise((resolve) => setTimeout(() => resolve(cursor('nextBatch', 'a2')), 100));
+  if (command === 'aggregate' && (document.pipeline as Document[] | undefined)?.[0]?.$changeStream !== undefined)
+    return cursor('firstBatch', 'a1');
+  if (command === 'getMore' && Number(document.getMore) === STREAM_CURSOR)
+    return new Promise((resolve) => setTimeout(() => resolve(cursor('nextBatch', 'a2')), 100));
   return undefined;
 }
+const STREAM_CURSOR = 7;
 
 /** A cursor's first and only batch, as a find, listIndexes or aggregate answers it. */
 export function cursorReply(ns: string, firstBatch: Document[]): Document {
