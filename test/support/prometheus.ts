@@ -124,9 +124,21 @@ export async function startPrometheus(config: string, files: Record<string, stri
   );
   let log = '';
   child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4_000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A process that could not start at all emits 'error' and no 'exit'.
+  let gone = false;
+  const exited = new Promise<void>((resolve) => {
+    const over = (): void => {
+      gone = true;
+      resolve();
+    };
+    child.once('exit', over);
+    child.once('error', (error) => {
+      log += String(error);
+      over();
+    });
+  });
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null) child.kill('SIGTERM');
+    if (!gone) child.kill('SIGTERM');
     await exited;
     rmSync(dir, { recursive: true, force: true });
   };
@@ -140,7 +152,7 @@ export async function startPrometheus(config: string, files: Record<string, stri
     await waitFor(
       'Prometheus to be ready',
       async () => {
-        if (child.exitCode !== null) throw new Error(`Prometheus exited: ${log}`);
+        if (gone) throw new Error(`Prometheus exited: ${log}`);
         return (await fetch(`${url}/-/ready`).catch(() => undefined))?.status === 200;
       },
       20_000,
