@@ -542,6 +542,21 @@ describe('ops manifests agree with the code', () => {
       expect(runs.indexOf('pip install')).to.be.lessThan(runs.indexOf('npx mocha test/python/client.spec.ts'));
     });
 
+    it('tests the alerting rules with the promtool of the Prometheus image Compose pins', () => {
+      const run = (workflow.jobs['alerting-rules'].steps as { run?: string }[])
+        .map((step) => step.run ?? '')
+        .join('\n');
+      // The job's own line that names the image, run here against compose.yaml.
+      const pick = run.split('\n').find((line) => line.startsWith('image=$('))!;
+      const image = spawnSync('bash', ['-c', `${pick}; printf %s "$image"`], { cwd: ROOT, encoding: 'utf8' }).stdout;
+      expect(image).to.equal(yamlFile('ops/compose/compose.yaml').services.prometheus.image);
+      expect(run)
+        .to.include('set -euo pipefail')
+        .and.include('check rules /rules/alerts.yml')
+        .and.include('test rules /rules/alerts.test.yml')
+        .and.include('"$PWD/ops/prometheus:/rules:ro"');
+    });
+
     it('checks the refusal of the chatbot’s MongoDB 4.2 on a real one', () => {
       const steps = workflow.jobs['mongodb-too-old'].steps as { run?: string; env?: Record<string, string> }[];
       expect(steps.map((step) => step.run ?? '').join('\n')).to.include('mongo:4.2');
