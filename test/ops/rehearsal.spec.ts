@@ -38,7 +38,12 @@ type Manifest = Record<string, any>;
  */
 async function runWith(
   env: Record<string, string>,
-  use: (url: string, probesUrl: string | undefined, mongoGoesAway: () => Promise<void>) => Promise<void>,
+  use: (
+    url: string,
+    probesUrl: string | undefined,
+    mongoGoesAway: () => Promise<void>,
+    logs: () => Record<string, unknown>[],
+  ) => Promise<void>,
 ): Promise<void> {
   let host = '';
   const store = statefulStore(() => replicaSetPrimaryHello(host));
@@ -49,7 +54,12 @@ async function runWith(
   const ports = env.PROBE_PORT === undefined ? { PORT: '0' } : { PORT: '0', PROBE_PORT: '0' };
   const running = await startService({ ...env, ...ports, MONGODB_URI: `mongodb://${host}/?replicaSet=rs0` });
   try {
-    await use(running.url, running.probesUrl, () => double.close());
+    await use(
+      running.url,
+      running.probesUrl,
+      () => double.close(),
+      () => running.logs(),
+    );
   } finally {
     await running.stop();
     await double.close();
@@ -220,7 +230,7 @@ describe('Docker Compose as deployed (ops/compose and the patched chatbot), then
       const { 'prometheus.yml': configText, ...files } = mounted;
       const config = parse(configText!) as Manifest;
       const { environment } = composed('ops/compose/compose.yaml', 'integrations-service', shell);
-      await runWith(environment, async (url, _probes, mongoGoesAway) => {
+      await runWith(environment, async (url, _probes, mongoGoesAway, logs) => {
         // As written, but scraped and evaluated every second, and the service found where this test runs it.
         config.global = { ...config.global, scrape_interval: '1s', evaluation_interval: '1s' };
         config.scrape_configs[0].static_configs[0].targets = [new URL(url).host];
@@ -292,6 +302,8 @@ describe('Docker Compose as deployed (ops/compose and the patched chatbot), then
           );
           // The API answered every read: no 5xx alert; each of the three above waits its `for` before it fires.
           expect(states.IntegrationsServerErrors).to.equal('inactive');
+          // The lines docs/runbook.md sends the operator to for these alerts.
+          expect(logs().map(({ msg }) => msg)).to.include.members(['change stream lost', 'store circuit open']);
         } finally {
           await prometheus.stop();
         }
