@@ -10,16 +10,10 @@ import { type FaultyRepository, faultyUnderLayers } from '../support/faulty-repo
 import { rawConnection, rawRequest, wholeAnswers } from '../support/raw-http';
 import { waitFor } from '../support/wait';
 import { theDefaults } from '../support/integration.mother';
+import { sample } from '../support/prometheus';
 import { startService, type RunningService } from '../support/service';
 
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
-
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith(name) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
-  return line === undefined ? undefined : Number(line.split(' ').pop());
-}
 
 function randomCase(text: string, seed: number): string {
   return [...text].map((c, i) => ((seed >> (i % 16)) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');

@@ -6,20 +6,8 @@ import type { MongoClient } from 'mongodb';
 import request from 'supertest';
 import { watchPool } from '../../src/adapters/persistence/mongo/mongo-pool';
 import { Metrics } from '../../src/infrastructure/metrics';
+import { sample } from '../support/prometheus';
 import { startService, type RunningService } from '../support/service';
-
-/** The value of one series in Prometheus text, or undefined when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || !line.startsWith(name)) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const present = (match[2] ?? '').split(',');
-    if (wanted.every((w) => present.includes(w))) return Number(match[3]);
-  }
-  return undefined;
-}
 
 describe('metrics', () => {
   let running: RunningService;

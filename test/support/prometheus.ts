@@ -1,5 +1,6 @@
 // The alerting rules (ops/prometheus/alerts.yml) as the tests read them: the series each rule selects, and whether a
-// set of scraped series holds one it would find. And a Prometheus of Debian's, run as the Compose stack's.
+// set of scraped series holds one it would find; the series of a /metrics answer, and one's value. And a Prometheus of
+// Debian's, run as the Compose stack's.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,18 +80,31 @@ export function finds(selector: Selector, series: readonly Series[], ignoring: r
   );
 }
 
-/** The series of a Prometheus text exposition. */
-export function exposition(text: string): Series[] {
+/** A series of a text exposition, with its value. */
+export interface Sample extends Series {
+  value: number;
+}
+
+/** The series of a Prometheus text exposition, each with its value. */
+export function exposition(text: string): Sample[] {
   return text
     .split('\n')
     .filter((line) => line !== '' && !line.startsWith('#'))
     .map((line) => {
-      const { name, body } = /^(?<name>[a-zA-Z_:][\w:]*)(?:\{(?<body>.*)\})? \S+$/.exec(line)!.groups!;
+      const { name, body, value } = /^(?<name>[a-zA-Z_:][\w:]*)(?:\{(?<body>.*)\})? (?<value>\S+)$/.exec(line)!.groups!;
       const labels = Object.fromEntries(
         [...(body ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, label, value]) => [label!, value!]),
       );
-      return { name: name!, labels };
+      return { name: name!, labels, value: Number(value) };
     });
+}
+
+/** The value of the series `name` with (at least) `labels` in a text exposition; undefined when there is none. */
+export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  return exposition(text).find(
+    (series) =>
+      series.name === name && Object.entries(labels).every(([label, value]) => series.labels[label] === value),
+  )?.value;
 }
 
 export const PROMETHEUS = spawnSync('prometheus', ['--version'], { stdio: 'ignore' }).status === 0;
