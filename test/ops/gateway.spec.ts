@@ -4,11 +4,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import request from 'supertest';
+import { freePort } from '../support/process';
 import { startService, type RunningService } from '../support/service';
 import { waitFor } from '../support/wait';
 
@@ -41,15 +41,6 @@ const templateVariables = (): string[] =>
       ].map((m) => m[1]!),
     ),
   ].sort();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createNetServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A stand-in for the chatbot's backend or frontend: answers with what it received. */
 function echoServer(name: string): Promise<{ server: Server; port: number; seen: IncomingMessage[] }> {
