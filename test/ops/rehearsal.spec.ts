@@ -247,12 +247,12 @@ describe('Docker Compose as deployed (ops/compose and the patched chatbot), then
           );
           const scraped = Date.now();
           type Rule = { name: string; state: string; health: string; lastError?: string; lastEvaluation: string };
+          const rulesNow = async (): Promise<Rule[]> =>
+            (await prometheus.api<{ groups: { rules: Rule[] }[] }>('rules')).groups.flatMap((group) => group.rules);
           const rules = await waitFor(
             'every rule evaluated after the scrape',
             async () => {
-              const found = (await prometheus.api<{ groups: { rules: Rule[] }[] }>('rules')).groups.flatMap(
-                (group) => group.rules,
-              );
+              const found = await rulesNow();
               return found.every(({ lastEvaluation }) => Date.parse(lastEvaluation) > scraped) && found;
             },
             20_000,
@@ -286,11 +286,7 @@ describe('Docker Compose as deployed (ops/compose and the patched chatbot), then
           const states = await waitFor(
             'the rules to see MongoDB gone',
             async () => {
-              const now = Object.fromEntries(
-                (await prometheus.api<{ groups: { rules: Rule[] }[] }>('rules')).groups
-                  .flatMap((group) => group.rules)
-                  .map(({ name, state }) => [name, state]),
-              );
+              const now = Object.fromEntries((await rulesNow()).map(({ name, state }) => [name, state]));
               return now.IntegrationsServingStaleCopies === 'firing' &&
                 now.IntegrationsStoreUnreachable === 'pending' &&
                 now.IntegrationsChangeStreamDown === 'pending'
